@@ -1,0 +1,72 @@
+package batchsim
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// Env is one world run as a control problem: reset, step with an action,
+// observe. The MPC loop and policy rollouts use it; the planner's rollouts go
+// through an Evaluator instead.
+type Env struct {
+	Task *Task
+	Data *Data
+	Step int // control steps since the last reset
+
+	qposBefore []float64
+	ctrl       []float64
+}
+
+// NewEnv returns an Env for task in its default pose (call Reset to sample
+// a start state).
+func NewEnv(task *Task) *Env {
+	e := &Env{Task: task, Data: NewData(task.Model)}
+	e.qposBefore = make([]float64, task.Model.Nq)
+	return e
+}
+
+// Reset samples a start state from the task's reset distribution.
+func (e *Env) Reset(rng *rand.Rand) {
+	t, m, d := e.Task, e.Task.Model, e.Data
+	ResetData(m, d)
+	for i := range d.Qpos {
+		d.Qpos[i] = m.Qpos0[i] + t.ResetQposUniform*(2*rng.Float64()-1)
+	}
+	for i := range d.Qvel {
+		d.Qvel[i] = t.ResetQvelNormal*rng.NormFloat64() + t.ResetQvelUniform*(2*rng.Float64()-1)
+	}
+	NormalizeQuats(m, d.Qpos)
+	e.Step = 0
+	Forward(m, d)
+}
+
+// SetState sets qpos and qvel (copied) and recomputes the derived quantities.
+func (e *Env) SetState(qpos, qvel []float64) {
+	copy(e.Data.Qpos, qpos)
+	copy(e.Data.Qvel, qvel)
+	Forward(e.Task.Model, e.Data)
+}
+
+// Observe writes the task's observation to dst (Task.ObsDim()).
+func (e *Env) Observe(dst []float64) { e.Task.Observe(e.Data, dst) }
+
+// Act applies action a for one control step and returns the reported reward
+// and the planning cost of the step. A state that becomes non-finite is an
+// error naming the step.
+func (e *Env) Act(a []float64) (reward, cost float64, err error) {
+	t, m, d := e.Task, e.Task.Model, e.Data
+	copy(e.qposBefore, d.Qpos)
+	t.SetCtrl(d, a)
+	for k := 0; k < t.FrameSkip; k++ {
+		if err := Step(m, d); err != nil {
+			return 0, 0, fmt.Errorf("control step %d: %w", e.Step, err)
+		}
+	}
+	e.Step++
+	reward = t.StepValue(t.Reward, e.qposBefore, d, a)
+	cost = t.StepValue(t.Cost, e.qposBefore, d, a)
+	return reward, cost, nil
+}
+
+// Done reports whether the episode has reached its length.
+func (e *Env) Done() bool { return e.Step >= e.Task.EpisodeLen }

@@ -1,0 +1,70 @@
+package batchsim
+
+// Batch is one call's worth of planning work: P problems (start states) and,
+// for each, N action sequences of horizon h. All flat arrays are row-major in
+// the order of the shape in their comment.
+type Batch struct {
+	Task     *Task
+	Problems int // P
+	Samples  int // N, action sequences per problem
+	Horizon  int // h, control steps per sequence
+
+	Qpos []float64 // start positions, index p*nq + i (P × nq)
+	Qvel []float64 // start velocities, index p*nv + i (P × nv)
+	// Params are per-problem task parameters such as a goal, index
+	// p*Task.NParam + i (P × nparam); nil when the task has none.
+	Params []float64
+	// Actions in the task's action units, index ((p*N + n)*h + t)*nu + i
+	// (P × N × h × nu).
+	Actions []float64
+	// Record lists samples, as p*N + n, whose state trajectories to return in
+	// Result.States. Costs never need them.
+	Record []int
+}
+
+// Result receives the cost terms of every sample of a Batch.
+type Result struct {
+	Main  []float64 // J: the task's planning cost summed over the horizon (P × N)
+	Guide []float64 // C_guide = Σ_t ‖a_t − π(o_t)‖², 0 without a policy (P × N)
+	Norm  []float64 // C_norm = Σ_t ‖a_t‖² (P × N)
+	// States of the recorded samples: States[k] is (h+1) × (nq+nv), the start
+	// state first, for Batch.Record[k].
+	States [][]float64
+}
+
+// Resize makes r hold the results of b, reusing its storage.
+func (r *Result) Resize(b *Batch) {
+	n := b.Problems * b.Samples
+	r.Main = resize(r.Main, n)
+	r.Guide = resize(r.Guide, n)
+	r.Norm = resize(r.Norm, n)
+	if cap(r.States) < len(b.Record) {
+		r.States = make([][]float64, len(b.Record))
+	}
+	r.States = r.States[:len(b.Record)]
+	sz := (b.Horizon + 1) * (b.Task.Model.Nq + b.Task.Model.Nv)
+	for k := range r.States {
+		r.States[k] = resize(r.States[k], sz)
+	}
+}
+
+func resize(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+// Evaluator rolls out batches of action sequences and returns their cost
+// terms. The CPU engine (NewCPU) and the GPU backend (package gpu) implement
+// it; the planner only ever sees this interface.
+type Evaluator interface {
+	// Evaluate fills r (resized as needed) with the cost terms of b.
+	Evaluate(b *Batch, r *Result) error
+	// SetPolicy sets the policy π of the guidance cost; nil turns guidance
+	// off (Result.Guide is then 0). The network is copied.
+	SetPolicy(p *PolicyNet) error
+	// Name says which backend and device this is, for logs and benchmarks.
+	Name() string
+	Close() error
+}

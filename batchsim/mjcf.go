@@ -1,0 +1,1519 @@
+package batchsim
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// This file reads the subset of MJCF (MuJoCo's XML model format) that the gym
+// and DeepMind models use. Reading is strict: an element or attribute that
+// would change the dynamics and that the engine does not implement is an
+// error naming file:line, never a silent skip. Elements that only matter for
+// rendering are accepted; settings of MuJoCo's constraint solver are accepted
+// and recorded in Model.Warnings because penalty contacts do not use them.
+
+// LoadFile reads and compiles the MJCF model in path.
+func LoadFile(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	return LoadXML(data, path)
+}
+
+// LoadXML compiles an MJCF document; filename is used in error messages.
+func LoadXML(data []byte, filename string) (*Model, error) {
+	root, err := parseXML(data, filename)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{file: filename, angleDeg: true, inertiaFromGeom: "auto", autoLimits: false}
+	m, err := c.compile(root)
+	if err != nil {
+		return nil, err
+	}
+	m.File = filename
+	return m, nil
+}
+
+// node is an XML element with the line it starts on.
+type node struct {
+	name     string
+	attrs    map[string]string
+	order    []string // attribute names in file order
+	children []*node
+	line     int
+}
+
+func parseXML(data []byte, file string) (*node, error) {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n")) }
+	var stack []*node
+	var root *node
+	for {
+		off := dec.InputOffset()
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var se *xml.SyntaxError
+			if errors.As(err, &se) {
+				return nil, fmt.Errorf("%s:%d: malformed XML: %s", file, se.Line, se.Msg)
+			}
+			return nil, fmt.Errorf("%s:%d: malformed XML: %w", file, lineAt(dec.InputOffset()), err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			n := &node{name: t.Name.Local, attrs: map[string]string{}, line: lineAt(off)}
+			for _, a := range t.Attr {
+				n.attrs[a.Name.Local] = a.Value
+				n.order = append(n.order, a.Name.Local)
+			}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.children = append(p.children, n)
+			} else if root == nil {
+				root = n
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if root == nil {
+		return nil, fmt.Errorf("%s:1: malformed XML: no root element", file)
+	}
+	if len(stack) != 0 {
+		return nil, fmt.Errorf("%s:%d: malformed XML: <%s> is not closed", file, stack[len(stack)-1].line, stack[len(stack)-1].name)
+	}
+	if root.name != "mujoco" {
+		return nil, fmt.Errorf("%s:%d: root element is <%s>, want <mujoco>", file, root.line, root.name)
+	}
+	return root, nil
+}
+
+// attrSet is the attributes of one element after default classes are applied.
+type attrSet map[string]string
+
+// defaults holds, per class, the attributes each element kind inherits.
+type defaultClass struct {
+	parent *defaultClass
+	kinds  map[string]attrSet // element kind (joint, geom, motor, ...) -> attributes
+}
+
+func (d *defaultClass) lookup(kind string) attrSet {
+	out := attrSet{}
+	var chain []*defaultClass
+	for c := d; c != nil; c = c.parent {
+		chain = append(chain, c)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		for k, v := range chain[i].kinds[kind] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+type compiler struct {
+	file            string
+	angleDeg        bool
+	inertiaFromGeom string // true, false, auto
+	autoLimits      bool
+	totalMass       float64 // settotalmass; <= 0 means unset
+	classes         map[string]*defaultClass
+	m               *Model
+	geomMass        []float64 // mass of each geom (for inertia), before settotalmass
+	geomCondim      []int
+	bodyHasInertial []bool
+	tendonCount     int
+}
+
+func (c *compiler) errf(n *node, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: <%s>: %s", c.file, n.line, n.name, fmt.Sprintf(format, args...))
+}
+
+// Attributes that only affect rendering, the user's bookkeeping or MuJoCo's
+// constraint solver: accepted and not used by the engine.
+var ignoredAttrs = map[string]bool{
+	"rgba": true, "material": true, "group": true, "user": true, "class": true, "childclass": true,
+	"solimp": true, "solimplimit": true, "solreflimit": true, "condim": true, "priority": true,
+	"solmix": true, "mocap": false, "name": true, "texture": true, "shellinertia": false,
+}
+
+// known lists the attributes each element kind understands (besides ignoredAttrs).
+var known = map[string]map[string]bool{
+	"joint": set("type", "pos", "axis", "range", "limited", "stiffness", "springref", "damping",
+		"armature", "ref", "margin", "frictionloss", "solreflimit"),
+	"geom": set("type", "size", "pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "fromto",
+		"density", "mass", "friction", "contype", "conaffinity", "solref", "margin", "gap", "rgba", "hfield", "mesh"),
+	"site":     set("type", "size", "pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "fromto", "rgba"),
+	"body":     set("pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "mocap", "gravcomp"),
+	"inertial": set("pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "mass", "diaginertia", "fullinertia"),
+	"motor":    set("joint", "gear", "ctrlrange", "ctrllimited", "forcerange", "forcelimited", "tendon", "site", "dyntype", "gaintype", "biastype"),
+	"position": set("joint", "gear", "ctrlrange", "ctrllimited", "forcerange", "forcelimited", "kp", "tendon", "site"),
+	"general": set("joint", "gear", "ctrlrange", "ctrllimited", "forcerange", "forcelimited", "gainprm",
+		"biasprm", "gaintype", "biastype", "dyntype", "dynprm", "tendon", "site"),
+	"freejoint": set(),
+}
+
+func set(names ...string) map[string]bool {
+	s := map[string]bool{}
+	for _, n := range names {
+		s[n] = true
+	}
+	return s
+}
+
+// checkAttrs rejects attributes the element kind does not know.
+func (c *compiler) checkAttrs(n *node, kind string) error {
+	for _, a := range n.order {
+		if ignoredAttrs[a] || known[kind][a] {
+			continue
+		}
+		return c.errf(n, "unsupported attribute %q", a)
+	}
+	return nil
+}
+
+func (c *compiler) compile(root *node) (*Model, error) {
+	m := &Model{Name: root.attrs["model"], Opt: Options{Timestep: 0.002, Gravity: Vec3{0, 0, -9.81}, Substeps: 1, Integrator: "Euler"}}
+	c.m = m
+	c.classes = map[string]*defaultClass{"main": {kinds: map[string]attrSet{}}}
+	for _, a := range root.order {
+		if a != "model" {
+			return nil, c.errf(root, "unsupported attribute %q", a)
+		}
+	}
+	// Compiler and defaults first: they change how the rest is read.
+	for _, n := range root.children {
+		switch n.name {
+		case "compiler":
+			if err := c.readCompiler(n); err != nil {
+				return nil, err
+			}
+		case "default":
+			if err := c.readDefault(n, c.classes["main"], true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var world, actuators []*node
+	for _, n := range root.children {
+		switch n.name {
+		case "compiler", "default":
+		case "option":
+			if err := c.readOption(n); err != nil {
+				return nil, err
+			}
+		case "size", "visual", "asset", "statistic", "keyframe", "sensor", "custom", "extension":
+			// Memory sizes, rendering and bookkeeping: no effect on the dynamics.
+		case "worldbody":
+			world = append(world, n)
+		case "actuator":
+			actuators = append(actuators, n)
+		case "tendon":
+			if err := c.readTendon(n); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, c.errf(n, "unsupported element (it would change the dynamics or is not part of the supported MJCF subset)")
+		}
+	}
+	// Body 0 is the world.
+	c.addBody("world", -1, Vec3{}, Quat{1, 0, 0, 0})
+	c.bodyHasInertial = append(c.bodyHasInertial, false)
+	for _, w := range world {
+		if err := c.readBodyChildren(w, 0, c.classes["main"]); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range actuators {
+		if err := c.readActuators(a); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *compiler) readCompiler(n *node) error {
+	for _, a := range n.order {
+		v := n.attrs[a]
+		switch a {
+		case "angle":
+			switch v {
+			case "degree":
+				c.angleDeg = true
+			case "radian":
+				c.angleDeg = false
+			default:
+				return c.errf(n, "angle=%q: want degree or radian", v)
+			}
+		case "coordinate":
+			if v != "local" {
+				return c.errf(n, "coordinate=%q: only local coordinates are supported", v)
+			}
+		case "inertiafromgeom":
+			if v != "true" && v != "false" && v != "auto" {
+				return c.errf(n, "inertiafromgeom=%q: want true, false or auto", v)
+			}
+			c.inertiaFromGeom = v
+		case "settotalmass":
+			f, err := c.float(n, a)
+			if err != nil {
+				return err
+			}
+			c.totalMass = f
+		case "autolimits":
+			c.autoLimits = v == "true"
+		case "eulerseq":
+			if v != "xyz" {
+				return c.errf(n, "eulerseq=%q: only xyz is supported", v)
+			}
+		case "meshdir", "texturedir", "assetdir", "discardvisual", "strippath", "balanceinertia", "boundmass", "boundinertia", "fitaabb", "convexhull", "usethread":
+			if a == "boundmass" || a == "boundinertia" || a == "balanceinertia" {
+				if v != "0" && v != "false" {
+					return c.errf(n, "%s=%q changes inertias and is not supported", a, v)
+				}
+			}
+		default:
+			return c.errf(n, "unsupported attribute %q", a)
+		}
+	}
+	return nil
+}
+
+func (c *compiler) readOption(n *node) error {
+	for _, a := range n.order {
+		v := n.attrs[a]
+		switch a {
+		case "timestep":
+			f, err := c.float(n, a)
+			if err != nil {
+				return err
+			}
+			if f <= 0 {
+				return c.errf(n, "timestep=%q: must be positive", v)
+			}
+			c.m.Opt.Timestep = f
+		case "gravity":
+			g, err := c.vec(n, a, 3)
+			if err != nil {
+				return err
+			}
+			c.m.Opt.Gravity = Vec3{g[0], g[1], g[2]}
+		case "integrator":
+			switch v {
+			case "Euler":
+			case "RK4":
+				c.warn(n, "integrator=\"RK4\": the engine integrates with semi-implicit Euler")
+			default:
+				return c.errf(n, "integrator=%q: want Euler or RK4", v)
+			}
+			c.m.Opt.Integrator = v
+		case "solver", "iterations", "tolerance", "noslip_iterations", "noslip_tolerance", "mpr_iterations", "mpr_tolerance", "cone", "jacobian", "impratio", "collision":
+			c.warn(n, "%s=%q: a setting of MuJoCo's constraint solver, which penalty contacts do not use", a, v)
+		case "viscosity", "density", "wind", "magnetic", "o_margin", "o_solref", "o_solimp":
+			if a == "density" || a == "viscosity" {
+				f, err := c.float(n, a)
+				if err != nil {
+					return err
+				}
+				if f != 0 {
+					return c.errf(n, "%s=%q: fluid forces are not supported", a, v)
+				}
+			}
+		default:
+			return c.errf(n, "unsupported attribute %q", a)
+		}
+	}
+	for _, ch := range n.children {
+		if ch.name != "flag" {
+			return c.errf(ch, "unsupported element")
+		}
+		for _, a := range ch.order {
+			switch a {
+			case "energy", "warmstart", "filterparent", "actuation", "refsafe", "sensor", "midphase", "eulerdamp", "override", "fwdinv", "island", "nativeccd", "multiccd":
+				if (a == "filterparent" || a == "actuation") && ch.attrs[a] == "disable" {
+					return c.errf(ch, "%s=\"disable\" is not supported", a)
+				}
+			case "contact", "gravity", "limit", "constraint", "equality", "frictionloss", "passive", "clampctrl", "damper", "spring":
+				if ch.attrs[a] == "disable" {
+					return c.errf(ch, "%s=\"disable\" is not supported", a)
+				}
+			default:
+				return c.errf(ch, "unsupported attribute %q", a)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *compiler) warn(n *node, format string, args ...any) {
+	c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("%s:%d: %s", c.file, n.line, fmt.Sprintf(format, args...)))
+}
+
+func (c *compiler) readDefault(n *node, parent *defaultClass, isMain bool) error {
+	cls := parent
+	if !isMain || n.attrs["class"] != "" && n.attrs["class"] != "main" {
+		name := n.attrs["class"]
+		if name == "" {
+			return c.errf(n, "nested default needs a class name")
+		}
+		if _, dup := c.classes[name]; dup {
+			return c.errf(n, "default class %q defined twice", name)
+		}
+		cls = &defaultClass{parent: parent, kinds: map[string]attrSet{}}
+		c.classes[name] = cls
+	}
+	for _, ch := range n.children {
+		switch ch.name {
+		case "default":
+			if err := c.readDefault(ch, cls, false); err != nil {
+				return err
+			}
+		case "joint", "geom", "site", "motor", "position", "general", "inertial":
+			if err := c.checkAttrs(ch, ch.name); err != nil {
+				return err
+			}
+			as := cls.kinds[ch.name]
+			if as == nil {
+				as = attrSet{}
+				cls.kinds[ch.name] = as
+			}
+			for _, a := range ch.order {
+				as[a] = ch.attrs[a]
+			}
+		case "mesh", "material", "camera", "light", "pair", "equality", "tendon", "velocity", "intvelocity", "damper", "cylinder", "muscle", "adhesion":
+			// Defaults for elements this loader rejects where they are used, or
+			// that only affect rendering.
+		default:
+			return c.errf(ch, "unsupported element in <default>")
+		}
+	}
+	return nil
+}
+
+// attrs merges the defaults of cls for kind with the element's own.
+func (c *compiler) attrs(n *node, kind string, cls *defaultClass) (attrSet, error) {
+	if name, ok := n.attrs["class"]; ok {
+		cl, ok := c.classes[name]
+		if !ok {
+			return nil, c.errf(n, "unknown default class %q", name)
+		}
+		cls = cl
+	}
+	as := cls.lookup(kind)
+	for _, a := range n.order {
+		as[a] = n.attrs[a]
+	}
+	return as, nil
+}
+
+func (c *compiler) addBody(name string, parent int, pos Vec3, q Quat) int {
+	m := c.m
+	id := m.Nbody
+	m.Nbody++
+	m.BodyName = append(m.BodyName, name)
+	m.BodyParentID = append(m.BodyParentID, parent)
+	m.BodyPos = append(m.BodyPos, pos)
+	m.BodyQuat = append(m.BodyQuat, q)
+	m.BodyMass = append(m.BodyMass, 0)
+	m.BodyIpos = append(m.BodyIpos, Vec3{})
+	m.BodyIquat = append(m.BodyIquat, Quat{1, 0, 0, 0})
+	m.BodyInertia = append(m.BodyInertia, Vec3{})
+	m.BodyJntAdr = append(m.BodyJntAdr, -1)
+	m.BodyJntNum = append(m.BodyJntNum, 0)
+	m.BodyDofAdr = append(m.BodyDofAdr, -1)
+	m.BodyDofNum = append(m.BodyDofNum, 0)
+	return id
+}
+
+func (c *compiler) readBodyChildren(n *node, body int, cls *defaultClass) error {
+	var inertial *node
+	for _, ch := range n.children {
+		switch ch.name {
+		case "body":
+			if body == 0 && n.name != "worldbody" {
+				panic("batchsim: world body nested")
+			}
+			if err := c.readBody(ch, body, cls); err != nil {
+				return err
+			}
+		case "joint", "freejoint":
+			if body == 0 {
+				return c.errf(ch, "a joint cannot belong to the world body")
+			}
+			if err := c.readJoint(ch, body, cls); err != nil {
+				return err
+			}
+		case "geom":
+			if err := c.readGeom(ch, body, cls); err != nil {
+				return err
+			}
+		case "site":
+			if err := c.readSite(ch, body, cls); err != nil {
+				return err
+			}
+		case "inertial":
+			if body == 0 {
+				return c.errf(ch, "the world body has no inertia")
+			}
+			inertial = ch
+		case "camera", "light":
+			// Rendering only.
+		case "composite", "flexcomp", "plugin", "replicate", "frame", "attach":
+			return c.errf(ch, "unsupported element")
+		default:
+			return c.errf(ch, "unsupported element")
+		}
+	}
+	if inertial != nil {
+		if err := c.readInertial(inertial, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *compiler) readBody(n *node, parent int, cls *defaultClass) error {
+	if err := c.checkAttrs(n, "body"); err != nil {
+		return err
+	}
+	if v, ok := n.attrs["mocap"]; ok && v == "true" {
+		return c.errf(n, "mocap bodies are not supported")
+	}
+	if v, ok := n.attrs["gravcomp"]; ok && v != "0" {
+		return c.errf(n, "gravcomp is not supported")
+	}
+	if name, ok := n.attrs["childclass"]; ok {
+		cl, ok := c.classes[name]
+		if !ok {
+			return c.errf(n, "unknown default class %q", name)
+		}
+		cls = cl
+	}
+	as := attrSet{}
+	for k, v := range n.attrs {
+		as[k] = v
+	}
+	pos, err := c.vecDefault(n, as, "pos", Vec3{})
+	if err != nil {
+		return err
+	}
+	q, err := c.orientation(n, as)
+	if err != nil {
+		return err
+	}
+	id := c.addBody(n.attrs["name"], parent, pos, q)
+	c.bodyHasInertial = append(c.bodyHasInertial, false)
+	return c.readBodyChildren(n, id, cls)
+}
+
+func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
+	m := c.m
+	var as attrSet
+	typ := JointFree
+	if n.name == "freejoint" {
+		if err := c.checkAttrs(n, "freejoint"); err != nil {
+			return err
+		}
+		as = attrSet{"name": n.attrs["name"]}
+	} else {
+		if err := c.checkAttrs(n, "joint"); err != nil {
+			return err
+		}
+		var err error
+		if as, err = c.attrs(n, "joint", cls); err != nil {
+			return err
+		}
+		switch t := as["type"]; t {
+		case "", "hinge":
+			typ = JointHinge
+		case "slide":
+			typ = JointSlide
+		case "free":
+			typ = JointFree
+		default:
+			return c.errf(n, "unsupported joint type %q (supported: hinge, slide, free)", t)
+		}
+	}
+	if typ == JointFree && m.BodyParentID[body] != 0 {
+		return c.errf(n, "a free joint must belong to a child of the world body")
+	}
+	if typ == JointFree && m.BodyJntNum[body] > 0 {
+		return c.errf(n, "a free joint must be the only joint of its body")
+	}
+	pos, err := c.vecDefault(n, as, "pos", Vec3{})
+	if err != nil {
+		return err
+	}
+	axis, err := c.vecDefault(n, as, "axis", Vec3{0, 0, 1})
+	if err != nil {
+		return err
+	}
+	na := norm3(axis)
+	if na < 1e-10 {
+		return c.errf(n, "axis has zero length")
+	}
+	axis = Vec3{axis[0] / na, axis[1] / na, axis[2] / na}
+	scalar := func(name string, def float64) (float64, error) {
+		if _, ok := as[name]; !ok {
+			return def, nil
+		}
+		return c.floatAttr(n, as, name)
+	}
+	stiff, err := scalar("stiffness", 0)
+	if err != nil {
+		return err
+	}
+	damp, err := scalar("damping", 0)
+	if err != nil {
+		return err
+	}
+	arm, err := scalar("armature", 0)
+	if err != nil {
+		return err
+	}
+	ref, err := scalar("ref", 0)
+	if err != nil {
+		return err
+	}
+	springref, err := scalar("springref", 0)
+	if err != nil {
+		return err
+	}
+	fl, err := scalar("frictionloss", 0)
+	if err != nil {
+		return err
+	}
+	if fl != 0 {
+		return c.errf(n, "frictionloss is not supported")
+	}
+	if _, err := scalar("margin", 0); err != nil {
+		return err
+	}
+	var rng [2]float64
+	hasRange := false
+	if _, ok := as["range"]; ok {
+		r, err := c.vecAttr(n, as, "range", 2)
+		if err != nil {
+			return err
+		}
+		rng = [2]float64{r[0], r[1]}
+		hasRange = true
+	}
+	limited := false
+	switch as["limited"] {
+	case "true":
+		limited = true
+	case "false":
+	case "", "auto":
+		limited = hasRange && (c.autoLimits || as["limited"] == "auto")
+	default:
+		return c.errf(n, "limited=%q: want true, false or auto", as["limited"])
+	}
+	if typ == JointHinge && c.angleDeg {
+		rng[0], rng[1] = rng[0]*math.Pi/180, rng[1]*math.Pi/180
+		ref *= math.Pi / 180
+		springref *= math.Pi / 180
+	}
+	if limited && rng[0] >= rng[1] {
+		return c.errf(n, "range %g %g: lower limit must be below upper", rng[0], rng[1])
+	}
+	if typ == JointFree {
+		limited = false
+	}
+	solref := [2]float64{0.02, 1}
+	if _, ok := as["solreflimit"]; ok {
+		s, err := c.vecAttr(n, as, "solreflimit", 2)
+		if err != nil {
+			return err
+		}
+		solref = [2]float64{s[0], s[1]}
+	}
+	id := m.Njnt
+	m.Njnt++
+	if m.BodyJntNum[body] == 0 {
+		m.BodyJntAdr[body] = id
+		m.BodyDofAdr[body] = m.Nv
+	}
+	m.BodyJntNum[body]++
+	m.JntName = append(m.JntName, as["name"])
+	m.JntType = append(m.JntType, typ)
+	m.JntBodyID = append(m.JntBodyID, body)
+	m.JntQposAdr = append(m.JntQposAdr, m.Nq)
+	m.JntDofAdr = append(m.JntDofAdr, m.Nv)
+	m.JntPos = append(m.JntPos, pos)
+	m.JntAxis = append(m.JntAxis, axis)
+	m.JntLimited = append(m.JntLimited, limited)
+	m.JntRange = append(m.JntRange, rng)
+	m.JntStiffness = append(m.JntStiffness, stiff)
+	m.JntSolref = append(m.JntSolref, solref)
+	nq, nv := 1, 1
+	if typ == JointFree {
+		nq, nv = 7, 6
+		bp, bq := m.BodyPos[body], m.BodyQuat[body]
+		m.Qpos0 = append(m.Qpos0, bp[0], bp[1], bp[2], bq[0], bq[1], bq[2], bq[3])
+		m.QposSpring = append(m.QposSpring, bp[0], bp[1], bp[2], bq[0], bq[1], bq[2], bq[3])
+		if stiff != 0 {
+			return c.errf(n, "stiffness on a free joint is not supported")
+		}
+	} else {
+		m.Qpos0 = append(m.Qpos0, ref)
+		m.QposSpring = append(m.QposSpring, springref)
+	}
+	for k := 0; k < nv; k++ {
+		m.DofBodyID = append(m.DofBodyID, body)
+		m.DofJntID = append(m.DofJntID, id)
+		m.DofDamping = append(m.DofDamping, damp)
+		m.DofArmature = append(m.DofArmature, arm)
+	}
+	m.Nq += nq
+	m.Nv += nv
+	m.BodyDofNum[body] += nv
+	return nil
+}
+
+func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
+	m := c.m
+	if err := c.checkAttrs(n, "geom"); err != nil {
+		return err
+	}
+	as, err := c.attrs(n, "geom", cls)
+	if err != nil {
+		return err
+	}
+	var typ GeomType
+	switch t := as["type"]; t {
+	case "", "sphere":
+		typ = GeomSphere
+	case "capsule":
+		typ = GeomCapsule
+	case "box":
+		typ = GeomBox
+	case "plane":
+		typ = GeomPlane
+	case "cylinder":
+		typ = GeomCylinder
+	default:
+		return c.errf(n, "unsupported geom type %q (supported: plane, sphere, capsule, box, cylinder)", t)
+	}
+	if typ == GeomPlane && body != 0 {
+		return c.errf(n, "a plane must belong to the world body")
+	}
+	if _, ok := as["size"]; !ok && as["fromto"] == "" {
+		return c.errf(n, "geom has no size")
+	}
+	var size Vec3
+	if s, ok := as["size"]; ok {
+		v, err := c.floats(n, "size", s)
+		if err != nil {
+			return err
+		}
+		if len(v) < 1 || len(v) > 3 {
+			return c.errf(n, "size: want 1 to 3 numbers, got %d", len(v))
+		}
+		copy(size[:], v)
+	}
+	need := map[GeomType]int{GeomSphere: 1, GeomCapsule: 2, GeomCylinder: 2, GeomBox: 3, GeomPlane: 0}[typ]
+	pos, err := c.vecDefault(n, as, "pos", Vec3{})
+	if err != nil {
+		return err
+	}
+	q, err := c.orientation(n, as)
+	if err != nil {
+		return err
+	}
+	if ft, ok := as["fromto"]; ok {
+		if typ != GeomCapsule && typ != GeomCylinder && typ != GeomBox {
+			return c.errf(n, "fromto needs a capsule, cylinder or box")
+		}
+		v, err := c.floats(n, "fromto", ft)
+		if err != nil {
+			return err
+		}
+		if len(v) != 6 {
+			return c.errf(n, "fromto: want 6 numbers, got %d", len(v))
+		}
+		a, b := Vec3{v[0], v[1], v[2]}, Vec3{v[3], v[4], v[5]}
+		d := Vec3{b[0] - a[0], b[1] - a[1], b[2] - a[2]}
+		l := norm3(d)
+		if l < 1e-10 {
+			return c.errf(n, "fromto has zero length")
+		}
+		pos = Vec3{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2}
+		q = quatZTo(Vec3{d[0] / l, d[1] / l, d[2] / l})
+		if typ == GeomBox {
+			size[2] = l / 2
+		} else {
+			size[1] = l / 2
+		}
+		need = 1
+	}
+	for i := 0; i < need; i++ {
+		if !(size[i] > 0) {
+			return c.errf(n, "size[%d] = %g: a %s needs %d positive size values", i, size[i], typ, need)
+		}
+	}
+	friction := 1.0
+	if _, ok := as["friction"]; ok {
+		f, err := c.floats(n, "friction", as["friction"])
+		if err != nil {
+			return err
+		}
+		if len(f) < 1 || f[0] < 0 {
+			return c.errf(n, "friction: want a non-negative sliding coefficient")
+		}
+		friction = f[0]
+	}
+	bits := func(name string, def uint32) (uint32, error) {
+		v, ok := as[name]
+		if !ok {
+			return def, nil
+		}
+		u, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+		if err != nil {
+			return 0, c.errf(n, "%s=%q: want a non-negative integer", name, v)
+		}
+		return uint32(u), nil
+	}
+	ct, err := bits("contype", 1)
+	if err != nil {
+		return err
+	}
+	ca, err := bits("conaffinity", 1)
+	if err != nil {
+		return err
+	}
+	condim := 3
+	if v, ok := as["condim"]; ok {
+		k, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || (k != 1 && k != 3 && k != 4 && k != 6) {
+			return c.errf(n, "condim=%q: want 1, 3, 4 or 6", v)
+		}
+		condim = k
+	}
+	solref := [2]float64{0.02, 1}
+	if _, ok := as["solref"]; ok {
+		s, err := c.vecAttr(n, as, "solref", 2)
+		if err != nil {
+			return err
+		}
+		solref = [2]float64{s[0], s[1]}
+	}
+	margin := 0.0
+	if _, ok := as["margin"]; ok {
+		if margin, err = c.floatAttr(n, as, "margin"); err != nil {
+			return err
+		}
+	}
+	if _, ok := as["gap"]; ok {
+		g, err := c.floatAttr(n, as, "gap")
+		if err != nil {
+			return err
+		}
+		if g != 0 {
+			return c.errf(n, "gap is not supported")
+		}
+	}
+	rgba := [4]float32{0.5, 0.5, 0.5, 1}
+	if _, ok := as["rgba"]; ok {
+		v, err := c.vecAttr(n, as, "rgba", 4)
+		if err != nil {
+			return err
+		}
+		rgba = [4]float32{float32(v[0]), float32(v[1]), float32(v[2]), float32(v[3])}
+	}
+	// Mass for the inertia: explicit mass, else density × volume.
+	mass := 0.0
+	if typ != GeomPlane {
+		if _, ok := as["mass"]; ok {
+			if mass, err = c.floatAttr(n, as, "mass"); err != nil {
+				return err
+			}
+		} else {
+			density := 1000.0
+			if _, ok := as["density"]; ok {
+				if density, err = c.floatAttr(n, as, "density"); err != nil {
+					return err
+				}
+			}
+			mass = density * geomVolume(typ, size)
+		}
+		if mass < 0 {
+			return c.errf(n, "negative mass")
+		}
+	}
+	m.Ngeom++
+	m.GeomName = append(m.GeomName, as["name"])
+	m.GeomType = append(m.GeomType, typ)
+	m.GeomBodyID = append(m.GeomBodyID, body)
+	m.GeomPos = append(m.GeomPos, pos)
+	m.GeomQuat = append(m.GeomQuat, q)
+	m.GeomSize = append(m.GeomSize, size)
+	m.GeomFriction = append(m.GeomFriction, friction)
+	m.GeomContype = append(m.GeomContype, ct)
+	m.GeomConaffinity = append(m.GeomConaffinity, ca)
+	m.GeomSolref = append(m.GeomSolref, solref)
+	m.GeomMargin = append(m.GeomMargin, margin)
+	m.GeomRGBA = append(m.GeomRGBA, rgba)
+	c.geomMass = append(c.geomMass, mass)
+	c.geomCondim = append(c.geomCondim, condim)
+	return nil
+}
+
+func (c *compiler) readSite(n *node, body int, cls *defaultClass) error {
+	if err := c.checkAttrs(n, "site"); err != nil {
+		return err
+	}
+	as, err := c.attrs(n, "site", cls)
+	if err != nil {
+		return err
+	}
+	pos, err := c.vecDefault(n, as, "pos", Vec3{})
+	if err != nil {
+		return err
+	}
+	q, err := c.orientation(n, as)
+	if err != nil {
+		return err
+	}
+	if ft, ok := as["fromto"]; ok {
+		v, err := c.floats(n, "fromto", ft)
+		if err != nil || len(v) != 6 {
+			return c.errf(n, "fromto: want 6 numbers")
+		}
+		pos = Vec3{(v[0] + v[3]) / 2, (v[1] + v[4]) / 2, (v[2] + v[5]) / 2}
+	}
+	m := c.m
+	m.Nsite++
+	m.SiteName = append(m.SiteName, as["name"])
+	m.SiteBodyID = append(m.SiteBodyID, body)
+	m.SitePos = append(m.SitePos, pos)
+	m.SiteQuat = append(m.SiteQuat, q)
+	return nil
+}
+
+func (c *compiler) readInertial(n *node, body int) error {
+	if err := c.checkAttrs(n, "inertial"); err != nil {
+		return err
+	}
+	as := attrSet(n.attrs)
+	if _, ok := as["mass"]; !ok {
+		return c.errf(n, "inertial needs a mass")
+	}
+	mass, err := c.floatAttr(n, as, "mass")
+	if err != nil {
+		return err
+	}
+	pos, err := c.vecDefault(n, as, "pos", Vec3{})
+	if err != nil {
+		return err
+	}
+	q, err := c.orientation(n, as)
+	if err != nil {
+		return err
+	}
+	var I Vec3
+	switch {
+	case as["diaginertia"] != "":
+		v, err := c.vecAttr(n, as, "diaginertia", 3)
+		if err != nil {
+			return err
+		}
+		I = Vec3{v[0], v[1], v[2]}
+	case as["fullinertia"] != "":
+		v, err := c.vecAttr(n, as, "fullinertia", 6)
+		if err != nil {
+			return err
+		}
+		// Full inertia (xx yy zz xy xz yz) in the inertial frame: diagonalise.
+		full := [3][3]float64{{v[0], v[3], v[4]}, {v[3], v[1], v[5]}, {v[4], v[5], v[2]}}
+		var fq Quat
+		I, fq, err = eigInertia(full)
+		if err != nil {
+			return c.errf(n, "fullinertia: %v", err)
+		}
+		q = quatMul(q, fq)
+	default:
+		return c.errf(n, "inertial needs diaginertia or fullinertia")
+	}
+	if mass < 0 || I[0] < 0 || I[1] < 0 || I[2] < 0 {
+		return c.errf(n, "negative mass or inertia")
+	}
+	m := c.m
+	m.BodyMass[body], m.BodyIpos[body], m.BodyIquat[body], m.BodyInertia[body] = mass, pos, q, I
+	c.bodyHasInertial[body] = true
+	return nil
+}
+
+func (c *compiler) readActuators(n *node) error {
+	m := c.m
+	for _, ch := range n.children {
+		switch ch.name {
+		case "motor", "position", "general":
+		default:
+			return c.errf(ch, "unsupported actuator (supported: motor, position, general)")
+		}
+		if err := c.checkAttrs(ch, ch.name); err != nil {
+			return err
+		}
+		as, err := c.attrs(ch, ch.name, c.classes["main"])
+		if err != nil {
+			return err
+		}
+		for _, trn := range []string{"tendon", "site"} {
+			if _, ok := as[trn]; ok {
+				return c.errf(ch, "%s transmission is not supported; use joint", trn)
+			}
+		}
+		jname, ok := as["joint"]
+		if !ok {
+			return c.errf(ch, "actuator needs a joint")
+		}
+		jnt := -1
+		for j, nm := range m.JntName {
+			if nm == jname {
+				jnt = j
+			}
+		}
+		if jnt < 0 {
+			return c.errf(ch, "joint %q not found", jname)
+		}
+		if m.JntType[jnt] == JointFree {
+			return c.errf(ch, "actuators on free joints are not supported")
+		}
+		gear := 1.0
+		if _, ok := as["gear"]; ok {
+			g, err := c.floats(ch, "gear", as["gear"])
+			if err != nil {
+				return err
+			}
+			if len(g) < 1 {
+				return c.errf(ch, "gear: want a number")
+			}
+			for _, x := range g[1:] {
+				if x != 0 {
+					return c.errf(ch, "gear: only the first component applies to a joint")
+				}
+			}
+			gear = g[0]
+		}
+		var crange [2]float64
+		hasRange := false
+		if _, ok := as["ctrlrange"]; ok {
+			r, err := c.vecAttr(ch, as, "ctrlrange", 2)
+			if err != nil {
+				return err
+			}
+			crange, hasRange = [2]float64{r[0], r[1]}, true
+		}
+		climited := false
+		switch as["ctrllimited"] {
+		case "true":
+			climited = true
+		case "", "auto", "false":
+			climited = as["ctrllimited"] != "false" && hasRange && (c.autoLimits || as["ctrllimited"] == "auto")
+		default:
+			return c.errf(ch, "ctrllimited=%q: want true, false or auto", as["ctrllimited"])
+		}
+		if climited && !(crange[0] < crange[1]) {
+			return c.errf(ch, "ctrlrange %g %g: lower must be below upper", crange[0], crange[1])
+		}
+		if as["forcelimited"] == "true" {
+			return c.errf(ch, "forcelimited is not supported")
+		}
+		gain, bias := 1.0, Vec3{}
+		switch ch.name {
+		case "position":
+			kp := 1.0
+			if _, ok := as["kp"]; ok {
+				if kp, err = c.floatAttr(ch, as, "kp"); err != nil {
+					return err
+				}
+			}
+			gain, bias = kp, Vec3{0, -kp, 0}
+		case "general", "motor":
+			if dt := as["dyntype"]; dt != "" && dt != "none" {
+				return c.errf(ch, "dyntype=%q: activation dynamics are not supported", dt)
+			}
+			if gt := as["gaintype"]; gt != "" && gt != "fixed" {
+				return c.errf(ch, "gaintype=%q: only fixed is supported", gt)
+			}
+			if bt := as["biastype"]; bt != "" && bt != "none" && bt != "affine" {
+				return c.errf(ch, "biastype=%q: only none and affine are supported", bt)
+			}
+			if ch.name == "general" {
+				if v, ok := as["gainprm"]; ok {
+					g, err := c.floats(ch, "gainprm", v)
+					if err != nil || len(g) < 1 {
+						return c.errf(ch, "gainprm: want numbers")
+					}
+					gain = g[0]
+				}
+				if v, ok := as["biasprm"]; ok && as["biastype"] == "affine" {
+					b, err := c.floats(ch, "biasprm", v)
+					if err != nil {
+						return err
+					}
+					copy(bias[:], b)
+				}
+			}
+		}
+		m.Nu++
+		m.ActName = append(m.ActName, as["name"])
+		m.ActTrnID = append(m.ActTrnID, jnt)
+		m.ActGear = append(m.ActGear, gear)
+		m.ActGainPrm = append(m.ActGainPrm, gain)
+		m.ActBiasPrm = append(m.ActBiasPrm, bias)
+		m.ActCtrlLimited = append(m.ActCtrlLimited, climited)
+		m.ActCtrlRange = append(m.ActCtrlRange, crange)
+	}
+	return nil
+}
+
+// readTendon accepts fixed tendons that change nothing (no stiffness,
+// damping or limits, no actuator) and rejects any other.
+func (c *compiler) readTendon(n *node) error {
+	for _, ch := range n.children {
+		if ch.name != "fixed" {
+			return c.errf(ch, "unsupported tendon (only fixed tendons without stiffness, damping or limits are accepted)")
+		}
+		for _, a := range ch.order {
+			switch a {
+			case "name", "class", "rgba", "group", "width", "material", "user":
+			case "stiffness", "damping", "frictionloss":
+				f, err := c.float(ch, a)
+				if err != nil {
+					return err
+				}
+				if f != 0 {
+					return c.errf(ch, "tendon %s changes the dynamics and is not supported", a)
+				}
+			case "limited":
+				if ch.attrs[a] == "true" {
+					return c.errf(ch, "tendon limits change the dynamics and are not supported")
+				}
+			case "range", "springlength", "solreflimit", "solimplimit", "margin":
+			default:
+				return c.errf(ch, "unsupported attribute %q", a)
+			}
+		}
+		for _, j := range ch.children {
+			if j.name != "joint" {
+				return c.errf(j, "unsupported element in a fixed tendon")
+			}
+		}
+		c.tendonCount++
+		c.warn(ch, "fixed tendon %q has no stiffness, damping or limits and does not change the dynamics: ignored", ch.attrs["name"])
+	}
+	return nil
+}
+
+// finish computes what depends on the whole tree: inertias from geoms,
+// settotalmass, dof parents, contact pairs, and checks the engine's limits.
+func (c *compiler) finish() error {
+	m := c.m
+	// Inertia from geoms.
+	for b := 1; b < m.Nbody; b++ {
+		fromGeom := c.inertiaFromGeom == "true" || (c.inertiaFromGeom == "auto" && !c.bodyHasInertial[b])
+		if !fromGeom {
+			continue
+		}
+		mass, ipos, iquat, inertia, err := c.bodyInertiaFromGeoms(b)
+		if err != nil {
+			return err
+		}
+		m.BodyMass[b], m.BodyIpos[b], m.BodyIquat[b], m.BodyInertia[b] = mass, ipos, iquat, inertia
+	}
+	if c.totalMass > 0 {
+		total := 0.0
+		for b := 1; b < m.Nbody; b++ {
+			total += m.BodyMass[b]
+		}
+		if total <= 0 {
+			return fmt.Errorf("%s: settotalmass: the model has no mass to scale", c.file)
+		}
+		s := c.totalMass / total
+		for b := 1; b < m.Nbody; b++ {
+			m.BodyMass[b] *= s
+			for k := range 3 {
+				m.BodyInertia[b][k] *= s
+			}
+		}
+	}
+	// A body that moves needs mass (MuJoCo rejects the same).
+	for b := 1; b < m.Nbody; b++ {
+		if m.BodyDofNum[b] > 0 && !(m.BodyMass[b] > 0) {
+			// A massless body with joints is allowed if a descendant carries mass;
+			// ABA needs positive articulated inertia, which armature or children give.
+			if !c.subtreeHasMass(b) {
+				return fmt.Errorf("%s: body %q: moving body has no mass (add geoms with mass or an <inertial>)", c.file, m.BodyName[b])
+			}
+		}
+	}
+	// Dof parents: the previous dof of the body, else the last dof of the
+	// nearest ancestor that has dofs.
+	m.DofParentID = make([]int, m.Nv)
+	for b := 1; b < m.Nbody; b++ {
+		if m.BodyDofNum[b] == 0 {
+			continue
+		}
+		prev := -1
+		for a := m.BodyParentID[b]; a > 0; a = m.BodyParentID[a] {
+			if m.BodyDofNum[a] > 0 {
+				prev = m.BodyDofAdr[a] + m.BodyDofNum[a] - 1
+				break
+			}
+		}
+		for k := 0; k < m.BodyDofNum[b]; k++ {
+			m.DofParentID[m.BodyDofAdr[b]+k] = prev
+			prev = m.BodyDofAdr[b] + k
+		}
+	}
+	c.contactPairs()
+	// The engine's limits (the GPU kernel's private arrays).
+	limits := []struct {
+		name    string
+		n, max  int
+		element string
+	}{
+		{"MaxBodies", m.Nbody, MaxBodies, "bodies (world included)"},
+		{"MaxDofs", m.Nv, MaxDofs, "degrees of freedom"},
+		{"MaxQpos", m.Nq, MaxQpos, "position coordinates"},
+		{"MaxActuators", m.Nu, MaxActuators, "actuators"},
+		{"MaxContactPairs", m.Npair, MaxContactPairs, "candidate contact pairs"},
+	}
+	for _, l := range limits {
+		if l.n > l.max {
+			return fmt.Errorf("%s: the model has %d %s, above the engine's limit %s = %d", c.file, l.n, l.element, l.name, l.max)
+		}
+	}
+	for _, f := range m.Qpos0 {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%s: non-finite default pose", c.file)
+		}
+	}
+	return nil
+}
+
+func (c *compiler) subtreeHasMass(b int) bool {
+	m := c.m
+	if m.BodyMass[b] > 0 {
+		return true
+	}
+	for k := b + 1; k < m.Nbody; k++ {
+		if m.BodyParentID[k] == b && c.subtreeHasMass(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// bodyInertiaFromGeoms sums the geoms' inertias about the body's centre of
+// mass and diagonalises the result (MuJoCo's inertiafromgeom).
+func (c *compiler) bodyInertiaFromGeoms(b int) (mass float64, com Vec3, iquat Quat, inertia Vec3, err error) {
+	m := c.m
+	for g := 0; g < m.Ngeom; g++ {
+		if m.GeomBodyID[g] != b || m.GeomType[g] == GeomPlane {
+			continue
+		}
+		gm := c.geomMass[g]
+		mass += gm
+		for k := range 3 {
+			com[k] += gm * m.GeomPos[g][k]
+		}
+	}
+	iquat = Quat{1, 0, 0, 0}
+	if mass <= 0 {
+		return 0, Vec3{}, iquat, Vec3{}, nil
+	}
+	for k := range 3 {
+		com[k] /= mass
+	}
+	var full [3][3]float64
+	for g := 0; g < m.Ngeom; g++ {
+		if m.GeomBodyID[g] != b || m.GeomType[g] == GeomPlane {
+			continue
+		}
+		gm := c.geomMass[g]
+		d := geomInertia(m.GeomType[g], m.GeomSize[g], gm)
+		R := quatToMat(m.GeomQuat[g])
+		// R·diag(d)·Rᵀ, then the parallel-axis term.
+		r := Vec3{m.GeomPos[g][0] - com[0], m.GeomPos[g][1] - com[1], m.GeomPos[g][2] - com[2]}
+		rr := r[0]*r[0] + r[1]*r[1] + r[2]*r[2]
+		for i := range 3 {
+			for j := range 3 {
+				s := 0.0
+				for k := range 3 {
+					s += R[i][k] * d[k] * R[j][k]
+				}
+				if i == j {
+					s += gm * rr
+				}
+				s -= gm * r[i] * r[j]
+				full[i][j] += s
+			}
+		}
+	}
+	inertia, iquat, err = eigInertia(full)
+	if err != nil {
+		return 0, Vec3{}, Quat{}, Vec3{}, fmt.Errorf("%s: body %q: %w", c.file, m.BodyName[b], err)
+	}
+	return mass, com, iquat, inertia, nil
+}
+
+func geomVolume(t GeomType, s Vec3) float64 {
+	switch t {
+	case GeomSphere:
+		return 4.0 / 3 * math.Pi * s[0] * s[0] * s[0]
+	case GeomCapsule:
+		return 4.0/3*math.Pi*s[0]*s[0]*s[0] + math.Pi*s[0]*s[0]*2*s[1]
+	case GeomCylinder:
+		return math.Pi * s[0] * s[0] * 2 * s[1]
+	case GeomBox:
+		return 8 * s[0] * s[1] * s[2]
+	}
+	return 0
+}
+
+// geomInertia is the principal inertia of a solid geom about its centre in
+// its own frame, with MuJoCo's formulas (capsule: cylinder plus two
+// hemispheres, mass split by volume).
+func geomInertia(t GeomType, s Vec3, mass float64) Vec3 {
+	switch t {
+	case GeomSphere:
+		i := 0.4 * mass * s[0] * s[0]
+		return Vec3{i, i, i}
+	case GeomCapsule:
+		r, h := s[0], 2*s[1]
+		sm := mass * 4 * r / (4*r + 3*h)
+		cm := mass - sm
+		ixx := cm*(3*r*r+h*h)/12 + sm*2*r*r/5 + sm*h*(3*r+2*h)/8
+		izz := cm*r*r/2 + sm*2*r*r/5
+		return Vec3{ixx, ixx, izz}
+	case GeomCylinder:
+		r, h := s[0], 2*s[1]
+		ixx := mass * (3*r*r + h*h) / 12
+		return Vec3{ixx, ixx, mass * r * r / 2}
+	case GeomBox:
+		a, b, cc := 2*s[0], 2*s[1], 2*s[2]
+		return Vec3{mass * (b*b + cc*cc) / 12, mass * (a*a + cc*cc) / 12, mass * (a*a + b*b) / 12}
+	}
+	return Vec3{}
+}
+
+// contactPairs lists the geom pairs that may touch (MuJoCo's rules): geoms
+// of different bodies, (ct1 & ca2) || (ct2 & ca1), not both attached to the
+// world frame, and not in a parent–child pair of bodies unless the parent is
+// the world. Bodies without joints are welded to their parent for this test.
+func (c *compiler) contactPairs() {
+	m := c.m
+	weld := make([]int, m.Nbody)
+	for b := 1; b < m.Nbody; b++ {
+		if m.BodyJntNum[b] > 0 {
+			weld[b] = b
+		} else {
+			weld[b] = weld[m.BodyParentID[b]]
+		}
+	}
+	for g1 := 0; g1 < m.Ngeom; g1++ {
+		for g2 := g1 + 1; g2 < m.Ngeom; g2++ {
+			b1, b2 := weld[m.GeomBodyID[g1]], weld[m.GeomBodyID[g2]]
+			if b1 == b2 {
+				continue
+			}
+			if m.GeomContype[g1]&m.GeomConaffinity[g2] == 0 && m.GeomContype[g2]&m.GeomConaffinity[g1] == 0 {
+				continue
+			}
+			if b1 > 0 && b2 > 0 && (weld[m.BodyParentID[b1]] == b2 || weld[m.BodyParentID[b2]] == b1) {
+				continue
+			}
+			if m.GeomType[g1] == GeomPlane && m.GeomType[g2] == GeomPlane {
+				continue
+			}
+			// The plane, if any, comes first, so that the engine dispatches on
+			// (type1 ≤ type2).
+			a, b := g1, g2
+			if m.GeomType[b] < m.GeomType[a] {
+				a, b = b, a
+			}
+			friction := max(m.GeomFriction[a], m.GeomFriction[b])
+			if max(c.geomCondim[a], c.geomCondim[b]) == 1 {
+				friction = 0 // condim 1: frictionless contact
+			}
+			m.PairGeom1 = append(m.PairGeom1, a)
+			m.PairGeom2 = append(m.PairGeom2, b)
+			m.PairFriction = append(m.PairFriction, friction)
+			m.PairSolref = append(m.PairSolref, [2]float64{
+				(m.GeomSolref[a][0] + m.GeomSolref[b][0]) / 2, (m.GeomSolref[a][1] + m.GeomSolref[b][1]) / 2})
+			m.PairMargin = append(m.PairMargin, max(m.GeomMargin[a], m.GeomMargin[b]))
+		}
+	}
+	m.Npair = len(m.PairGeom1)
+}
+
+// Orientation of a frame: at most one of quat, axisangle, euler, xyaxes, zaxis.
+func (c *compiler) orientation(n *node, as attrSet) (Quat, error) {
+	var found []string
+	for _, k := range []string{"quat", "axisangle", "euler", "xyaxes", "zaxis"} {
+		if _, ok := as[k]; ok {
+			found = append(found, k)
+		}
+	}
+	if len(found) > 1 {
+		return Quat{}, c.errf(n, "orientation given twice (%s)", strings.Join(found, ", "))
+	}
+	if len(found) == 0 {
+		return Quat{1, 0, 0, 0}, nil
+	}
+	angle := func(a float64) float64 {
+		if c.angleDeg {
+			return a * math.Pi / 180
+		}
+		return a
+	}
+	switch found[0] {
+	case "quat":
+		v, err := c.vecAttr(n, as, "quat", 4)
+		if err != nil {
+			return Quat{}, err
+		}
+		q := Quat{v[0], v[1], v[2], v[3]}
+		l := math.Sqrt(q[0]*q[0] + q[1]*q[1] + q[2]*q[2] + q[3]*q[3])
+		if l < 1e-10 {
+			return Quat{}, c.errf(n, "quat has zero length")
+		}
+		return Quat{q[0] / l, q[1] / l, q[2] / l, q[3] / l}, nil
+	case "axisangle":
+		v, err := c.vecAttr(n, as, "axisangle", 4)
+		if err != nil {
+			return Quat{}, err
+		}
+		return c.axisAngle(n, Vec3{v[0], v[1], v[2]}, angle(v[3]))
+	case "euler":
+		v, err := c.vecAttr(n, as, "euler", 3)
+		if err != nil {
+			return Quat{}, err
+		}
+		// Intrinsic x-y-z rotations (MuJoCo's default eulerseq "xyz").
+		q := Quat{1, 0, 0, 0}
+		for i := range 3 {
+			var ax Vec3
+			ax[i] = 1
+			r, _ := c.axisAngle(n, ax, angle(v[i]))
+			q = quatMul(q, r)
+		}
+		return q, nil
+	case "xyaxes":
+		v, err := c.vecAttr(n, as, "xyaxes", 6)
+		if err != nil {
+			return Quat{}, err
+		}
+		x, y := Vec3{v[0], v[1], v[2]}, Vec3{v[3], v[4], v[5]}
+		lx := norm3(x)
+		if lx < 1e-10 {
+			return Quat{}, c.errf(n, "xyaxes: x has zero length")
+		}
+		x = Vec3{x[0] / lx, x[1] / lx, x[2] / lx}
+		d := x[0]*y[0] + x[1]*y[1] + x[2]*y[2]
+		y = Vec3{y[0] - d*x[0], y[1] - d*x[1], y[2] - d*x[2]}
+		ly := norm3(y)
+		if ly < 1e-10 {
+			return Quat{}, c.errf(n, "xyaxes: y is parallel to x")
+		}
+		y = Vec3{y[0] / ly, y[1] / ly, y[2] / ly}
+		z := cross3(x, y)
+		return matToQuat([3][3]float64{{x[0], y[0], z[0]}, {x[1], y[1], z[1]}, {x[2], y[2], z[2]}}), nil
+	default: // zaxis
+		v, err := c.vecAttr(n, as, "zaxis", 3)
+		if err != nil {
+			return Quat{}, err
+		}
+		l := norm3(Vec3{v[0], v[1], v[2]})
+		if l < 1e-10 {
+			return Quat{}, c.errf(n, "zaxis has zero length")
+		}
+		return quatZTo(Vec3{v[0] / l, v[1] / l, v[2] / l}), nil
+	}
+}
+
+func (c *compiler) axisAngle(n *node, axis Vec3, a float64) (Quat, error) {
+	l := norm3(axis)
+	if l < 1e-10 {
+		return Quat{}, c.errf(n, "rotation axis has zero length")
+	}
+	s := math.Sin(a/2) / l
+	return Quat{math.Cos(a / 2), axis[0] * s, axis[1] * s, axis[2] * s}, nil
+}
+
+// Number parsing with file:line errors. NaN and infinities are rejected.
+
+func (c *compiler) floats(n *node, name, s string) ([]float64, error) {
+	fields := strings.Fields(s)
+	out := make([]float64, len(fields))
+	for i, f := range fields {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, c.errf(n, "%s=%q: %q is not a number", name, s, f)
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, c.errf(n, "%s=%q: non-finite value", name, s)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func (c *compiler) float(n *node, name string) (float64, error) {
+	return c.floatAttr(n, attrSet(n.attrs), name)
+}
+
+func (c *compiler) floatAttr(n *node, as attrSet, name string) (float64, error) {
+	v, err := c.floats(n, name, as[name])
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 1 {
+		return 0, c.errf(n, "%s=%q: want one number", name, as[name])
+	}
+	return v[0], nil
+}
+
+func (c *compiler) vecAttr(n *node, as attrSet, name string, k int) ([]float64, error) {
+	v, err := c.floats(n, name, as[name])
+	if err != nil {
+		return nil, err
+	}
+	if len(v) != k {
+		return nil, c.errf(n, "%s=%q: want %d numbers, got %d", name, as[name], k, len(v))
+	}
+	return v, nil
+}
+
+func (c *compiler) vec(n *node, name string, k int) ([]float64, error) {
+	return c.vecAttr(n, attrSet(n.attrs), name, k)
+}
+
+func (c *compiler) vecDefault(n *node, as attrSet, name string, def Vec3) (Vec3, error) {
+	if _, ok := as[name]; !ok {
+		return def, nil
+	}
+	v, err := c.vecAttr(n, as, name, 3)
+	if err != nil {
+		return Vec3{}, err
+	}
+	return Vec3{v[0], v[1], v[2]}, nil
+}
