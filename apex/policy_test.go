@@ -1,0 +1,289 @@
+package apex
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// testPolicy returns a policy with a non-trivial normaliser and asymmetric
+// bounds, so that every part of the inference form matters.
+func testPolicy(seed uint64, obsDim int, hidden []int) *Policy {
+	low := []float64{-1, -0.5, 0.25}
+	high := []float64{1, 2, 0.75}
+	p := NewPolicy(obsDim, low, high, hidden, rand.NewPCG(seed, 1))
+	rng := rand.New(rand.NewPCG(seed, 2))
+	mean, std := make([]float64, obsDim), make([]float64, obsDim)
+	for i := range mean {
+		mean[i] = rng.NormFloat64()
+		std[i] = 0.1 + rng.Float64()
+	}
+	p.SetNormalizer(mean, std)
+	// Non-zero biases, as after training.
+	for _, l := range p.layers {
+		for i := range l.b {
+			l.b[i] = 0.1 * rng.NormFloat64()
+		}
+	}
+	p.changed()
+	return p
+}
+
+func randObs(rng *rand.Rand, n int, scale float64) []float64 {
+	o := make([]float64, n)
+	for i := range o {
+		o[i] = scale * rng.NormFloat64()
+	}
+	return o
+}
+
+func TestPolicyMatchesPolicyNet(t *testing.T) {
+	for _, hidden := range [][]int{nil, {7}, {16, 9, 5, 3}} {
+		p := testPolicy(1, 11, hidden)
+		net := p.Net()
+		wantLayers := len(p.Hidden()) + 1
+		if len(net.Layers) != wantLayers || net.Layers[0].In != 11 || net.Layers[wantLayers-1].Out != 3 {
+			t.Fatalf("hidden %v: Net has %d layers, first in %d, last out %d", hidden, len(net.Layers), net.Layers[0].In, net.Layers[wantLayers-1].Out)
+		}
+		if hidden == nil && (p.Hidden()[0] != 128 || len(p.Hidden()) != 3) {
+			t.Errorf("default hidden %v, want 3×128", p.Hidden())
+		}
+		buf := [2][]float64{make([]float64, net.MaxWidth()), make([]float64, net.MaxWidth())}
+		rng := rand.New(rand.NewPCG(2, 3))
+		got, want := make([]float64, 3), make([]float64, 3)
+		for k := 0; k < 200; k++ {
+			obs := randObs(rng, 11, []float64{0.1, 1, 100}[k%3]) // 100: saturates tanh
+			p.Act(obs, got)
+			net.Act(obs, want, &buf)
+			if !equalBits(got, want) {
+				t.Fatalf("hidden %v, obs %d: Policy.Act %v, PolicyNet.Act %v", hidden, k, got, want)
+			}
+			for j, a := range got {
+				if a < net.ActLow[j] || a > net.ActHigh[j] {
+					t.Fatalf("action %d = %v outside [%v, %v]", j, a, net.ActLow[j], net.ActHigh[j])
+				}
+			}
+		}
+	}
+}
+
+func TestPolicyNetIsSnapshot(t *testing.T) {
+	p := testPolicy(4, 5, []int{6})
+	a := p.Net()
+	if p.Net() != a {
+		t.Fatal("Net returned a new snapshot without a change")
+	}
+	old := a.Clone()
+	mean, std := p.Normalizer()
+	mean[0] += 1
+	p.SetNormalizer(mean, std)
+	b := p.Net()
+	if b == a {
+		t.Fatal("Net returned the old snapshot after SetNormalizer")
+	}
+	if b.ObsMean[0] != mean[0] {
+		t.Errorf("new snapshot mean %v, want %v", b.ObsMean[0], mean[0])
+	}
+	if a.ObsMean[0] != old.ObsMean[0] || !equalBits(a.Layers[0].W, old.Layers[0].W) {
+		t.Error("the old snapshot changed")
+	}
+}
+
+func TestPolicyInit(t *testing.T) {
+	low, high := []float64{-1, -1}, []float64{1, 1}
+	a := NewPolicy(20, low, high, nil, rand.NewPCG(5, 5))
+	b := NewPolicy(20, low, high, nil, rand.NewPCG(5, 5))
+	c := NewPolicy(20, low, high, nil, rand.NewPCG(5, 6))
+	if !equalBits(a.params, b.params) {
+		t.Error("same seed, different weights")
+	}
+	if equalBits(a.params, c.params) {
+		t.Error("different seeds, same weights")
+	}
+	if want := 20*128 + 128 + 2*(128*128+128) + 128*2 + 2; a.NumParams() != want {
+		t.Errorf("NumParams %d, want %d", a.NumParams(), want)
+	}
+	for li, l := range a.layers {
+		limit := math.Sqrt(6 / float64(l.in))
+		if li == len(a.layers)-1 {
+			limit = math.Sqrt(6 / float64(l.in+l.out))
+		}
+		var ss, maxAbs float64
+		for _, w := range l.w {
+			ss += w * w
+			maxAbs = max(maxAbs, math.Abs(w))
+		}
+		// Uniform(±limit) has variance limit²/3; with n ≥ 256 draws the
+		// sample variance is within 20% of it (≥ 4 sd for n = 256).
+		v := ss / float64(len(l.w))
+		if maxAbs > limit || math.Abs(v/(limit*limit/3)-1) > 0.2 {
+			t.Errorf("layer %d: max |w| %v (limit %v), variance %v (want %v)", li, maxAbs, limit, v, limit*limit/3)
+		}
+		for _, bv := range l.b {
+			if bv != 0 {
+				t.Fatalf("layer %d: initial bias %v, want 0", li, bv)
+			}
+		}
+	}
+}
+
+func TestPolicySaveLoadBitwise(t *testing.T) {
+	p := testPolicy(6, 9, []int{12, 10})
+	// Values whose decimal forms are long or extreme.
+	p.params[0] = 1.0 / 3
+	p.params[1] = math.SmallestNonzeroFloat64
+	p.params[2] = -math.MaxFloat64 / 1e300
+	p.params[3] = math.Nextafter(0.1, 1)
+	p.params[4] = math.Copysign(0, -1)
+	p.changed()
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.json")
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	q, err := LoadPolicy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalBits(p.params, q.params) || !equalBits(p.obsMean, q.obsMean) || !equalBits(p.obsStd, q.obsStd) ||
+		!equalBits(p.actLow, q.actLow) || !equalBits(p.actHigh, q.actHigh) {
+		t.Fatal("parameters differ after save/load")
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	a, b := make([]float64, 3), make([]float64, 3)
+	for k := 0; k < 100; k++ {
+		obs := randObs(rng, 9, 2)
+		p.Act(obs, a)
+		q.Act(obs, b)
+		if !equalBits(a, b) {
+			t.Fatalf("obs %d: actions %v before, %v after save/load", k, a, b)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("%d entries in the directory after an atomic save, want 1", len(entries))
+	}
+
+	// json.Marshal / Unmarshal round trip, as when embedded in another file.
+	js, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Policy
+	if err := json.Unmarshal(js, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Act(randObs(rng, 9, 1), b) // the scratch pool must work on a decoded policy
+	if !equalBits(p.params, r.params) || r.Net().Layers[1].In != 12 {
+		t.Error("json round trip changed the policy")
+	}
+}
+
+func TestLoadPolicyErrors(t *testing.T) {
+	dir := t.TempDir()
+	good, err := json.Marshal(testPolicy(8, 4, []int{3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(f func(map[string]any)) []byte {
+		var c map[string]any
+		json.Unmarshal(good, &c)
+		f(c)
+		b, _ := json.Marshal(c)
+		return b
+	}
+	cases := map[string][]byte{
+		"not json":     []byte("{"),
+		"wrong format": edit(func(c map[string]any) { c["format"] = "other" }),
+		"short mean":   edit(func(c map[string]any) { c["obs_mean"] = []float64{1} }),
+		"zero std":     edit(func(c map[string]any) { c["obs_std"] = []float64{1, 0, 1, 1} }),
+		"bad bounds":   edit(func(c map[string]any) { c["act_low"] = []float64{5, 5, 5} }),
+		"arch":         edit(func(c map[string]any) { c["hidden"] = []int{4} }),
+	}
+	for name, b := range cases {
+		path := filepath.Join(dir, "p.json")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadPolicy(path); err == nil {
+			t.Errorf("%s: LoadPolicy gave no error", name)
+		}
+	}
+}
+
+func TestPolicyActConcurrent(t *testing.T) {
+	p := testPolicy(9, 6, []int{32, 32})
+	rng := rand.New(rand.NewPCG(1, 1))
+	const n = 256
+	obs := make([][]float64, n)
+	want := make([][]float64, n)
+	for i := range obs {
+		obs[i] = randObs(rng, 6, 1)
+		want[i] = make([]float64, 3)
+		p.Act(obs[i], want[i])
+	}
+	var wg sync.WaitGroup
+	errs := make(chan int, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := make([]float64, 3)
+			for rep := 0; rep < 20; rep++ {
+				for i := range obs {
+					p.Act(obs[i], got)
+					if !equalBits(got, want[i]) {
+						errs <- i
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for i := range errs {
+		t.Errorf("concurrent Act of observation %d differs from the sequential one", i)
+	}
+}
+
+// BenchmarkAct measures single-observation inference with the paper's
+// architecture (3×128) for HalfCheetah-sized observations and actions.
+func BenchmarkAct(b *testing.B) {
+	low, high := make([]float64, 6), make([]float64, 6)
+	for i := range low {
+		low[i], high[i] = -1, 1
+	}
+	p := NewPolicy(17, low, high, nil, rand.NewPCG(1, 1))
+	obs := randObs(rand.New(rand.NewPCG(2, 2)), 17, 1)
+	b.Run("serial", func(b *testing.B) {
+		dst := make([]float64, 6)
+		for b.Loop() {
+			p.Act(obs, dst)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			dst := make([]float64, 6)
+			for pb.Next() {
+				p.Act(obs, dst)
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
+	})
+	b.Run("PolicyNet", func(b *testing.B) {
+		net := p.Net()
+		buf := [2][]float64{make([]float64, net.MaxWidth()), make([]float64, net.MaxWidth())}
+		dst := make([]float64, 6)
+		for b.Loop() {
+			net.Act(obs, dst, &buf)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
+	})
+}
