@@ -146,6 +146,18 @@ func (s *Sim) Integrator() Integrator { s.check(); return Integrator(s.m.opt.int
 // since a file may ask for RK4 and batchsim always runs semi-implicit Euler.
 func (s *Sim) SetIntegrator(i Integrator) { s.check(); s.m.opt.integrator = C.int(i) }
 
+// SetContacts enables or disables collision detection (opt.disableflags
+// bit mjDSBL_CONTACT), for contact-free comparisons of models whose geoms
+// touch each other at rest.
+func (s *Sim) SetContacts(on bool) {
+	s.check()
+	if on {
+		s.m.opt.disableflags &^= C.mjDSBL_CONTACT
+	} else {
+		s.m.opt.disableflags |= C.mjDSBL_CONTACT
+	}
+}
+
 // Gravity returns opt.gravity.
 func (s *Sim) Gravity() [3]float64 {
 	s.check()
@@ -265,15 +277,7 @@ func (s *Sim) BodyQuat() [][4]float64 { s.check(); return quats(s.m.body_quat, s
 
 // GeomType returns geom_type as MuJoCo's mjtGeom values (ngeom): 0 plane,
 // 2 sphere, 3 capsule, 5 cylinder, 6 box.
-func (s *Sim) GeomType() []int {
-	s.check()
-	src := unsafe.Slice((*C.int)(unsafe.Pointer(s.m.geom_type)), s.Ngeom())
-	out := make([]int, len(src))
-	for i, t := range src {
-		out[i] = int(t)
-	}
-	return out
-}
+func (s *Sim) GeomType() []int { s.check(); return ints(s.m.geom_type, s.Ngeom()) }
 
 // GeomSize, GeomPos and GeomQuat return the compiled geom fields, after
 // MuJoCo converted fromto capsules to pos/quat/half-length (ngeom).
@@ -297,3 +301,39 @@ func (s *Sim) Xpos() [][3]float64 { s.check(); return vec3s(s.d.xpos, s.Nbody())
 
 // Xquat returns the world orientations of the body frames (nbody).
 func (s *Sim) Xquat() [][4]float64 { s.check(); return quats(s.d.xquat, s.Nbody()) }
+
+func ints(p *C.int, n int) []int {
+	out := make([]int, n)
+	for i, v := range unsafe.Slice(p, n) {
+		out[i] = int(v)
+	}
+	return out
+}
+
+// JntType returns jnt_type as MuJoCo's mjtJoint values: 0 free, 1 ball,
+// 2 slide, 3 hinge (njnt).
+func (s *Sim) JntType() []int { s.check(); return ints(s.m.jnt_type, s.Njnt()) }
+
+// JntQposAdr returns jnt_qposadr (njnt).
+func (s *Sim) JntQposAdr() []int { s.check(); return ints(s.m.jnt_qposadr, s.Njnt()) }
+
+// JntLimited returns jnt_limited (njnt).
+func (s *Sim) JntLimited() []bool {
+	s.check()
+	out := make([]bool, s.Njnt())
+	for i, v := range unsafe.Slice(s.m.jnt_limited, s.Njnt()) {
+		out[i] = v != 0
+	}
+	return out
+}
+
+// JntRange returns jnt_range in radians or metres (njnt).
+func (s *Sim) JntRange() [][2]float64 {
+	s.check()
+	src := nums(s.m.jnt_range, 2*s.Njnt())
+	out := make([][2]float64, s.Njnt())
+	for i := range out {
+		out[i] = [2]float64{src[2*i], src[2*i+1]}
+	}
+	return out
+}

@@ -147,5 +147,26 @@ func TestCheetahFile(t *testing.T) {
 	if s.Integrator() != Euler || s.Timestep() != 0.01 {
 		t.Errorf("integrator %d timestep %g, want Euler 0.01", s.Integrator(), s.Timestep())
 	}
+	// The cheetah lands on the floor within 0.5 s, unless collisions are off.
+	for _, on := range []bool{true, false} {
+		s.Reset()
+		s.SetContacts(on)
+		for i := 0; i < 50; i++ {
+			if err := s.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if on && s.Ncon() == 0 {
+			t.Error("no contacts after 0.5 s with collisions on")
+		}
+		if !on && s.Ncon() != 0 {
+			t.Errorf("%d contacts with collisions off", s.Ncon())
+		}
+	}
+	// Joint ranges: the cheetah's root is unlimited, its thighs are limited.
+	lim, rng, typ := s.JntLimited(), s.JntRange(), s.JntType()
+	if lim[0] || !lim[3] || rng[3] != [2]float64{-.52, 1.05} || typ[0] != 2 || typ[2] != 3 {
+		t.Errorf("joint 0 limited=%v type=%d, joint 3 limited=%v range=%v, joint 2 type=%d", lim[0], typ[0], lim[3], rng[3], typ[2])
+	}
 	t.Logf("MuJoCo %s", Version())
 }
