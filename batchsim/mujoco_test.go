@@ -390,8 +390,8 @@ func TestMuJoCoCompiledInertia(t *testing.T) {
 				t.Errorf("ngeom batchsim %d, MuJoCo %d: geoms not compared", m.Ngeom, mj.Ngeom())
 				return
 			}
-			gtype, gsize, gpos := mj.GeomType(), mj.GeomSize(), mj.GeomPos()
-			var worstSize, worstPos float64
+			gtype, gsize, gpos, gquat := mj.GeomType(), mj.GeomSize(), mj.GeomPos(), mj.GeomQuat()
+			var worstSize, worstPos, worstRot float64
 			for g := 0; g < m.Ngeom; g++ {
 				want, ok := mjGeomType[gtype[g]]
 				if !ok || m.GeomType[g] != want {
@@ -402,13 +402,15 @@ func TestMuJoCoCompiledInertia(t *testing.T) {
 					batchsim.GeomCapsule: 2, batchsim.GeomCylinder: 2, batchsim.GeomBox: 3}[want]
 				ds, _ := maxAbsDiff(m.GeomSize[g][:n], gsize[g][:n])
 				dp, _ := maxAbsDiff(m.GeomPos[g][:], gpos[g][:])
-				worstSize, worstPos = math.Max(worstSize, ds), math.Max(worstPos, dp)
-				if ds > tol || dp > tol {
-					t.Errorf("geom %d (%s): size %v pos %v in batchsim, size %v pos %v in MuJoCo",
-						g, m.GeomName[g], m.GeomSize[g], m.GeomPos[g], gsize[g], gpos[g])
+				dr := geomOrientDiff(want, m.GeomQuat[g], gquat[g])
+				worstSize, worstPos, worstRot = math.Max(worstSize, ds), math.Max(worstPos, dp), math.Max(worstRot, dr)
+				if ds > tol || dp > tol || dr > tol {
+					t.Errorf("geom %d (%s): size %v pos %v quat %v in batchsim, size %v pos %v quat %v in MuJoCo",
+						g, m.GeomName[g], m.GeomSize[g], m.GeomPos[g], m.GeomQuat[g], gsize[g], gpos[g], gquat[g])
 				}
 			}
-			t.Logf("%s: %d geoms: max |Δsize| %.3g m, max |Δpos| %.3g m", name, m.Ngeom, worstSize, worstPos)
+			t.Logf("%s: %d geoms: max |Δsize| %.3g m, max |Δpos| %.3g m, max |Δrotation| %.3g",
+				name, m.Ngeom, worstSize, worstPos, worstRot)
 		})
 	}
 }
@@ -419,16 +421,40 @@ var mjGeomType = map[int]batchsim.GeomType{
 	5: batchsim.GeomCylinder, 6: batchsim.GeomBox,
 }
 
-// tensor returns R(q)·diag(d)·R(q)ᵀ, row-major.
-func tensor(q batchsim.Quat, d batchsim.Vec3) [9]float64 {
+// quatMat returns the rotation matrix of q, row-major.
+func quatMat(q batchsim.Quat) [9]float64 {
 	w, x, y, z := q[0], q[1], q[2], q[3]
 	n := math.Sqrt(w*w + x*x + y*y + z*z)
 	w, x, y, z = w/n, x/n, y/n, z/n
-	r := [9]float64{
+	return [9]float64{
 		1 - 2*(y*y+z*z), 2 * (x*y - w*z), 2 * (x*z + w*y),
 		2 * (x*y + w*z), 1 - 2*(x*x+z*z), 2 * (y*z - w*x),
 		2 * (x*z - w*y), 2 * (y*z + w*x), 1 - 2*(x*x+y*y),
 	}
+}
+
+// geomOrientDiff is the difference between two geom orientations that
+// matters for the shape: none for a sphere, the axis up to sign for a
+// capsule or cylinder, the whole rotation otherwise.
+func geomOrientDiff(t batchsim.GeomType, a, b batchsim.Quat) float64 {
+	ra, rb := quatMat(a), quatMat(b)
+	switch t {
+	case batchsim.GeomSphere:
+		return 0
+	case batchsim.GeomCapsule, batchsim.GeomCylinder:
+		za := []float64{ra[2], ra[5], ra[8]}
+		zb := []float64{rb[2], rb[5], rb[8]}
+		d1, _ := maxAbsDiff(za, zb)
+		d2, _ := maxAbsDiff(za, []float64{-zb[0], -zb[1], -zb[2]})
+		return math.Min(d1, d2)
+	}
+	d, _ := maxAbsDiff(ra[:], rb[:])
+	return d
+}
+
+// tensor returns R(q)·diag(d)·R(q)ᵀ, row-major.
+func tensor(q batchsim.Quat, d batchsim.Vec3) [9]float64 {
+	r := quatMat(q)
 	var out [9]float64
 	for i := 0; i < 3; i++ {
 		for j := 0; j < 3; j++ {
