@@ -563,7 +563,7 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 	if err != nil {
 		return err
 	}
-	na := norm3(axis)
+	na := cNorm3(axis)
 	if na < 1e-10 {
 		return c.errf(n, "axis has zero length")
 	}
@@ -749,12 +749,12 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 		}
 		a, b := Vec3{v[0], v[1], v[2]}, Vec3{v[3], v[4], v[5]}
 		d := Vec3{b[0] - a[0], b[1] - a[1], b[2] - a[2]}
-		l := norm3(d)
+		l := cNorm3(d)
 		if l < 1e-10 {
 			return c.errf(n, "fromto has zero length")
 		}
 		pos = Vec3{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2}
-		q = quatZTo(Vec3{d[0] / l, d[1] / l, d[2] / l})
+		q = cQuatZTo(Vec3{d[0] / l, d[1] / l, d[2] / l})
 		if typ == GeomBox {
 			size[2] = l / 2
 		} else {
@@ -946,7 +946,7 @@ func (c *compiler) readInertial(n *node, body int) error {
 		if err != nil {
 			return c.errf(n, "fullinertia: %v", err)
 		}
-		q = quatMul(q, fq)
+		q = cQuatMul(q, fq)
 	default:
 		return c.errf(n, "inertial needs diaginertia or fullinertia")
 	}
@@ -1250,7 +1250,7 @@ func (c *compiler) bodyInertiaFromGeoms(b int) (mass float64, com Vec3, iquat Qu
 		}
 		gm := c.geomMass[g]
 		d := geomInertia(m.GeomType[g], m.GeomSize[g], gm)
-		R := quatToMat(m.GeomQuat[g])
+		R := cQuatToMat(m.GeomQuat[g])
 		// R·diag(d)·Rᵀ, then the parallel-axis term.
 		r := Vec3{m.GeomPos[g][0] - com[0], m.GeomPos[g][1] - com[1], m.GeomPos[g][2] - com[2]}
 		rr := r[0]*r[0] + r[1]*r[1] + r[2]*r[2]
@@ -1414,7 +1414,7 @@ func (c *compiler) orientation(n *node, as attrSet) (Quat, error) {
 			var ax Vec3
 			ax[i] = 1
 			r, _ := c.axisAngle(n, ax, angle(v[i]))
-			q = quatMul(q, r)
+			q = cQuatMul(q, r)
 		}
 		return q, nil
 	case "xyaxes":
@@ -1423,35 +1423,35 @@ func (c *compiler) orientation(n *node, as attrSet) (Quat, error) {
 			return Quat{}, err
 		}
 		x, y := Vec3{v[0], v[1], v[2]}, Vec3{v[3], v[4], v[5]}
-		lx := norm3(x)
+		lx := cNorm3(x)
 		if lx < 1e-10 {
 			return Quat{}, c.errf(n, "xyaxes: x has zero length")
 		}
 		x = Vec3{x[0] / lx, x[1] / lx, x[2] / lx}
 		d := x[0]*y[0] + x[1]*y[1] + x[2]*y[2]
 		y = Vec3{y[0] - d*x[0], y[1] - d*x[1], y[2] - d*x[2]}
-		ly := norm3(y)
+		ly := cNorm3(y)
 		if ly < 1e-10 {
 			return Quat{}, c.errf(n, "xyaxes: y is parallel to x")
 		}
 		y = Vec3{y[0] / ly, y[1] / ly, y[2] / ly}
-		z := cross3(x, y)
-		return matToQuat([3][3]float64{{x[0], y[0], z[0]}, {x[1], y[1], z[1]}, {x[2], y[2], z[2]}}), nil
+		z := cCross3(x, y)
+		return cMatToQuat([3][3]float64{{x[0], y[0], z[0]}, {x[1], y[1], z[1]}, {x[2], y[2], z[2]}}), nil
 	default: // zaxis
 		v, err := c.vecAttr(n, as, "zaxis", 3)
 		if err != nil {
 			return Quat{}, err
 		}
-		l := norm3(Vec3{v[0], v[1], v[2]})
+		l := cNorm3(Vec3{v[0], v[1], v[2]})
 		if l < 1e-10 {
 			return Quat{}, c.errf(n, "zaxis has zero length")
 		}
-		return quatZTo(Vec3{v[0] / l, v[1] / l, v[2] / l}), nil
+		return cQuatZTo(Vec3{v[0] / l, v[1] / l, v[2] / l}), nil
 	}
 }
 
 func (c *compiler) axisAngle(n *node, axis Vec3, a float64) (Quat, error) {
-	l := norm3(axis)
+	l := cNorm3(axis)
 	if l < 1e-10 {
 		return Quat{}, c.errf(n, "rotation axis has zero length")
 	}

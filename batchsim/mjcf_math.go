@@ -7,16 +7,17 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Small 3D helpers used when compiling a model (not in the step's hot path).
+// Small 3D helpers used when compiling a model (not in the step's hot path;
+// the c prefix keeps them apart from the engine's pointer-based helpers).
 
-func norm3(v Vec3) float64 { return math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2]) }
+func cNorm3(v Vec3) float64 { return math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2]) }
 
-func cross3(a, b Vec3) Vec3 {
+func cCross3(a, b Vec3) Vec3 {
 	return Vec3{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]}
 }
 
 // quatMul returns the Hamilton product a·b (w, x, y, z).
-func quatMul(a, b Quat) Quat {
+func cQuatMul(a, b Quat) Quat {
 	return Quat{
 		a[0]*b[0] - a[1]*b[1] - a[2]*b[2] - a[3]*b[3],
 		a[0]*b[1] + a[1]*b[0] + a[2]*b[3] - a[3]*b[2],
@@ -26,7 +27,7 @@ func quatMul(a, b Quat) Quat {
 }
 
 // quatToMat returns the rotation matrix of a unit quaternion.
-func quatToMat(q Quat) [3][3]float64 {
+func cQuatToMat(q Quat) [3][3]float64 {
 	w, x, y, z := q[0], q[1], q[2], q[3]
 	return [3][3]float64{
 		{1 - 2*(y*y+z*z), 2 * (x*y - w*z), 2 * (x*z + w*y)},
@@ -36,7 +37,7 @@ func quatToMat(q Quat) [3][3]float64 {
 }
 
 // matToQuat converts a rotation matrix to a unit quaternion with w ≥ 0.
-func matToQuat(r [3][3]float64) Quat {
+func cMatToQuat(r [3][3]float64) Quat {
 	var q Quat
 	tr := r[0][0] + r[1][1] + r[2][2]
 	switch {
@@ -62,10 +63,10 @@ func matToQuat(r [3][3]float64) Quat {
 
 // quatZTo is the minimal rotation taking +z to the unit vector v (MuJoCo's
 // mjuu_z2quat, used for fromto and zaxis).
-func quatZTo(v Vec3) Quat {
+func cQuatZTo(v Vec3) Quat {
 	z := Vec3{0, 0, 1}
-	a := cross3(z, v)
-	s := norm3(a)
+	a := cCross3(z, v)
+	s := cNorm3(a)
 	if s < 1e-10 {
 		if v[2] < 0 {
 			return Quat{0, 1, 0, 0}
@@ -103,7 +104,7 @@ func eigInertia(full [3][3]float64) (Vec3, Quat, error) {
 		}
 	}
 	// Make the frame right-handed.
-	c := cross3(Vec3{r[0][0], r[1][0], r[2][0]}, Vec3{r[0][1], r[1][1], r[2][1]})
+	c := cCross3(Vec3{r[0][0], r[1][0], r[2][0]}, Vec3{r[0][1], r[1][1], r[2][1]})
 	if c[0]*r[0][2]+c[1]*r[1][2]+c[2]*r[2][2] < 0 {
 		for i := range 3 {
 			r[i][2] = -r[i][2]
@@ -115,5 +116,5 @@ func eigInertia(full [3][3]float64) (Vec3, Quat, error) {
 		}
 		d[k] = max(d[k], 0)
 	}
-	return d, matToQuat(r), nil
+	return d, cMatToQuat(r), nil
 }
