@@ -1,0 +1,51 @@
+# apex: make deps | build | test | bench | demo | fuzz
+SHELL := /bin/bash
+GO ?= go
+export XDG_RUNTIME_DIR ?= /tmp/apex-xdg
+# Debian packages the project needs: MuJoCo 2.2.2 for the cross-check and the
+# speed reference, Mesa's lavapipe (a software Vulkan device) for the WGSL
+# kernels when there is no GPU.
+DEB_PACKAGES := libmujoco-dev libmujoco-samples mesa-vulkan-drivers libvulkan1
+MISSING = $(shell for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)
+
+.PHONY: deps build test vet bench demo fuzz clean
+
+deps:
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	@missing="$(MISSING)"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make deps: installing $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "make deps: missing Debian packages; run:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+build:
+	$(GO) build -o bin/apex ./cmd/apex
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+# Unit, parity and physics tests; then the cross-check against MuJoCo (build
+# tag mujoco, needs libmujoco-dev from make deps).
+test: deps vet
+	$(GO) test -count=1 -timeout 12m ./...
+	$(GO) test -count=1 -timeout 5m -tags mujoco ./internal/mjref/ ./batchsim/ -run 'MuJoCo|Mjref'
+
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./batchsim/ ./gpu/
+	./bin/apex bench --task halfcheetah
+
+demo: deps build
+	./bin/apex demo
+
+# Fuzz the MJCF loader for 10 minutes (the seed corpus runs in make test).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoadXML -fuzztime 10m ./batchsim/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,207 @@
+package batchsim
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// CPU is the float64 reference implementation of Evaluator: every sample is
+// rolled out by the Go engine, samples spread over a pool of workers. Each
+// sample is independent, so results do not depend on the number of workers.
+type CPU struct {
+	workers int
+	policy  *PolicyNet
+	scratch []*cpuWorker // one per worker, reused across calls
+}
+
+var _ Evaluator = (*CPU)(nil)
+
+// NewCPU returns a CPU evaluator with the given number of workers; 0 means
+// one per core.
+func NewCPU(workers int) *CPU {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return &CPU{workers: workers}
+}
+
+// cpuWorker is one worker's scratch: a world and the buffers of a rollout.
+type cpuWorker struct {
+	model      *Model
+	data       *Data
+	qposBefore []float64
+	obs, pi    []float64
+	buf        [2][]float64
+}
+
+func (w *cpuWorker) prepare(t *Task, p *PolicyNet) {
+	if w.model != t.Model {
+		w.model = t.Model
+		w.data = NewData(t.Model)
+		w.qposBefore = make([]float64, t.Model.Nq)
+	}
+	if n := t.ObsDim(); len(w.obs) != n {
+		w.obs = make([]float64, n)
+	}
+	if len(w.pi) != t.Model.Nu {
+		w.pi = make([]float64, t.Model.Nu)
+	}
+	if p != nil {
+		if wd := p.MaxWidth(); len(w.buf[0]) < wd {
+			w.buf = [2][]float64{make([]float64, wd), make([]float64, wd)}
+		}
+	}
+}
+
+// Name implements Evaluator.
+func (c *CPU) Name() string { return fmt.Sprintf("cpu (Go float64, %d workers)", c.workers) }
+
+// Close implements Evaluator.
+func (c *CPU) Close() error { return nil }
+
+// SetPolicy implements Evaluator.
+func (c *CPU) SetPolicy(p *PolicyNet) error {
+	if p == nil {
+		c.policy = nil
+		return nil
+	}
+	c.policy = p.Clone()
+	return nil
+}
+
+// Evaluate implements Evaluator. A rollout whose state becomes non-finite
+// gets a NaN main cost; the planner ranks such samples last.
+func (c *CPU) Evaluate(b *Batch, r *Result) error {
+	if err := checkBatch(b); err != nil {
+		return err
+	}
+	if c.policy != nil {
+		if len(c.policy.ObsMean) != b.Task.ObsDim() || len(c.policy.ActLow) != b.Task.Model.Nu {
+			return fmt.Errorf("cpu evaluator: policy maps %d observations to %d actions, task %s has %d and %d",
+				len(c.policy.ObsMean), len(c.policy.ActLow), b.Task.Name, b.Task.ObsDim(), b.Task.Model.Nu)
+		}
+	}
+	r.Resize(b)
+	record := make(map[int]int, len(b.Record))
+	for k, s := range b.Record {
+		record[s] = k
+	}
+	for len(c.scratch) < c.workers {
+		c.scratch = append(c.scratch, &cpuWorker{})
+	}
+	total := b.Problems * b.Samples
+	const chunk = 4
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for wi := 0; wi < min(c.workers, (total+chunk-1)/chunk); wi++ {
+		w := c.scratch[wi]
+		w.prepare(b.Task, c.policy)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				s0 := int(next.Add(chunk)) - chunk
+				if s0 >= total {
+					return
+				}
+				for s := s0; s < min(s0+chunk, total); s++ {
+					var states []float64
+					if k, ok := record[s]; ok {
+						states = r.States[k]
+					}
+					r.Main[s], r.Guide[s], r.Norm[s] = c.rollout(w, b, s, states)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// rollout simulates sample s of b and returns its cost terms; states, if
+// not nil, receives the (h+1) × (nq+nv) state trajectory.
+func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, guide, norm float64) {
+	t, m, d := b.Task, b.Task.Model, w.data
+	p := s / b.Samples
+	nq, nv, nu := m.Nq, m.Nv, m.Nu
+	ResetData(m, d)
+	copy(d.Qpos, b.Qpos[p*nq:(p+1)*nq])
+	copy(d.Qvel, b.Qvel[p*nv:(p+1)*nv])
+	if states != nil {
+		copy(states[:nq], d.Qpos)
+		copy(states[nq:nq+nv], d.Qvel)
+	}
+	acts := b.Actions[s*b.Horizon*nu : (s+1)*b.Horizon*nu]
+	dead := false
+	for step := 0; step < b.Horizon; step++ {
+		a := acts[step*nu : (step+1)*nu]
+		for _, x := range a {
+			norm += x * x
+		}
+		if dead {
+			continue
+		}
+		if c.policy != nil {
+			Forward(m, d)
+			t.Observe(d, w.obs)
+			c.policy.Act(w.obs, w.pi, &w.buf)
+			for i, x := range a {
+				e := x - w.pi[i]
+				guide += e * e
+			}
+		}
+		copy(w.qposBefore, d.Qpos)
+		t.SetCtrl(d, a)
+		for k := 0; k < t.FrameSkip; k++ {
+			if err := Step(m, d); err != nil {
+				dead = true
+				main = math.NaN()
+				break
+			}
+		}
+		if !dead {
+			main += t.StepValue(t.Cost, w.qposBefore, d, a)
+		}
+		if states != nil {
+			row := states[(step+1)*(nq+nv) : (step+2)*(nq+nv)]
+			copy(row[:nq], d.Qpos)
+			copy(row[nq:], d.Qvel)
+		}
+	}
+	return main, guide, norm
+}
+
+// checkBatch validates the sizes of a batch (a programmer error panics in
+// gonum's style would be harsher than the CLI needs: return an error).
+func checkBatch(b *Batch) error {
+	if b.Task == nil || b.Task.Model == nil {
+		return fmt.Errorf("batch: no task")
+	}
+	m := b.Task.Model
+	switch {
+	case b.Problems < 1 || b.Samples < 1 || b.Horizon < 1:
+		return fmt.Errorf("batch: problems %d, samples %d, horizon %d: each must be at least 1", b.Problems, b.Samples, b.Horizon)
+	case len(b.Qpos) != b.Problems*m.Nq:
+		return fmt.Errorf("batch: %d start positions, want problems × nq = %d", len(b.Qpos), b.Problems*m.Nq)
+	case len(b.Qvel) != b.Problems*m.Nv:
+		return fmt.Errorf("batch: %d start velocities, want problems × nv = %d", len(b.Qvel), b.Problems*m.Nv)
+	case len(b.Actions) != b.Problems*b.Samples*b.Horizon*m.Nu:
+		return fmt.Errorf("batch: %d actions, want problems × samples × horizon × nu = %d", len(b.Actions), b.Problems*b.Samples*b.Horizon*m.Nu)
+	case len(b.Params) != b.Problems*b.Task.NParam:
+		return fmt.Errorf("batch: %d task parameters, want problems × %d", len(b.Params), b.Task.NParam)
+	}
+	for _, s := range b.Record {
+		if s < 0 || s >= b.Problems*b.Samples {
+			return fmt.Errorf("batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
+		}
+	}
+	for i, x := range b.Actions {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("batch: action %d is %v", i, x)
+		}
+	}
+	return nil
+}
