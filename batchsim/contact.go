@@ -1,0 +1,454 @@
+package batchsim
+
+import "math"
+
+// Soft penalty contacts (PHYSICS.md, step 2).
+//
+// Geometry. Every candidate pair (Model.PairGeom1/2) is ordered once so that
+// its first geom has the lower type (plane < sphere < capsule = cylinder <
+// box); the contact normal points from the first geom to the second, dist is
+// the signed distance (negative when penetrating) and the contact point lies
+// midway between the two surfaces. Supported: plane–sphere, plane–capsule
+// (both end caps), plane–box (every vertex), sphere–sphere, sphere–capsule,
+// capsule–capsule (closest points of the segments), sphere–box, capsule–box
+// (end caps, else the segment point nearest the box), box–box (the vertices
+// of each box against the other; edge–edge crossings are missed). A contact
+// is active when dist < margin (the larger GeomMargin of the two).
+//
+// Force. With pen = margin − dist and its rate ṗen = −v_rel·n,
+//
+//	fn = max(0, mp·(ω²·pen + γ'·ṗen)),   ft = −min(μ·fn, mp·γ'·|vt|)·vt/|vt|
+//
+// μ the larger GeomFriction (MuJoCo's rule), vt the tangential relative
+// velocity. The gains come from solref (τ, ζ), averaged over the two geoms
+// (MuJoCo's solmix default) — see solGains:
+//
+//	τc = max(τ, 2h)  (MuJoCo clamps the time constant to 2·timestep too)
+//	ω  = min(2/(τc·ζ), 1/h),   γ = 2ζω,   γ' = γ/(1 + γh)
+//
+// γ' is the damping treated implicitly for a point of mass mp (the factor
+// 1/(1+γh) is what backward Euler gives for a damper alone); it keeps the
+// semi-implicit step stable at the cheetah's h = 0.01 with one sub-step. ω is
+// twice MuJoCo's 1/(τζ) because MuJoCo's impedance (solimp) makes its
+// constraint stiffer than the bare reference spring: a box resting on a plane
+// sinks g/ω² = g·τ²/4 ≈ 1 mm with the default solref (0.02, 1) instead of 4 mm.
+//
+// Effective mass. mp = m_eff/n_nom, computed once per pair in NewData:
+// m_eff = 1/(a1 + a2) with a_i = trace(J M⁻¹ Jᵀ)/3 the mean inverse inertia
+// that geom i's centre presents to a point force at Qpos0 (0 for a static
+// geom), and n_nom the number of points that carry the pair at rest (4 for a
+// box on a plane, 2 for a capsule lying on one, 1 for a sphere), so that the
+// whole pair behaves as one spring–damper of mass m_eff regardless of how
+// many points it is discretised into. PairContactMass exposes mp for the GPU.
+
+const (
+	pairPlaneSphere = iota
+	pairPlaneCapsule
+	pairPlaneBox
+	pairSphereSphere
+	pairSphereCapsule
+	pairCapsuleCapsule
+	pairSphereBox
+	pairCapsuleBox
+	pairBoxBox
+	pairNone
+)
+
+// geomRank orders geom types for pair dispatch; cylinders collide as capsules.
+func geomRank(t GeomType) int {
+	switch t {
+	case GeomPlane:
+		return 0
+	case GeomSphere:
+		return 1
+	case GeomCapsule, GeomCylinder:
+		return 2
+	case GeomBox:
+		return 3
+	}
+	return -1
+}
+
+// pairKind returns the dispatch kind for ranks ra ≤ rb, its maximum number
+// of contact points and its nominal number of points at rest.
+func pairKind(ra, rb int) (kind, maxCon, nNom int) {
+	switch {
+	case ra == 0 && rb == 1:
+		return pairPlaneSphere, 1, 1
+	case ra == 0 && rb == 2:
+		return pairPlaneCapsule, 2, 2
+	case ra == 0 && rb == 3:
+		return pairPlaneBox, 8, 4
+	case ra == 1 && rb == 1:
+		return pairSphereSphere, 1, 1
+	case ra == 1 && rb == 2:
+		return pairSphereCapsule, 1, 1
+	case ra == 2 && rb == 2:
+		return pairCapsuleCapsule, 1, 1
+	case ra == 1 && rb == 3:
+		return pairSphereBox, 1, 1
+	case ra == 2 && rb == 3:
+		return pairCapsuleBox, 2, 2
+	case ra == 3 && rb == 3:
+		return pairBoxBox, 16, 4
+	}
+	return pairNone, 0, 1
+}
+
+// solGains maps a solref (time constant, damping ratio) at step h to the
+// per-unit-mass stiffness ω², the damping γ and its implicit form γ'. A
+// non-positive solref entry (MuJoCo's direct form) falls back to (0.02, 1).
+func solGains(ref [2]float64, h float64) (w2, gam, gamImpl float64) {
+	tau, zeta := ref[0], ref[1]
+	if tau <= 0 || zeta <= 0 {
+		tau, zeta = 0.02, 1
+	}
+	tau = math.Max(tau, 2*h)
+	w := 2 / (tau * zeta)
+	if w*h > 1 {
+		w = 1 / h
+	}
+	gam = 2 * zeta * w
+	return w * w, gam, gam / (1 + gam*h)
+}
+
+// pairInfo is the per-pair data fixed at NewData (geoms ordered by rank) and
+// the gains of the current sub-step length.
+type pairInfo struct {
+	g1, g2   int
+	kind     int
+	margin   float64
+	mu       float64
+	solref   [2]float64
+	mp       float64 // per-point effective mass, 0 when both geoms are static
+	w2, gimp float64 // ω², γ' for the cached step length
+}
+
+// contact is one active contact point.
+type contact struct {
+	pos  Vec3
+	n    Vec3 // unit normal from the pair's first geom to its second
+	dist float64
+	pair int
+}
+
+func (s *scratch) addContact(pair int, pos, n *Vec3, dist float64) {
+	c := &s.con[s.ncon]
+	c.pos, c.n, c.dist, c.pair = *pos, *n, dist, pair
+	s.ncon++
+}
+
+func geomAxis(r *[9]float64, k int) Vec3 { return Vec3{r[k], r[3+k], r[6+k]} }
+
+// collide finds the active contacts of every pair into s.con.
+func collide(m *Model, d *Data) {
+	s := &d.scratch
+	s.ncon = 0
+	for pi := range s.pairs {
+		p := &s.pairs[pi]
+		if p.mp == 0 {
+			continue
+		}
+		g1, g2 := p.g1, p.g2
+		c1, c2 := &d.GeomXpos[g1], &d.GeomXpos[g2]
+		r1, r2 := &d.GeomXmat[g1], &d.GeomXmat[g2]
+		sz1, sz2 := &m.GeomSize[g1], &m.GeomSize[g2]
+		mg := p.margin
+		switch p.kind {
+		case pairPlaneSphere:
+			n := geomAxis(r1, 2)
+			s.planeSphere(pi, c1, &n, c2, sz2[0], mg)
+		case pairPlaneCapsule:
+			n := geomAxis(r1, 2)
+			ax := geomAxis(r2, 2)
+			e := addScl3(c2, &ax, sz2[1])
+			s.planeSphere(pi, c1, &n, &e, sz2[0], mg)
+			e = addScl3(c2, &ax, -sz2[1])
+			s.planeSphere(pi, c1, &n, &e, sz2[0], mg)
+		case pairPlaneBox:
+			n := geomAxis(r1, 2)
+			var proj [3]float64
+			for k := 0; k < 3; k++ {
+				ax := geomAxis(r2, k)
+				proj[k] = dot3(&n, &ax) * sz2[k]
+			}
+			off := sub3(c2, c1)
+			d0 := dot3(&n, &off)
+			for v := 0; v < 8; v++ {
+				sx, sy, sz := sgnBit(v, 0), sgnBit(v, 1), sgnBit(v, 2)
+				dist := d0 + sx*proj[0] + sy*proj[1] + sz*proj[2]
+				if dist >= mg {
+					continue
+				}
+				var pos Vec3
+				for k := 0; k < 3; k++ {
+					pos[k] = c2[k] + sx*sz2[0]*r2[3*k] + sy*sz2[1]*r2[3*k+1] + sz*sz2[2]*r2[3*k+2] - n[k]*dist/2
+				}
+				s.addContact(pi, &pos, &n, dist)
+			}
+		case pairSphereSphere:
+			s.sphereSphere(pi, c1, sz1[0], c2, sz2[0], mg)
+		case pairSphereCapsule:
+			ax := geomAxis(r2, 2)
+			q := closestOnSegment(c2, &ax, sz2[1], c1)
+			s.sphereSphere(pi, c1, sz1[0], &q, sz2[0], mg)
+		case pairCapsuleCapsule:
+			a1, a2 := geomAxis(r1, 2), geomAxis(r2, 2)
+			q1, q2 := closestSegmentSegment(c1, &a1, sz1[1], c2, &a2, sz2[1])
+			s.sphereSphere(pi, &q1, sz1[0], &q2, sz2[0], mg)
+		case pairSphereBox:
+			s.sphereBox(pi, c1, sz1[0], c2, r2, sz2, mg, false)
+		case pairCapsuleBox:
+			s.capsuleBox(pi, c1, r1, sz1, c2, r2, sz2, mg)
+		case pairBoxBox:
+			for v := 0; v < 8; v++ {
+				var pa, pb Vec3
+				for k := 0; k < 3; k++ {
+					pa[k] = c1[k] + sgnBit(v, 0)*sz1[0]*r1[3*k] + sgnBit(v, 1)*sz1[1]*r1[3*k+1] + sgnBit(v, 2)*sz1[2]*r1[3*k+2]
+					pb[k] = c2[k] + sgnBit(v, 0)*sz2[0]*r2[3*k] + sgnBit(v, 1)*sz2[1]*r2[3*k+1] + sgnBit(v, 2)*sz2[2]*r2[3*k+2]
+				}
+				s.sphereBox(pi, &pa, 0, c2, r2, sz2, mg, false)
+				s.sphereBox(pi, &pb, 0, c1, r1, sz1, mg, true)
+			}
+		}
+	}
+}
+
+// sgnBit is ±1 from bit k of v, for enumerating box vertices.
+func sgnBit(v, k int) float64 {
+	if v>>k&1 == 1 {
+		return 1
+	}
+	return -1
+}
+
+func (s *scratch) planeSphere(pi int, p0, n, c *Vec3, r, mg float64) {
+	off := sub3(c, p0)
+	dist := dot3(n, &off) - r
+	if dist >= mg {
+		return
+	}
+	pos := addScl3(c, n, -(r + dist/2))
+	s.addContact(pi, &pos, n, dist)
+}
+
+func (s *scratch) sphereSphere(pi int, c1 *Vec3, r1 float64, c2 *Vec3, r2, mg float64) {
+	dv := sub3(c2, c1)
+	l := norm3(&dv)
+	dist := l - r1 - r2
+	if dist >= mg {
+		return
+	}
+	n := Vec3{0, 0, 1}
+	if l > 1e-12 {
+		n = scale3(&dv, 1/l)
+	}
+	pos := addScl3(c1, &n, r1+dist/2)
+	s.addContact(pi, &pos, &n, dist)
+}
+
+// closestOnSegment returns the point of the segment c ± ax·hl nearest to p.
+func closestOnSegment(c, ax *Vec3, hl float64, p *Vec3) Vec3 {
+	off := sub3(p, c)
+	t := math.Max(-hl, math.Min(hl, dot3(&off, ax)))
+	return addScl3(c, ax, t)
+}
+
+// closestSegmentSegment returns the closest points of two segments c ± a·h
+// (Ericson, "Real-Time Collision Detection", 2005, §5.1.9).
+func closestSegmentSegment(c1, a1 *Vec3, h1 float64, c2, a2 *Vec3, h2 float64) (Vec3, Vec3) {
+	p1 := addScl3(c1, a1, -h1)
+	p2 := addScl3(c2, a2, -h2)
+	d1 := scale3(a1, 2*h1)
+	d2 := scale3(a2, 2*h2)
+	r := sub3(&p1, &p2)
+	aa, e, f := dot3(&d1, &d1), dot3(&d2, &d2), dot3(&d2, &r)
+	var sP, tP float64
+	switch {
+	case aa <= 1e-12 && e <= 1e-12:
+	case aa <= 1e-12:
+		tP = clamp01(f / e)
+	default:
+		c := dot3(&d1, &r)
+		if e <= 1e-12 {
+			sP = clamp01(-c / aa)
+		} else {
+			b := dot3(&d1, &d2)
+			den := aa*e - b*b
+			if den > 1e-12 {
+				sP = clamp01((b*f - c*e) / den)
+			} else {
+				sP = 0.5 // parallel: any point; the middle keeps the pair symmetric
+			}
+			tP = (b*sP + f) / e
+			if tP < 0 {
+				tP = 0
+				sP = clamp01(-c / aa)
+			} else if tP > 1 {
+				tP = 1
+				sP = clamp01((b - c) / aa)
+			}
+		}
+	}
+	return addScl3(&p1, &d1, sP), addScl3(&p2, &d2, tP)
+}
+
+func clamp01(x float64) float64 { return math.Max(0, math.Min(1, x)) }
+
+// boxPoint returns, for a point p and a box (centre c, rotation r, half-sizes
+// sz), the signed distance of p to the box surface, the outward unit normal
+// (box → p) and the nearest point of the surface.
+func boxPoint(p, c *Vec3, r *[9]float64, sz *Vec3) (dist float64, n, q Vec3) {
+	off := sub3(p, c)
+	l := mulMatTVec(r, &off)
+	var cl Vec3
+	inside := true
+	for k := 0; k < 3; k++ {
+		cl[k] = math.Max(-sz[k], math.Min(sz[k], l[k]))
+		if cl[k] != l[k] {
+			inside = false
+		}
+	}
+	if !inside {
+		dl := sub3(&l, &cl)
+		dd := norm3(&dl)
+		nl := scale3(&dl, 1/dd)
+		n = mulMatVec(r, &nl)
+		q = mulMatVec(r, &cl)
+		return dd, n, add3(&q, c)
+	}
+	// inside: leave through the nearest face
+	best, bk := math.Inf(1), 0
+	for k := 0; k < 3; k++ {
+		if g := sz[k] - math.Abs(l[k]); g < best {
+			best, bk = g, k
+		}
+	}
+	sg := 1.0
+	if l[bk] < 0 {
+		sg = -1
+	}
+	var nl Vec3
+	nl[bk] = sg
+	cl = l
+	cl[bk] = sg * sz[bk]
+	n = mulMatVec(r, &nl)
+	q = mulMatVec(r, &cl)
+	return -best, n, add3(&q, c)
+}
+
+// sphereBox adds the contact of a sphere (centre p, radius rad) with a box.
+// The normal points from the sphere to the box, or from the box to the
+// sphere when boxFirst is set (the box is the pair's first geom).
+func (s *scratch) sphereBox(pi int, p *Vec3, rad float64, c *Vec3, r *[9]float64, sz *Vec3, mg float64, boxFirst bool) {
+	db, nb, q := boxPoint(p, c, r, sz)
+	dist := db - rad
+	if dist >= mg {
+		return
+	}
+	// midpoint of the box surface point and the sphere surface point
+	sp := addScl3(p, &nb, -rad)
+	pos := Vec3{(q[0] + sp[0]) / 2, (q[1] + sp[1]) / 2, (q[2] + sp[2]) / 2}
+	if !boxFirst {
+		nb = scale3(&nb, -1)
+	}
+	s.addContact(pi, &pos, &nb, dist)
+}
+
+// capsuleBox adds the end caps of a capsule that touch the box; when fewer
+// than two do, the segment point nearest the box (a few alternating
+// projections between the convex segment and box) replaces a shallower cap.
+func (s *scratch) capsuleBox(pi int, c1 *Vec3, r1 *[9]float64, sz1 *Vec3, c2 *Vec3, r2 *[9]float64, sz2 *Vec3, mg float64) {
+	ax := geomAxis(r1, 2)
+	rad, hl := sz1[0], sz1[1]
+	e0 := addScl3(c1, &ax, -hl)
+	e1 := addScl3(c1, &ax, hl)
+	d0, _, _ := boxPoint(&e0, c2, r2, sz2)
+	d1, _, _ := boxPoint(&e1, c2, r2, sz2)
+	a0, a1 := d0-rad < mg, d1-rad < mg
+	if a0 && a1 {
+		s.sphereBox(pi, &e0, rad, c2, r2, sz2, mg, false)
+		s.sphereBox(pi, &e1, rad, c2, r2, sz2, mg, false)
+		return
+	}
+	p := closestOnSegment(c1, &ax, hl, c2)
+	for it := 0; it < 6; it++ {
+		_, _, q := boxPoint(&p, c2, r2, sz2)
+		p = closestOnSegment(c1, &ax, hl, &q)
+	}
+	dp, _, _ := boxPoint(&p, c2, r2, sz2)
+	switch {
+	case a0 && dp < d0-1e-9:
+		s.sphereBox(pi, &p, rad, c2, r2, sz2, mg, false)
+	case a0:
+		s.sphereBox(pi, &e0, rad, c2, r2, sz2, mg, false)
+	case a1 && dp < d1-1e-9:
+		s.sphereBox(pi, &p, rad, c2, r2, sz2, mg, false)
+	case a1:
+		s.sphereBox(pi, &e1, rad, c2, r2, sz2, mg, false)
+	default:
+		s.sphereBox(pi, &p, rad, c2, r2, sz2, mg, false)
+	}
+}
+
+// contactForces turns the active contacts into spatial forces on the links
+// (s.fext, about each tree's reference point) and per-body wrenches about the
+// body COM (d.CfrcExt). It needs comVel for the body velocities.
+func contactForces(m *Model, d *Data) {
+	s := &d.scratch
+	for i := range s.fext {
+		s.fext[i] = [6]float64{}
+	}
+	for i := range d.CfrcExt {
+		d.CfrcExt[i] = [6]float64{}
+	}
+	for i := 0; i < s.ncon; i++ {
+		c := &s.con[i]
+		p := &s.pairs[c.pair]
+		b1, b2 := m.GeomBodyID[p.g1], m.GeomBodyID[p.g2]
+		v1 := s.pointVel(d, b1, &c.pos)
+		v2 := s.pointVel(d, b2, &c.pos)
+		vr := sub3(&v2, &v1)
+		vn := dot3(&vr, &c.n)
+		pen := p.margin - c.dist
+		fn := p.mp * (p.w2*pen - p.gimp*vn)
+		if fn <= 0 {
+			continue
+		}
+		f := scale3(&c.n, fn)
+		vt := addScl3(&vr, &c.n, -vn)
+		if vtn := norm3(&vt); vtn > 1e-12 {
+			ft := math.Min(p.mu*fn, p.mp*p.gimp*vtn)
+			f = addScl3(&f, &vt, -ft/vtn)
+		}
+		s.applyForce(d, b2, &c.pos, &f, 1)
+		s.applyForce(d, b1, &c.pos, &f, -1)
+	}
+}
+
+// applyForce adds sign·f at world point pos to body b's link and CfrcExt.
+func (s *scratch) applyForce(d *Data, b int, pos, f *Vec3, sign float64) {
+	n := s.bodyNode[b]
+	if n < 0 {
+		return
+	}
+	fs := scale3(f, sign)
+	r := sub3(pos, &d.Xpos[s.treeRoot[b]])
+	t := cross3(&r, &fs)
+	e := &s.fext[n]
+	e[0] += t[0]
+	e[1] += t[1]
+	e[2] += t[2]
+	e[3] += fs[0]
+	e[4] += fs[1]
+	e[5] += fs[2]
+	rc := sub3(pos, &d.Xipos[b])
+	tc := cross3(&rc, &fs)
+	w := &d.CfrcExt[b]
+	w[0] += tc[0]
+	w[1] += tc[1]
+	w[2] += tc[2]
+	w[3] += fs[0]
+	w[4] += fs[1]
+	w[5] += fs[2]
+}

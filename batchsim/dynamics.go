@@ -1,0 +1,152 @@
+package batchsim
+
+// Joint forces and forward dynamics.
+//
+// The generalized force is MuJoCo's qfrc_smooth without the bias:
+// qfrc = qfrc_passive (spring −k(q − springref), damping −b·q̇) +
+// qfrc_actuator + the joint-limit penalty. Forward dynamics solves
+//
+//	(M(q) + diag(armature) + h·diag(damping + limit damping))·q̈ = qfrc − C(q, q̇) + Jᵀf_ext
+//
+// with Featherstone's articulated-body algorithm (ABA, "Rigid Body Dynamics
+// Algorithms", 2008, §7.3) over the dof tree in the common-frame form
+// (all quantities about the tree's reference point, world axes; §7.4 notes
+// that ABA in absolute coordinates needs no coordinate transforms). The
+// h·damping on the diagonal is MuJoCo's implicit joint damping of its Euler
+// integrator (mj_Euler adds h·dof_damping to the diagonal of qM), so that a
+// contact-free motion matches MuJoCo to rounding.
+
+// fwdActuation clamps and applies the controls and adds the passive and
+// joint-limit forces: it fills qfrc (nv) and the limit part of the implicit
+// diagonal.
+func fwdActuation(m *Model, d *Data) {
+	s := &d.scratch
+	h := s.h
+	for i := 0; i < m.Nv; i++ {
+		s.qfrc[i] = -m.DofDamping[i] * d.Qvel[i]
+		s.diagExtra[i] = h * m.DofDamping[i]
+	}
+	for j := 0; j < m.Njnt; j++ {
+		t := m.JntType[j]
+		if t != JointHinge && t != JointSlide {
+			continue
+		}
+		qa, da := m.JntQposAdr[j], m.JntDofAdr[j]
+		q := d.Qpos[qa]
+		if k := m.JntStiffness[j]; k != 0 {
+			s.qfrc[da] -= k * (q - m.QposSpring[qa])
+		}
+		if !m.JntLimited[j] {
+			continue
+		}
+		// Penalty at the limits: a spring–damper on the violation with the
+		// gains of contact.go's mapping and the dof's effective inertia at
+		// Qpos0; its damping is implicit (on the ABA diagonal) like joint
+		// damping, so it cannot destabilise the step.
+		var x, sgn float64
+		if lo := m.JntRange[j][0]; q < lo {
+			x, sgn = lo-q, 1
+		} else if hi := m.JntRange[j][1]; q > hi {
+			x, sgn = q-hi, -1
+		} else {
+			continue
+		}
+		g := &s.limGain[j]
+		f := g.k*x - g.c*sgn*d.Qvel[da]
+		if f > 0 {
+			s.qfrc[da] += sgn * f
+			s.diagExtra[da] += h * g.c
+		}
+	}
+	for a := 0; a < m.Nu; a++ {
+		c := d.Ctrl[a]
+		if m.ActCtrlLimited[a] {
+			r := m.ActCtrlRange[a]
+			if c < r[0] {
+				c = r[0]
+			} else if c > r[1] {
+				c = r[1]
+			}
+		}
+		j := m.ActTrnID[a]
+		qa, da := m.JntQposAdr[j], m.JntDofAdr[j]
+		gear := m.ActGear[a]
+		bp := &m.ActBiasPrm[a]
+		force := m.ActGainPrm[a]*c + bp[0] + bp[1]*gear*d.Qpos[qa] + bp[2]*gear*d.Qvel[da]
+		s.qfrc[da] += gear * force
+	}
+}
+
+// fwdAcceleration runs ABA and writes d.Qacc. It needs kinematics, comPos,
+// comVel, fwdActuation and the contact forces (s.fext) of this sub-step.
+func fwdAcceleration(m *Model, d *Data) {
+	s := &d.scratch
+	nv := m.Nv
+	// Rigid-body inertias of the links and their bias forces v ×f I·v − f_ext.
+	linkInertias(m, d, s.ia)
+	for i := 0; i < nv; i++ {
+		iv := mulSym6(&s.ia[i], &s.cvel[i])
+		p := crossForce(&s.cvel[i], &iv)
+		fe := &s.fext[i]
+		for k := range p {
+			p[k] -= fe[k]
+		}
+		s.pa[i] = p
+	}
+	// Backward pass: articulated inertias and bias forces, leaves to root.
+	for i := nv - 1; i >= 0; i-- {
+		ia := &s.ia[i]
+		sd := &s.cdof[i]
+		u := mulSym6(ia, sd)
+		dd := dot6(sd, &u) + m.DofArmature[i] + s.diagExtra[i]
+		dinv := 1 / dd
+		ui := s.qfrc[i] - dot6(sd, &s.pa[i])
+		s.u6[i] = u
+		s.dinv[i] = dinv
+		s.uf[i] = ui
+		p := m.DofParentID[i]
+		if p < 0 {
+			continue
+		}
+		// Ia = IA − U·Uᵀ/D, pa = pA + Ia·c + U·u/D, both added to the parent.
+		ip := &s.ia[p]
+		for r := 0; r < 6; r++ {
+			ur := u[r] * dinv
+			row := ia[6*r : 6*r+6 : 6*r+6]
+			prow := ip[6*r : 6*r+6 : 6*r+6]
+			for k := 0; k < 6; k++ {
+				row[k] -= ur * u[k]
+				prow[k] += row[k]
+			}
+		}
+		iac := mulSym6(ia, &s.cacc[i])
+		sc := ui * dinv
+		pp := &s.pa[p]
+		pi := &s.pa[i]
+		for k := 0; k < 6; k++ {
+			pp[k] += pi[k] + iac[k] + u[k]*sc
+		}
+	}
+	// Forward pass: accelerations, root to leaves; the world accelerates at
+	// −g so that gravity needs no bias force.
+	aw := [6]float64{0, 0, 0, -m.Opt.Gravity[0], -m.Opt.Gravity[1], -m.Opt.Gravity[2]}
+	for i := 0; i < nv; i++ {
+		var a [6]float64
+		if p := m.DofParentID[i]; p >= 0 {
+			a = s.acc[p]
+		} else {
+			a = aw
+		}
+		c := &s.cacc[i]
+		for k := range a {
+			a[k] += c[k]
+		}
+		qdd := (s.uf[i] - dot6(&s.u6[i], &a)) * s.dinv[i]
+		d.Qacc[i] = qdd
+		sd := &s.cdof[i]
+		for k := range a {
+			a[k] += sd[k] * qdd
+		}
+		s.acc[i] = a
+	}
+}

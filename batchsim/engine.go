@@ -1,0 +1,444 @@
+package batchsim
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// The physics step, in the order of PHYSICS.md and MuJoCo's mj_step with the
+// Euler integrator: checkState, FwdPosition (kinematics and contacts),
+// FwdVelocity, FwdActuation, FwdAcceleration (ABA), integrate.
+
+// dof kinds that need special treatment in comVel.
+const (
+	dofPlain     = iota // hinge or slide
+	dofFreeTrans        // translation of a free joint
+	dofFreeRot          // rotation of a free joint
+)
+
+// limitGain is the spring–damper of a joint limit: generalized stiffness and
+// damping (see fwdActuation).
+type limitGain struct{ k, c float64 }
+
+// scratch is the engine's per-world working memory, allocated by NewData so
+// that Step never allocates.
+type scratch struct {
+	// Fixed at NewData from the model.
+	bodyNode    []int        // link (dof) that moves the body, -1 if static (nbody)
+	treeRoot    []int        // child of the world the body hangs from (nbody)
+	bodyRotI    [][9]float64 // rotational inertia about the COM, body frame (nbody)
+	geomMat     [][9]float64 // geom orientation in its body frame (ngeom)
+	dofKind     []int        // dofPlain, dofFreeTrans or dofFreeRot (nv)
+	dofFreeBase []int        // for free rotation dofs: last translation dof (nv)
+	pairs       []pairInfo   // candidate pairs, ordered by geom rank (npair)
+	jntIeff     []float64    // effective inertia of the joint's dof at Qpos0 (njnt)
+	limGain     []limitGain  // joint-limit gains for step h (njnt)
+	h           float64      // sub-step length the gains were computed for
+
+	// Position and velocity stage.
+	xmat    [][9]float64 // body orientation, row-major (nbody)
+	xaxis   []Vec3       // joint axis in world (njnt)
+	xanchor []Vec3       // joint anchor in world (njnt)
+	cdof    [][6]float64 // motion subspace about the tree's reference point (nv)
+	cvel    [][6]float64 // spatial velocity of the dof's link (nv)
+	cacc    [][6]float64 // bias acceleration cdof_dot·qvel (nv)
+	zero6   [6]float64
+
+	// Contacts.
+	con  []contact // active contacts, first ncon valid
+	ncon int
+	fext [][6]float64 // contact force on each link, about its reference point (nv)
+
+	// Dynamics.
+	qfrc      []float64     // generalized force without the bias (nv)
+	diagExtra []float64     // implicit damping h·(b + limit damping) (nv)
+	ia        [][36]float64 // articulated inertia (nv)
+	pa        [][6]float64  // articulated bias force (nv)
+	u6        [][6]float64  // U = IA·S (nv)
+	dinv      []float64     // 1/D (nv)
+	uf        []float64     // u = τ − Sᵀ·pA (nv)
+	acc       [][6]float64  // spatial acceleration of the dof's link (nv)
+}
+
+// NewData allocates the state and scratch space of one world for m and
+// resets it (ResetData). It panics if m is not a valid compiled model
+// (parents after children, ball joints).
+func NewData(m *Model) *Data {
+	d := &Data{
+		Qpos:     make([]float64, m.Nq),
+		Qvel:     make([]float64, m.Nv),
+		Ctrl:     make([]float64, m.Nu),
+		Qacc:     make([]float64, m.Nv),
+		Xpos:     make([]Vec3, m.Nbody),
+		Xquat:    make([]Quat, m.Nbody),
+		Xipos:    make([]Vec3, m.Nbody),
+		GeomXpos: make([]Vec3, m.Ngeom),
+		GeomXmat: make([][9]float64, m.Ngeom),
+		SiteXpos: make([]Vec3, m.Nsite),
+		CfrcExt:  make([][6]float64, m.Nbody),
+	}
+	s := &d.scratch
+	nb, nv, nj := m.Nbody, m.Nv, m.Njnt
+	s.bodyNode = make([]int, nb)
+	s.treeRoot = make([]int, nb)
+	s.bodyRotI = make([][9]float64, nb)
+	s.geomMat = make([][9]float64, m.Ngeom)
+	s.dofKind = make([]int, nv)
+	s.dofFreeBase = make([]int, nv)
+	s.jntIeff = make([]float64, nj)
+	s.limGain = make([]limitGain, nj)
+	s.xmat = make([][9]float64, nb)
+	s.xaxis = make([]Vec3, nj)
+	s.xanchor = make([]Vec3, nj)
+	s.cdof = make([][6]float64, nv)
+	s.cvel = make([][6]float64, nv)
+	s.cacc = make([][6]float64, nv)
+	s.fext = make([][6]float64, nv)
+	s.qfrc = make([]float64, nv)
+	s.diagExtra = make([]float64, nv)
+	s.ia = make([][36]float64, nv)
+	s.pa = make([][6]float64, nv)
+	s.u6 = make([][6]float64, nv)
+	s.dinv = make([]float64, nv)
+	s.uf = make([]float64, nv)
+	s.acc = make([][6]float64, nv)
+
+	s.bodyNode[0], s.treeRoot[0] = -1, 0
+	d.Xquat[0] = Quat{1, 0, 0, 0}
+	s.xmat[0] = [9]float64{1, 0, 0, 0, 1, 0, 0, 0, 1}
+	for b := 1; b < nb; b++ {
+		p := m.BodyParentID[b]
+		if p < 0 || p >= b {
+			panic(fmt.Sprintf("batchsim: body %d has parent %d; parents must precede children", b, p))
+		}
+		if m.BodyDofNum[b] > 0 {
+			s.bodyNode[b] = m.BodyDofAdr[b] + m.BodyDofNum[b] - 1
+		} else {
+			s.bodyNode[b] = s.bodyNode[p]
+		}
+		if p == 0 {
+			s.treeRoot[b] = b
+		} else {
+			s.treeRoot[b] = s.treeRoot[p]
+		}
+		var ri [9]float64
+		quatToMat(&m.BodyIquat[b], &ri)
+		in := m.BodyInertia[b]
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				s.bodyRotI[b][3*i+j] = ri[3*i]*in[0]*ri[3*j] + ri[3*i+1]*in[1]*ri[3*j+1] + ri[3*i+2]*in[2]*ri[3*j+2]
+			}
+		}
+	}
+	for i := 0; i < nv; i++ {
+		if p := m.DofParentID[i]; p >= i {
+			panic(fmt.Sprintf("batchsim: dof %d has parent dof %d; parents must precede children", i, p))
+		}
+	}
+	for j := 0; j < nj; j++ {
+		da := m.JntDofAdr[j]
+		switch m.JntType[j] {
+		case JointFree:
+			for k := 0; k < 3; k++ {
+				s.dofKind[da+k] = dofFreeTrans
+				s.dofKind[da+3+k] = dofFreeRot
+				s.dofFreeBase[da+3+k] = da + 2
+			}
+		case JointBall:
+			panic("batchsim: ball joints are not supported")
+		}
+	}
+	for g := 0; g < m.Ngeom; g++ {
+		quatToMat(&m.GeomQuat[g], &s.geomMat[g])
+	}
+	maxCon := 0
+	s.pairs = make([]pairInfo, m.Npair)
+	for i := range s.pairs {
+		g1, g2 := m.PairGeom1[i], m.PairGeom2[i]
+		r1, r2 := geomRank(m.GeomType[g1]), geomRank(m.GeomType[g2])
+		if r1 > r2 {
+			g1, g2, r1, r2 = g2, g1, r2, r1
+		}
+		kind, mc, _ := pairKind(r1, r2)
+		s.pairs[i] = pairInfo{
+			g1: g1, g2: g2, kind: kind,
+			margin: math.Max(m.GeomMargin[g1], m.GeomMargin[g2]),
+			mu:     math.Max(m.GeomFriction[g1], m.GeomFriction[g2]),
+			solref: [2]float64{(m.GeomSolref[g1][0] + m.GeomSolref[g2][0]) / 2, (m.GeomSolref[g1][1] + m.GeomSolref[g2][1]) / 2},
+		}
+		maxCon += mc
+	}
+	s.con = make([]contact, maxCon)
+	effectiveMasses(m, d)
+	ResetData(m, d)
+	return d
+}
+
+// effectiveMasses fills the per-pair contact masses and the joint-limit
+// inertias from the mass matrix at Qpos0 (see contact.go).
+func effectiveMasses(m *Model, d *Data) {
+	s := &d.scratch
+	copy(d.Qpos, m.Qpos0)
+	kinematics(m, d)
+	comPos(m, d)
+	nv := m.Nv
+	minv := mat.NewSymDense(max(nv, 1), nil)
+	ok := false
+	if nv > 0 {
+		var chol mat.Cholesky
+		if ok = chol.Factorize(mat.NewSymDense(nv, massMatrix(m, d))); ok {
+			_ = chol.InverseTo(minv)
+		}
+	}
+	// inverse inertia that geom g's centre presents to a point force
+	geomInv := func(g int) float64 {
+		b := m.GeomBodyID[g]
+		n := s.bodyNode[b]
+		if n < 0 {
+			return 0
+		}
+		if !ok {
+			return 1 / math.Max(m.BodyMass[b], 1e-9)
+		}
+		var jac [MaxDofs + 8][3]float64
+		o := &d.Xpos[s.treeRoot[b]]
+		r := sub3(&d.GeomXpos[g], o)
+		var idx []int
+		for j := n; j >= 0; j = m.DofParentID[j] {
+			c := &s.cdof[j]
+			w := Vec3{c[0], c[1], c[2]}
+			wr := cross3(&w, &r)
+			jac[len(idx)] = Vec3{c[3] + wr[0], c[4] + wr[1], c[5] + wr[2]}
+			idx = append(idx, j)
+		}
+		tr := 0.0
+		for a := range idx {
+			for b := range idx {
+				tr += minv.At(idx[a], idx[b]) * dot3(&jac[a], &jac[b])
+			}
+		}
+		return tr / 3
+	}
+	for i := range s.pairs {
+		p := &s.pairs[i]
+		_, _, nn := pairKind(geomRank(m.GeomType[p.g1]), geomRank(m.GeomType[p.g2]))
+		if a := geomInv(p.g1) + geomInv(p.g2); a > 0 {
+			p.mp = 1 / a / float64(nn)
+		}
+	}
+	for j := 0; j < m.Njnt; j++ {
+		if t := m.JntType[j]; t != JointHinge && t != JointSlide {
+			continue
+		}
+		da := m.JntDofAdr[j]
+		if ok && minv.At(da, da) > 0 {
+			s.jntIeff[j] = 1 / minv.At(da, da)
+		} else {
+			s.jntIeff[j] = math.Max(m.DofArmature[da], 1e-9)
+		}
+	}
+	s.h = 0
+}
+
+// PairContactMass returns, for each candidate pair of m, the per-point
+// effective mass mp of contact.go's force law, so that another backend can
+// apply the same contact gains. It costs one NewData.
+func PairContactMass(m *Model) []float64 {
+	d := NewData(m)
+	out := make([]float64, m.Npair)
+	for i := range out {
+		out[i] = d.pairs[i].mp
+	}
+	return out
+}
+
+// setStep recomputes the contact and limit gains when the sub-step length
+// changes.
+func (s *scratch) setStep(m *Model, h float64) {
+	if h == s.h {
+		return
+	}
+	s.h = h
+	for i := range s.pairs {
+		p := &s.pairs[i]
+		p.w2, _, p.gimp = solGains(p.solref, h)
+	}
+	for j := 0; j < m.Njnt; j++ {
+		w2, gam, _ := solGains(m.JntSolref[j], h)
+		s.limGain[j] = limitGain{k: s.jntIeff[j] * w2, c: s.jntIeff[j] * gam}
+	}
+}
+
+// ResetData sets the default state: qpos = Qpos0, zero velocities, controls
+// and time, then runs Forward.
+func ResetData(m *Model, d *Data) {
+	copy(d.Qpos, m.Qpos0)
+	clear(d.Qvel)
+	clear(d.Ctrl)
+	clear(d.Qacc)
+	clear(d.CfrcExt)
+	d.Time = 0
+	Forward(m, d)
+}
+
+// NormalizeQuats scales the quaternions of free joints in qpos to unit
+// length (identity if zero).
+func NormalizeQuats(m *Model, qpos []float64) {
+	for j := 0; j < m.Njnt; j++ {
+		if m.JntType[j] != JointFree {
+			continue
+		}
+		a := m.JntQposAdr[j] + 3
+		q := Quat{qpos[a], qpos[a+1], qpos[a+2], qpos[a+3]}
+		normalizeQuat(&q)
+		copy(qpos[a:a+4], q[:])
+	}
+}
+
+// Forward computes the position stage from qpos: Xpos, Xquat, Xipos, geom
+// and site poses. Step leaves these at the state the last sub-step started
+// from, as MuJoCo's mj_step does; call Forward to refresh them.
+func Forward(m *Model, d *Data) { kinematics(m, d) }
+
+// FwdPosition runs the position stage: kinematics, dof axes and contacts.
+func FwdPosition(m *Model, d *Data) {
+	kinematics(m, d)
+	comPos(m, d)
+	collide(m, d)
+}
+
+// FwdVelocity computes the link velocities and the contact forces that
+// depend on them.
+func FwdVelocity(m *Model, d *Data) {
+	comVel(m, d)
+	contactForces(m, d)
+}
+
+// FwdActuation applies the controls, the passive and the limit forces.
+func FwdActuation(m *Model, d *Data) { fwdActuation(m, d) }
+
+// FwdAcceleration computes Qacc by the articulated-body algorithm.
+func FwdAcceleration(m *Model, d *Data) { fwdAcceleration(m, d) }
+
+// Step advances d by m.Opt.Timestep in m.Opt.Substeps equal sub-steps (0 is
+// read as 1). It returns an error naming the array and index when the state
+// or the controls are not finite before the step, or the state is not after.
+func Step(m *Model, d *Data) error {
+	if err := checkState(m, d, "before step"); err != nil {
+		return err
+	}
+	ns := max(m.Opt.Substeps, 1)
+	h := m.Opt.Timestep / float64(ns)
+	d.setStep(m, h)
+	for k := 0; k < ns; k++ {
+		FwdPosition(m, d)
+		FwdVelocity(m, d)
+		FwdActuation(m, d)
+		FwdAcceleration(m, d)
+		integrate(m, d, h)
+		d.Time += h
+	}
+	return checkState(m, d, "after step")
+}
+
+func checkState(m *Model, d *Data, when string) error {
+	for _, a := range [...]struct {
+		name string
+		v    []float64
+	}{{"qpos", d.Qpos}, {"qvel", d.Qvel}, {"ctrl", d.Ctrl}} {
+		for i, x := range a.v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("batchsim: %s at t=%g: %s[%d] = %g", when, d.Time, a.name, i, x)
+			}
+		}
+	}
+	return nil
+}
+
+// integrate is MuJoCo's Euler update (mj_advance with mj_integratePos):
+// qvel += h·qacc, then qpos += h·qvel, free-joint quaternions rotated by the
+// body-frame angular velocity and renormalised.
+func integrate(m *Model, d *Data, h float64) {
+	for i, a := range d.Qacc {
+		d.Qvel[i] += h * a
+	}
+	for j := 0; j < m.Njnt; j++ {
+		qa, da := m.JntQposAdr[j], m.JntDofAdr[j]
+		switch m.JntType[j] {
+		case JointFree:
+			for k := 0; k < 3; k++ {
+				d.Qpos[qa+k] += h * d.Qvel[da+k]
+			}
+			w := Vec3{d.Qvel[da+3], d.Qvel[da+4], d.Qvel[da+5]}
+			q := Quat{d.Qpos[qa+3], d.Qpos[qa+4], d.Qpos[qa+5], d.Qpos[qa+6]}
+			normalizeQuat(&q)
+			if wn := norm3(&w); wn > 1e-15 {
+				ax := scale3(&w, 1/wn)
+				qr := axisAngleQuat(&ax, h*wn)
+				q = mulQuat(&q, &qr)
+				normalizeQuat(&q)
+			}
+			copy(d.Qpos[qa+3:qa+7], q[:])
+		default:
+			d.Qpos[qa] += h * d.Qvel[da]
+		}
+	}
+}
+
+// linkInertias writes into ia the spatial inertia of every link (the sum of
+// the bodies it moves) about its tree's reference point, world axes.
+func linkInertias(m *Model, d *Data, ia [][36]float64) {
+	s := &d.scratch
+	for i := range ia {
+		ia[i] = [36]float64{}
+	}
+	for b := 1; b < m.Nbody; b++ {
+		n := s.bodyNode[b]
+		if n < 0 || m.BodyMass[b] == 0 && s.bodyRotI[b] == ([9]float64{}) {
+			continue
+		}
+		r := &s.xmat[b]
+		t := mulMat(r, &s.bodyRotI[b])
+		var ic [9]float64
+		for i := 0; i < 3; i++ {
+			for j := i; j < 3; j++ {
+				v := t[3*i]*r[3*j] + t[3*i+1]*r[3*j+1] + t[3*i+2]*r[3*j+2]
+				ic[3*i+j] = v
+				ic[3*j+i] = v
+			}
+		}
+		c := sub3(&d.Xipos[b], &d.Xpos[s.treeRoot[b]])
+		addBodyInertia(&ia[n], m.BodyMass[b], &c, &ic)
+	}
+}
+
+// massMatrix returns the joint-space inertia M(q) + diag(armature), dense
+// row-major nv×nv, by the composite-rigid-body algorithm (Featherstone 2008,
+// §6.2). It needs kinematics and comPos and allocates: it is for NewData and
+// tests, not the step.
+func massMatrix(m *Model, d *Data) []float64 {
+	nv := m.Nv
+	s := &d.scratch
+	ic := make([][36]float64, nv)
+	linkInertias(m, d, ic)
+	for i := nv - 1; i >= 0; i-- {
+		if p := m.DofParentID[i]; p >= 0 {
+			for k := range ic[i] {
+				ic[p][k] += ic[i][k]
+			}
+		}
+	}
+	mm := make([]float64, nv*nv)
+	for i := 0; i < nv; i++ {
+		f := mulSym6(&ic[i], &s.cdof[i])
+		mm[i*nv+i] = dot6(&s.cdof[i], &f) + m.DofArmature[i]
+		for j := m.DofParentID[i]; j >= 0; j = m.DofParentID[j] {
+			v := dot6(&s.cdof[j], &f)
+			mm[i*nv+j] = v
+			mm[j*nv+i] = v
+		}
+	}
+	return mm
+}
