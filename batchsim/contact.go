@@ -144,7 +144,8 @@ func geomAxis(r *[9]float64, k int) Vec3 { return Vec3{r[k], r[3+k], r[6+k]} }
 func collide(m *Model, d *Data) {
 	s := &d.scratch
 	s.ncon = 0
-	for pi := range s.pairs {
+	// m.Npair may have been lowered after NewData to switch contacts off.
+	for pi := 0; pi < m.Npair && pi < len(s.pairs); pi++ {
 		p := &s.pairs[pi]
 		if p.mp == 0 {
 			continue
