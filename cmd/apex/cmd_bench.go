@@ -1,0 +1,191 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/internal/mjref"
+)
+
+func init() {
+	register(&command{
+		name:    "bench",
+		summary: "Measure rollout throughput per backend and batch size (physics steps/s, simulated s per wall s), beside MuJoCo.",
+		usage:   "bench [--task NAME] [--backend cpu|gpu|all] [--batch 64,256,...] [--horizon H] [--check] [--json]",
+		run:     runBench,
+	})
+}
+
+type benchRow struct {
+	Backend        string  `json:"backend"`
+	Workers        int     `json:"workers,omitempty"`
+	Batch          int     `json:"batch"`
+	Horizon        int     `json:"horizon"`
+	FrameSkip      int     `json:"frame_skip"`
+	Seconds        float64 `json:"seconds"`
+	RolloutsPerSec float64 `json:"rollouts_per_sec"`
+	StepsPerSec    float64 `json:"steps_per_sec"`
+	StepsPerSecCPU float64 `json:"steps_per_sec_per_core,omitempty"`
+	SimPerWall     float64 `json:"sim_seconds_per_wall_second"`
+	RatioToCPU     float64 `json:"ratio_to_cpu_all_cores,omitempty"`
+	MaxRelDiff     float64 `json:"max_rel_diff_vs_cpu,omitempty"`
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(commands["bench"], stderr)
+	taskName := fs.String("task", "halfcheetah", "task to benchmark")
+	backend := fs.String("backend", "cpu", "backends to measure: cpu, gpu or all")
+	batches := fs.String("batch", "64,256,1024,4096,16384", "batch sizes (rollouts per call)")
+	horizon := fs.Int("horizon", 30, "control steps per rollout")
+	reps := fs.Int("reps", 1, "calls per measurement (the fastest counts)")
+	check := fs.Bool("check", false, "compare the GPU's cost terms with the CPU's on each batch")
+	asJSON := fs.Bool("json", false, "print rows as JSON")
+	mjModel := fs.String("mujoco-model", filepath.Join("..", "shared", "mjcf", "half_cheetah.xml"), "model file for MuJoCo's row (mujoco-testspeed)")
+	seed := fs.Uint64("seed", 1, "random seed of the actions")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	task, err := batchsim.NewTask(*taskName)
+	if err != nil {
+		return usageError{fmt.Errorf("--task: %w", err)}
+	}
+	if *horizon < 1 || *reps < 1 {
+		return usagef("--horizon and --reps must be at least 1")
+	}
+	var sizes []int
+	for _, s := range strings.Split(*batches, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return usagef("--batch: %q is not a positive integer", s)
+		}
+		sizes = append(sizes, n)
+	}
+	type be struct {
+		name    string
+		workers int
+		ev      batchsim.Evaluator
+	}
+	var bes []be
+	cores := runtime.GOMAXPROCS(0)
+	if *backend == "cpu" || *backend == "all" {
+		bes = append(bes, be{"cpu", 1, batchsim.NewCPU(1)}, be{"cpu", cores, batchsim.NewCPU(cores)})
+	}
+	if *backend == "gpu" || *backend == "all" {
+		ev, err := openBackend("gpu", 0)
+		if err != nil {
+			return err
+		}
+		defer ev.Close()
+		bes = append(bes, be{"gpu", 0, ev})
+	}
+	if len(bes) == 0 {
+		return usagef("--backend %q: want cpu, gpu or all", *backend)
+	}
+	m := task.Model
+	rng := rand.New(rand.NewPCG(*seed, 1))
+	var rows []benchRow
+	for _, size := range sizes {
+		b := &batchsim.Batch{Task: task, Problems: 1, Samples: size, Horizon: *horizon,
+			Qpos: append([]float64(nil), m.Qpos0...), Qvel: make([]float64, m.Nv),
+			Actions: make([]float64, size**horizon*m.Nu)}
+		for i := range b.Actions {
+			k := i % m.Nu
+			b.Actions[i] = task.ActLow[k] + rng.Float64()*(task.ActHigh[k]-task.ActLow[k])
+		}
+		var cpuAll *batchsim.Result
+		var cpuAllRate float64
+		for _, e := range bes {
+			var res batchsim.Result
+			best := math.Inf(1)
+			for range *reps {
+				t0 := time.Now()
+				if err := e.ev.Evaluate(b, &res); err != nil {
+					return fmt.Errorf("%s: %w", e.ev.Name(), err)
+				}
+				best = min(best, time.Since(t0).Seconds())
+			}
+			steps := float64(size * *horizon * task.FrameSkip)
+			row := benchRow{Backend: e.name, Workers: e.workers, Batch: size, Horizon: *horizon, FrameSkip: task.FrameSkip,
+				Seconds: best, RolloutsPerSec: float64(size) / best, StepsPerSec: steps / best,
+				SimPerWall: steps * m.Opt.Timestep / best}
+			if e.workers > 0 {
+				row.StepsPerSecCPU = row.StepsPerSec / float64(e.workers)
+			}
+			if e.name == "cpu" && e.workers == cores {
+				cpuAll = &res
+				cpuAllRate = row.StepsPerSec
+			}
+			if e.name == "gpu" && cpuAllRate > 0 {
+				row.RatioToCPU = row.StepsPerSec / cpuAllRate
+			}
+			if e.name == "gpu" && *check {
+				ref := cpuAll
+				if ref == nil {
+					ref = new(batchsim.Result)
+					if err := batchsim.NewCPU(cores).Evaluate(b, ref); err != nil {
+						return err
+					}
+				}
+				row.MaxRelDiff = maxRelDiff(res.Main, ref.Main)
+			}
+			rows = append(rows, row)
+		}
+	}
+	var mjRate float64
+	var mjErr error
+	if _, err := os.Stat(*mjModel); err == nil {
+		mjRate, mjErr = mjref.TestSpeed(*mjModel, 50000)
+	} else {
+		mjErr = err
+	}
+	if *asJSON {
+		out := map[string]any{"task": task.Name, "rows": rows}
+		if mjErr == nil {
+			out["mujoco_steps_per_sec_single_core"] = mjRate
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(stdout, "task %s: horizon %d, frame skip %d, timestep %g s\n", task.Name, *horizon, task.FrameSkip, m.Opt.Timestep)
+	fmt.Fprintf(stdout, "%-8s %7s %7s %12s %14s %14s %10s %9s\n", "backend", "workers", "batch", "rollouts/s", "steps/s", "steps/s/core", "sim s/s", "gpu/cpu")
+	for _, r := range rows {
+		ratio := ""
+		if r.RatioToCPU > 0 {
+			ratio = fmt.Sprintf("%.2f", r.RatioToCPU)
+		}
+		perCore := ""
+		if r.StepsPerSecCPU > 0 {
+			perCore = fmt.Sprintf("%.0f", r.StepsPerSecCPU)
+		}
+		fmt.Fprintf(stdout, "%-8s %7d %7d %12.0f %14.0f %14s %10.0f %9s\n", r.Backend, r.Workers, r.Batch, r.RolloutsPerSec, r.StepsPerSec, perCore, r.SimPerWall, ratio)
+		if r.MaxRelDiff > 0 {
+			fmt.Fprintf(stdout, "         largest relative difference of the main cost, gpu vs cpu: %.3g\n", r.MaxRelDiff)
+		}
+	}
+	if mjErr == nil {
+		fmt.Fprintf(stdout, "%-8s %7d %7s %12s %14.0f %14.0f %10.0f   (mujoco-testspeed %s 50000 1 0)\n", "mujoco", 1, "-", "-", mjRate, mjRate, mjRate*m.Opt.Timestep, *mjModel)
+	} else {
+		fmt.Fprintf(stdout, "mujoco: no reference row (%v)\n", mjErr)
+	}
+	return nil
+}
+
+func maxRelDiff(a, b []float64) float64 {
+	worst := 0.0
+	for i := range a {
+		d := math.Abs(a[i]-b[i]) / math.Max(1, math.Abs(b[i]))
+		worst = math.Max(worst, d)
+	}
+	return worst
+}
