@@ -226,43 +226,49 @@ func TestMuJoCoDoublePendulum(t *testing.T) {
 	r.check(t, "double pendulum, 2 s", tol)
 }
 
-// TestMuJoCoHumanoidFlight: gym's Humanoid Standup model lifted 10 m,
-// tumbling, joints moved just inside their ranges so that no limit is active,
-// random controls of amplitude 0.05 for 0.18 s (12 control steps of frame
-// skip 5 at dt 0.003; stronger or longer pushes drive a joint into its
-// limit). Its geoms touch each other at rest, so collisions are switched off
-// on both sides. Exercises the free joint (world-frame linear, body-frame
-// angular velocity; quaternion integration), hips and shoulders as chains of
-// hinges in one body, and an RK4 file run as Euler on both sides.
+// TestMuJoCoHumanoidFlight: the humanoids (gym's Humanoid Standup, DeepMind
+// Control's humanoid) lifted 10 m, tumbling, joints moved just inside their
+// ranges so that no limit is active, random controls of amplitude 0.05 for
+// 12 control steps of frame skip 5 (stronger or longer pushes drive a joint
+// into its limit). Their geoms touch each other at rest, so collisions are
+// switched off on both sides. Exercises the free joint (world-frame linear,
+// body-frame angular velocity; quaternion integration), hips and shoulders
+// as chains of hinges in one body, nested default classes, and an RK4 file
+// run as Euler on both sides.
 func TestMuJoCoHumanoidFlight(t *testing.T) {
-	p := loadPair(t, mjcfPath(t, "humanoidstandup.xml"))
-	const (
-		frameSkip = 5
-		nctrl     = 12
-		tol       = 1e-6
-	)
-	p.mj.SetContacts(false)
-	p.m.Npair, p.m.PairGeom1, p.m.PairGeom2 = 0, nil, nil
-	q := append([]float64(nil), p.m.Qpos0...)
-	for j := 0; j < p.m.Njnt; j++ {
-		a := p.m.JntQposAdr[j]
-		switch p.m.JntType[j] {
-		case batchsim.JointFree:
-			q[a+2] += 10
-		case batchsim.JointHinge, batchsim.JointSlide:
-			if p.m.JntLimited[j] {
-				lo, hi := p.m.JntRange[j][0], p.m.JntRange[j][1]
-				margin := 0.1 * (hi - lo)
-				q[a] = math.Min(math.Max(q[a], lo+margin), hi-margin)
+	for _, name := range []string{"humanoidstandup.xml", "humanoid_dmc.xml"} {
+		t.Run(name, func(t *testing.T) {
+			p := loadPair(t, mjcfPath(t, name))
+			const (
+				frameSkip = 5
+				nctrl     = 12
+				tol       = 1e-6
+			)
+			p.mj.SetContacts(false)
+			p.m.Npair, p.m.PairGeom1, p.m.PairGeom2 = 0, nil, nil
+			q := append([]float64(nil), p.m.Qpos0...)
+			for j := 0; j < p.m.Njnt; j++ {
+				a := p.m.JntQposAdr[j]
+				switch p.m.JntType[j] {
+				case batchsim.JointFree:
+					q[a+2] += 10
+				case batchsim.JointHinge, batchsim.JointSlide:
+					if p.m.JntLimited[j] {
+						lo, hi := p.m.JntRange[j][0], p.m.JntRange[j][1]
+						margin := 0.1 * (hi - lo)
+						q[a] = math.Min(math.Max(q[a], lo+margin), hi-margin)
+					}
+				}
 			}
-		}
+			v := make([]float64, p.m.Nv)
+			v[0], v[1], v[2] = 0.5, -0.3, 1   // world-frame linear velocity
+			v[3], v[4], v[5] = 0.3, -0.2, 0.5 // body-frame angular velocity: tumble
+			p.setState(q, v)
+			u := randomCtrl(3, nctrl, p.m.Nu, 0.05)
+			r := p.rollout(t, nctrl, frameSkip, func(k int) []float64 { return u[k] }, tol, true)
+			r.check(t, fmt.Sprintf("%s in flight, %.3g s", name, float64(nctrl*frameSkip)*p.m.Opt.Timestep), tol)
+		})
 	}
-	v := make([]float64, p.m.Nv)
-	v[3], v[4], v[5] = 0.3, -0.2, 0.5 // tumble, so the free joint's angular terms matter
-	p.setState(q, v)
-	u := randomCtrl(3, nctrl, p.m.Nu, 0.05)
-	r := p.rollout(t, nctrl, frameSkip, func(k int) []float64 { return u[k] }, tol, true)
-	r.check(t, "humanoid standup in flight, 0.18 s", tol)
 }
 
 // TestMuJoCoCheetahRest: the cheetah dropped from its reset pose with zero
