@@ -22,7 +22,7 @@ const fallXML = `<mujoco model="fall">
 // A free body in MuJoCo follows free fall: with semi-implicit Euler,
 // v_n = −g·n·dt and z_n = z0 − g·dt²·n(n+1)/2 exactly (up to rounding), which
 // differs from z0 − g·t²/2 by g·dt·t/2.
-func TestFreeFall(t *testing.T) {
+func TestMjrefFreeFall(t *testing.T) {
 	s, err := LoadXML(fallXML, "fall.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestFreeFall(t *testing.T) {
 	s.Close() // idempotent
 }
 
-func TestLoadErrors(t *testing.T) {
+func TestMjrefLoadErrors(t *testing.T) {
 	if _, err := LoadXML(`<mujoco><worldbody><body><geom type="nosuchtype"/></body></worldbody></mujoco>`, "bad.xml"); err == nil {
 		t.Error("no error for a bad geom type")
 	} else if !strings.Contains(err.Error(), "bad.xml") {
@@ -121,7 +121,7 @@ func TestLoadErrors(t *testing.T) {
 
 // The cheetah compiles with the sizes of gym's HalfCheetah and the total mass
 // that its settotalmass asks for.
-func TestCheetahFile(t *testing.T) {
+func TestMjrefCheetahFile(t *testing.T) {
 	const path = "../../../shared/mjcf/half_cheetah.xml"
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("reference model absent: %v", err)

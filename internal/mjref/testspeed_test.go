@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestParseTestspeed(t *testing.T) {
+func TestMjrefParseTestspeed(t *testing.T) {
 	// Output of MuJoCo 2.2.2's testspeed on the half cheetah.
 	out := []byte(`
 Running 2000 steps at dt = 0.01 ...
@@ -30,7 +30,7 @@ Running 2000 steps at dt = 0.01 ...
 	}
 }
 
-func TestTestSpeed(t *testing.T) {
+func TestMjrefTestSpeed(t *testing.T) {
 	if _, err := TestspeedPath(); err != nil {
 		if !errors.Is(err, ErrNoTestspeed) {
 			t.Fatalf("TestspeedPath error %v does not wrap ErrNoTestspeed", err)
