@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+
+	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/icem"
+	"github.com/apex-robotics/apex/viewer"
+)
+
+func init() {
+	register(&command{
+		name:    "plan",
+		summary: "Run the iCEM planner (or plain CEM) as the controller of whole episodes.",
+		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto] [--seed S] [--save-traj F] [--json]",
+		run:     runPlan,
+	})
+}
+
+type planEpisode struct {
+	Episode     int      `json:"episode"`
+	Seed        uint64   `json:"seed"`
+	Return      float64  `json:"return"`
+	Steps       int      `json:"steps"`
+	Success     *bool    `json:"success,omitempty"`
+	WallSeconds float64  `json:"wall_seconds"`
+	StepsPerSec float64  `json:"env_steps_per_sec"`
+	SimSteps    float64  `json:"simulated_control_steps_per_sec"`
+	NonFinite   int      `json:"non_finite_samples"`
+	LambdaMean  *float64 `json:"lambda_guide_mean,omitempty"`
+}
+
+type planSummary struct {
+	Task        string        `json:"task"`
+	Planner     string        `json:"planner"`
+	Budget      int           `json:"budget"`
+	Population  int           `json:"population"`
+	Iterations  int           `json:"iterations"`
+	Horizon     int           `json:"horizon"`
+	Backend     string        `json:"backend"`
+	Episodes    []planEpisode `json:"episodes"`
+	MeanReturn  float64       `json:"mean_return"`
+	StdReturn   float64       `json:"std_return"`
+	SuccessRate *float64      `json:"success_rate,omitempty"`
+}
+
+func runPlan(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(commands["plan"], stderr)
+	taskName := fs.String("task", "halfcheetah", "task name (see apex tasks)")
+	budget := fs.Int("budget", 100, "sampled trajectories per environment step: 45, 100 or 300, or any N·(1 + 1/γ + ...) ≥ 2K")
+	horizon := fs.Int("horizon", 30, "planning horizon h in control steps")
+	steps := fs.Int("steps", 0, "environment steps per episode (default: the task's episode length)")
+	episodes := fs.Int("episodes", 1, "episodes to run")
+	planner := fs.String("planner", "icem", "icem, or cem for plain CEM (white noise, no memory)")
+	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
+	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
+	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
+	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file")
+	asJSON := fs.Bool("json", false, "print one JSON object with all results")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	task, err := batchsim.NewTask(*taskName)
+	if err != nil {
+		return usageError{fmt.Errorf("--task: %w", err)}
+	}
+	if *episodes < 1 {
+		return usagef("--episodes %d: must be at least 1", *episodes)
+	}
+	if *steps < 0 {
+		return usagef("--steps %d: must be at least 0", *steps)
+	}
+	if *horizon < 1 {
+		return usagef("--horizon %d: must be at least 1", *horizon)
+	}
+	var cfg icem.Config
+	switch *planner {
+	case "icem":
+		cfg, err = icem.Default(task.Beta, *budget)
+	case "cem":
+		cfg, err = icem.PlainCEM(*budget)
+	default:
+		return usagef("--planner %q: want icem or cem", *planner)
+	}
+	if err != nil {
+		return usageError{fmt.Errorf("--budget: %w", err)}
+	}
+	cfg.Horizon = *horizon
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	ev, err := openBackend(*backend, *workers)
+	if err != nil {
+		return err
+	}
+	defer ev.Close()
+	pl, err := icem.New(task, ev, cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	n := *steps
+	if n == 0 {
+		n = task.EpisodeLen
+	}
+	sum := planSummary{Task: task.Name, Planner: *planner, Budget: *budget, Population: cfg.Population,
+		Iterations: cfg.Iterations, Horizon: *horizon, Backend: ev.Name()}
+	successes, withSuccess := 0, 0
+	var last *icem.Episode
+	for e := 0; e < *episodes; e++ {
+		epSeed := *seed + uint64(e)
+		env := batchsim.NewEnv(task)
+		env.Reset(rand.New(rand.NewPCG(epSeed, 0x5EED)))
+		bar := newProgress(stderr, n, fmt.Sprintf("episode %d/%d", e+1, *episodes))
+		ep, err := icem.RunEpisode(ctx, pl, env, icem.EpisodeOptions{Steps: n, Seed: epSeed,
+			Progress: func(p icem.Progress) { bar.set(p.Step, fmt.Sprintf("return %.1f", p.Return)) }})
+		bar.finish()
+		if err != nil {
+			return err
+		}
+		last = ep
+		pe := planEpisode{Episode: e, Seed: epSeed, Return: ep.Return, Steps: len(ep.Rewards), Success: ep.Success,
+			WallSeconds: ep.Wall.Seconds(), StepsPerSec: ep.StepsPerSec, SimSteps: ep.SimStepsPerSec, NonFinite: ep.NonFinite}
+		if ep.Success != nil {
+			withSuccess++
+			if *ep.Success {
+				successes++
+			}
+		}
+		sum.Episodes = append(sum.Episodes, pe)
+		if !*asJSON {
+			succ := ""
+			if ep.Success != nil {
+				succ = fmt.Sprintf(", success %v", *ep.Success)
+			}
+			fmt.Fprintf(stdout, "episode %d: return %.1f over %d steps%s, %.1f s, %.1f env steps/s (%.0f simulated control steps/s)\n",
+				e, ep.Return, len(ep.Rewards), succ, ep.Wall.Seconds(), ep.StepsPerSec, ep.SimStepsPerSec)
+		}
+	}
+	var mean, sq float64
+	for _, e := range sum.Episodes {
+		mean += e.Return
+	}
+	mean /= float64(len(sum.Episodes))
+	for _, e := range sum.Episodes {
+		sq += (e.Return - mean) * (e.Return - mean)
+	}
+	sum.MeanReturn, sum.StdReturn = mean, math.Sqrt(sq/float64(len(sum.Episodes)))
+	if withSuccess > 0 {
+		r := float64(successes) / float64(withSuccess)
+		sum.SuccessRate = &r
+	}
+	if *saveTraj != "" {
+		if err := viewer.SaveTraj(*saveTraj, episodeTraj(task, last)); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	fmt.Fprintf(stdout, "%s %s, budget %d (N %d × %d iterations), horizon %d, %s: mean return %.1f ± %.1f over %d episodes\n",
+		task.Name, *planner, *budget, cfg.Population, cfg.Iterations, *horizon, ev.Name(), sum.MeanReturn, sum.StdReturn, len(sum.Episodes))
+	return nil
+}
+
+// episodeTraj turns a planner episode into a trajectory file.
+func episodeTraj(task *batchsim.Task, ep *icem.Episode) *viewer.Trajectory {
+	m := task.Model
+	tr := &viewer.Trajectory{Version: viewer.TrajVersion, Task: task.Name, Model: m.File, Nq: m.Nq, Nv: m.Nv,
+		Dt: task.ControlDt(), Actions: ep.Actions, Rewards: ep.Rewards}
+	for _, s := range ep.States {
+		tr.Qpos = append(tr.Qpos, s[:m.Nq])
+		tr.Qvel = append(tr.Qvel, s[m.Nq:])
+	}
+	return tr
+}
