@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"runtime/cgo"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -326,35 +328,30 @@ func Dispatch(enc *wgpu.CommandEncoder, label string, pipeline *wgpu.ComputePipe
 	return nil
 }
 
-// Read copies size bytes at offset of b (a MapRead buffer) into dst,
-// waiting for the queue. A failed mapping is an error, never a hang: the
-// wait returns once the queue is idle and the callback must have run by then.
+// Read copies len(dst) bytes at offset of b (a MapRead buffer) into dst,
+// after all submitted work has finished. A failed mapping is an error, and
+// so is a device that does not finish within WaitTimeout: never a hang.
 func (d *Device) Read(b *wgpu.Buffer, offset uint64, dst []byte) error {
 	if len(dst) == 0 {
 		return nil
 	}
+	if err := d.WaitIdle(); err != nil {
+		return err
+	}
 	size := uint64(len(dst))
 	var status wgpu.BufferMapAsyncStatus
-	called := false
+	var called atomic.Bool
 	err := scopeError(d.dev, "map buffer", func() error {
-		return b.MapAsync(wgpu.MapMode_Read, offset, size, func(s wgpu.BufferMapAsyncStatus) { status, called = s, true })
+		return b.MapAsync(wgpu.MapMode_Read, offset, size, func(s wgpu.BufferMapAsyncStatus) {
+			status = s
+			called.Store(true)
+		})
 	})
 	if err != nil {
 		return err
 	}
-	d.dev.Poll(true, nil)
-	if !called {
-		// Mapping may complete one poll later than the queue drains.
-		d.dev.Poll(true, nil)
-	}
-	if err := d.Err(); err != nil {
-		if called && status == wgpu.BufferMapAsyncStatus_Success {
-			_ = b.Unmap()
-		}
+	if err := d.pollUntil(&called, "map buffer"); err != nil {
 		return err
-	}
-	if !called {
-		return errors.New("gpu: map buffer for reading: no answer after the queue drained")
 	}
 	if status != wgpu.BufferMapAsyncStatus_Success {
 		return fmt.Errorf("gpu: map buffer for reading: status %v", status)
@@ -363,5 +360,44 @@ func (d *Device) Read(b *wgpu.Buffer, offset uint64, dst []byte) error {
 	if err := b.Unmap(); err != nil {
 		return fmt.Errorf("gpu: unmap: %w", err)
 	}
-	return nil
+	return d.Err()
+}
+
+// WaitTimeout bounds how long Read waits for the device.
+var WaitTimeout = 10 * time.Minute
+
+// WaitIdle returns once all work submitted so far has finished.
+func (d *Device) WaitIdle() error {
+	var done atomic.Bool
+	d.queue.OnSubmittedWorkDone(func(wgpu.QueueWorkDoneStatus) { done.Store(true) })
+	return d.pollUntil(&done, "wait for the queue")
+}
+
+// pollUntil polls the device until flag is set. It polls without blocking:
+// wgpu-core 0.17's blocking poll gives up after 5 s and then reports the
+// pending work as done (seen on a loaded lavapipe: zeros read back, then a
+// crash when the still-busy buffers were released), so it sleeps between
+// non-blocking polls instead, backing off from 20 µs to 2 ms.
+func (d *Device) pollUntil(flag *atomic.Bool, what string) error {
+	deadline := time.Now().Add(WaitTimeout)
+	sleep := 20 * time.Microsecond
+	for {
+		d.dev.Poll(false, nil)
+		if flag.Load() {
+			return nil
+		}
+		if err := d.Err(); err != nil {
+			return fmt.Errorf("gpu: %s: %w", what, err)
+		}
+		if time.Now().After(deadline) {
+			d.mu.Lock()
+			if d.uncaptured == nil {
+				d.uncaptured = fmt.Errorf("%w: no progress in %v", ErrDeviceLost, WaitTimeout)
+			}
+			d.mu.Unlock()
+			return fmt.Errorf("gpu: %s: device did not finish within %v", what, WaitTimeout)
+		}
+		time.Sleep(sleep)
+		sleep = min(2*sleep, 2*time.Millisecond)
+	}
 }

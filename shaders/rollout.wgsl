@@ -19,7 +19,7 @@ const MAX_BODIES: u32 = 32u;
 const MAX_DOFS: u32 = 32u;
 const MAX_QPOS: u32 = 40u;
 const MAX_ACTUATORS: u32 = 24u;
-const MAX_CONTACT_PAIRS: u32 = 64u;
+const MAX_CONTACT_PAIRS: u32 = 256u;
 // Widest policy layer (input included) and most observation entries.
 const MAX_WIDTH: u32 = 256u;
 const WORKGROUP_SIZE: u32 = 64u;

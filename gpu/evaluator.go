@@ -1,0 +1,441 @@
+package gpu
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/shaders"
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// Options configure an Evaluator. The zero value opens its own device and
+// sizes dispatches from the device's limits.
+type Options struct {
+	// Device to run on; nil opens one with NewDevice (and Close closes it).
+	Device *Device
+	// MaxWorldsPerDispatch caps the worlds (samples) of one dispatch; 0 means
+	// as many as the device's maxStorageBufferBindingSize and
+	// maxComputeWorkgroupsPerDimension allow. Tests force it small to cover
+	// the splitting path.
+	MaxWorldsPerDispatch int
+}
+
+// Evaluator is the GPU implementation of batchsim.Evaluator: one kernel
+// invocation per (problem, sample) rolls the sample's action sequence out on
+// the device and accumulates the cost terms in the same loop; only actions
+// go in and three floats per sample (and recorded states) come back.
+// Buffers, pipeline and bind group are created once and reused; buffers
+// grow when a batch needs more. Not safe for concurrent use.
+type Evaluator struct {
+	dev      *Device
+	ownDev   bool
+	maxWorld int
+
+	module   *wgpu.ShaderModule
+	pipeline *wgpu.ComputePipeline
+
+	task   *batchsim.Task // the task packed into modelI/modelF
+	policy []float32      // packed policy, nil for none
+	polDim [2]int         // obs and action sizes of the policy
+
+	bufs  [nBinding]*wgpu.Buffer
+	sizes [nBinding]uint64
+	group *wgpu.BindGroup // nil when a buffer changed
+
+	readCost, readStates *wgpu.Buffer
+	readCostSize         uint64
+	readStatesSize       uint64
+
+	hostCost   []byte
+	hostStates []byte
+	scratch    []float32
+}
+
+var _ batchsim.Evaluator = (*Evaluator)(nil)
+
+// Bindings of rollout.wgsl, in order.
+const (
+	bModelI = iota
+	bModelF
+	bPolicy
+	bDims
+	bStart
+	bActions
+	bRecord
+	bCost
+	bStates
+	nBinding
+)
+
+var bindingNames = [nBinding]string{"model_i", "model_f", "policy", "dims_in", "start_in", "actions_in", "record_in", "cost_out", "states_out"}
+
+const dimsSize = 32 // struct Dims: 8 × u32
+
+// NewEvaluator compiles the rollout kernel on o.Device (or a new device).
+func NewEvaluator(o Options) (*Evaluator, error) {
+	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch}
+	if e.dev == nil {
+		d, err := NewDevice()
+		if err != nil {
+			return nil, err
+		}
+		e.dev, e.ownDev = d, true
+	}
+	var err error
+	e.module, err = e.dev.CreateShaderModule(rolloutShader, shaders.MustSource(rolloutShader))
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.pipeline, err = e.dev.CreateComputePipeline("rollout", e.module, "rollout")
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Name implements batchsim.Evaluator.
+func (e *Evaluator) Name() string { return "gpu (WGSL float32 on " + e.dev.Info.String() + ")" }
+
+// Close releases the kernel and buffers, and the device if the Evaluator
+// opened it.
+func (e *Evaluator) Close() error {
+	if e.group != nil {
+		e.group.Release()
+		e.group = nil
+	}
+	for i, b := range e.bufs {
+		if b != nil {
+			b.Release()
+			e.bufs[i] = nil
+		}
+	}
+	for _, b := range []**wgpu.Buffer{&e.readCost, &e.readStates} {
+		if *b != nil {
+			(*b).Release()
+			*b = nil
+		}
+	}
+	if e.pipeline != nil {
+		e.pipeline.Release()
+		e.pipeline = nil
+	}
+	if e.module != nil {
+		e.module.Release()
+		e.module = nil
+	}
+	if e.ownDev && e.dev != nil {
+		err := e.dev.Close()
+		e.dev = nil
+		return err
+	}
+	return nil
+}
+
+// SetPolicy implements batchsim.Evaluator: the weights are packed and
+// uploaded once here, not per Evaluate.
+func (e *Evaluator) SetPolicy(p *batchsim.PolicyNet) error {
+	if p == nil {
+		e.policy = nil
+		return nil
+	}
+	buf, err := packPolicy(p)
+	if err != nil {
+		return err
+	}
+	if err := e.upload(bPolicy, f32bytes(buf)); err != nil {
+		return err
+	}
+	e.policy = buf
+	e.polDim = [2]int{len(p.ObsMean), len(p.ActLow)}
+	return nil
+}
+
+func usageOf(i int) wgpu.BufferUsage {
+	switch {
+	case i == bDims:
+		return wgpu.BufferUsage_Uniform | wgpu.BufferUsage_CopyDst
+	case i >= bCost:
+		return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopySrc
+	}
+	return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopyDst
+}
+
+// ensure makes binding i's buffer hold at least size bytes (at least 16, as
+// a binding may not be empty), growing it by creating a bigger one.
+func (e *Evaluator) ensure(i int, size uint64) error {
+	size = max(align4(size), 16)
+	if e.bufs[i] != nil && e.sizes[i] >= size {
+		return nil
+	}
+	if e.bufs[i] != nil {
+		size = max(size, e.sizes[i]+e.sizes[i]/2) // amortise growth
+		e.bufs[i].Release()
+		e.bufs[i] = nil
+	}
+	b, err := e.dev.CreateBuffer(bindingNames[i], size, usageOf(i))
+	if err != nil {
+		return err
+	}
+	e.bufs[i], e.sizes[i] = b, size
+	if e.group != nil {
+		e.group.Release()
+		e.group = nil
+	}
+	return nil
+}
+
+func (e *Evaluator) upload(i int, data []byte) error {
+	if err := e.ensure(i, uint64(len(data))); err != nil {
+		return err
+	}
+	return e.dev.WriteBuffer(e.bufs[i], 0, data)
+}
+
+// ensureRead makes a MapRead buffer of at least size bytes.
+func (e *Evaluator) ensureRead(b **wgpu.Buffer, have *uint64, label string, size uint64) error {
+	size = max(align4(size), 16)
+	if *b != nil && *have >= size {
+		return nil
+	}
+	if *b != nil {
+		(*b).Release()
+		*b = nil
+	}
+	nb, err := e.dev.CreateBuffer(label, size, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst)
+	if err != nil {
+		return err
+	}
+	*b, *have = nb, size
+	return nil
+}
+
+// worldsPerDispatch is the most worlds one dispatch may hold: the actions
+// binding must fit maxStorageBufferBindingSize and the workgroups
+// maxComputeWorkgroupsPerDimension.
+func (e *Evaluator) worldsPerDispatch(h, nu int) int {
+	lim := e.dev.Limits()
+	n := int(lim.MaxComputeWorkgroupsPerDimension) * kconst("WORKGROUP_SIZE")
+	if per := uint64(h*nu) * 4; per > 0 {
+		n = min(n, int(lim.MaxStorageBufferBindingSize/per))
+	}
+	n = min(n, int(lim.MaxStorageBufferBindingSize/(3*4)))
+	if e.maxWorld > 0 {
+		n = min(n, e.maxWorld)
+	}
+	return max(n, 1)
+}
+
+// Evaluate implements batchsim.Evaluator.
+func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
+	if err := checkBatch(b); err != nil {
+		return err
+	}
+	t, m := b.Task, b.Task.Model
+	if e.policy != nil && (e.polDim[0] != t.ObsDim() || e.polDim[1] != m.Nu) {
+		return fmt.Errorf("gpu: policy maps %d observations to %d actions, task %s has %d and %d",
+			e.polDim[0], e.polDim[1], t.Name, t.ObsDim(), m.Nu)
+	}
+	if e.task != t {
+		pk, err := packTask(t)
+		if err != nil {
+			return err
+		}
+		if err := e.upload(bModelI, i32bytes(pk.ints)); err != nil {
+			return err
+		}
+		if err := e.upload(bModelF, f32bytes(pk.floats)); err != nil {
+			return err
+		}
+		e.task = t
+	}
+	if e.policy == nil {
+		if err := e.ensure(bPolicy, 16); err != nil {
+			return err
+		}
+	}
+	r.Resize(b)
+	nq, nv, nu, h := m.Nq, m.Nv, m.Nu, b.Horizon
+	total := b.Problems * b.Samples
+
+	// Start states, record list.
+	e.scratch = e.scratch[:0]
+	for p := 0; p < b.Problems; p++ {
+		e.scratch = appendF32(e.scratch, b.Qpos[p*nq:(p+1)*nq])
+		e.scratch = appendF32(e.scratch, b.Qvel[p*nv:(p+1)*nv])
+	}
+	if err := e.upload(bStart, f32bytes(e.scratch)); err != nil {
+		return err
+	}
+	rec := make([]int32, len(b.Record))
+	for k, s := range b.Record {
+		rec[k] = int32(s)
+	}
+	if err := e.upload(bRecord, i32bytes(rec)); err != nil {
+		return err
+	}
+	stateBytes := uint64(len(b.Record)*(h+1)*(nq+nv)) * 4
+	if err := e.ensure(bStates, stateBytes); err != nil {
+		return err
+	}
+	chunk := min(e.worldsPerDispatch(h, nu), total)
+	if err := e.ensure(bActions, uint64(chunk*h*nu)*4); err != nil {
+		return err
+	}
+	if err := e.ensure(bCost, uint64(chunk*3)*4); err != nil {
+		return err
+	}
+	if err := e.ensure(bDims, dimsSize); err != nil {
+		return err
+	}
+	if err := e.ensureRead(&e.readCost, &e.readCostSize, "cost readback", uint64(total*3)*4); err != nil {
+		return err
+	}
+	if err := e.ensureRead(&e.readStates, &e.readStatesSize, "states readback", stateBytes); err != nil {
+		return err
+	}
+	if e.group == nil {
+		g, err := e.dev.CreateBindGroup("rollout", e.pipeline, e.bufs[:])
+		if err != nil {
+			return err
+		}
+		e.group = g
+	}
+
+	// One dispatch per chunk of worlds. Queue writes are ordered with the
+	// submissions, so each chunk's actions and dims overwrite the previous
+	// chunk's only after it ran.
+	hasPolicy := uint32(0)
+	if e.policy != nil {
+		hasPolicy = 1
+	}
+	wg := kconst("WORKGROUP_SIZE")
+	for w0 := 0; w0 < total; w0 += chunk {
+		n := min(chunk, total-w0)
+		dims := []uint32{uint32(b.Problems), uint32(b.Samples), uint32(h), uint32(w0), uint32(n), uint32(len(b.Record)), hasPolicy, 0}
+		if err := e.dev.WriteBuffer(e.bufs[bDims], 0, u32bytes(dims)); err != nil {
+			return err
+		}
+		e.scratch = appendF32(e.scratch[:0], b.Actions[w0*h*nu:(w0+n)*h*nu])
+		if err := e.dev.WriteBuffer(e.bufs[bActions], 0, f32bytes(e.scratch)); err != nil {
+			return err
+		}
+		last := w0+n == total
+		err := e.dev.Encode("rollout", func(enc *wgpu.CommandEncoder) error {
+			if err := Dispatch(enc, "rollout", e.pipeline, e.group, uint32((n+wg-1)/wg)); err != nil {
+				return err
+			}
+			if err := enc.CopyBufferToBuffer(e.bufs[bCost], 0, e.readCost, uint64(w0*3)*4, uint64(n*3)*4); err != nil {
+				return err
+			}
+			if last && stateBytes > 0 {
+				return enc.CopyBufferToBuffer(e.bufs[bStates], 0, e.readStates, 0, stateBytes)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	e.hostCost = resizeBytes(e.hostCost, total*3*4)
+	if err := e.dev.Read(e.readCost, 0, e.hostCost); err != nil {
+		return err
+	}
+	for s := 0; s < total; s++ {
+		r.Main[s] = float64(getF32(e.hostCost, 3*s))
+		r.Guide[s] = float64(getF32(e.hostCost, 3*s+1))
+		r.Norm[s] = float64(getF32(e.hostCost, 3*s+2))
+	}
+	if stateBytes > 0 {
+		e.hostStates = resizeBytes(e.hostStates, int(stateBytes))
+		if err := e.dev.Read(e.readStates, 0, e.hostStates); err != nil {
+			return err
+		}
+		sz := (h + 1) * (nq + nv)
+		for k := range b.Record {
+			for i := range r.States[k] {
+				r.States[k][i] = float64(getF32(e.hostStates, k*sz+i))
+			}
+		}
+	}
+	return nil
+}
+
+// checkBatch validates the sizes of b, as the CPU evaluator does.
+func checkBatch(b *batchsim.Batch) error {
+	if b.Task == nil || b.Task.Model == nil {
+		return errors.New("gpu: batch has no task")
+	}
+	m := b.Task.Model
+	switch {
+	case b.Problems < 1 || b.Samples < 1 || b.Horizon < 1:
+		return fmt.Errorf("gpu: batch: problems %d, samples %d, horizon %d: each must be at least 1", b.Problems, b.Samples, b.Horizon)
+	case len(b.Qpos) != b.Problems*m.Nq:
+		return fmt.Errorf("gpu: batch: %d start positions, want problems × nq = %d", len(b.Qpos), b.Problems*m.Nq)
+	case len(b.Qvel) != b.Problems*m.Nv:
+		return fmt.Errorf("gpu: batch: %d start velocities, want problems × nv = %d", len(b.Qvel), b.Problems*m.Nv)
+	case len(b.Actions) != b.Problems*b.Samples*b.Horizon*m.Nu:
+		return fmt.Errorf("gpu: batch: %d actions, want problems × samples × horizon × nu = %d", len(b.Actions), b.Problems*b.Samples*b.Horizon*m.Nu)
+	case len(b.Params) != b.Problems*b.Task.NParam:
+		return fmt.Errorf("gpu: batch: %d task parameters, want problems × %d", len(b.Params), b.Task.NParam)
+	case b.Problems*b.Samples > math.MaxUint32/4:
+		return fmt.Errorf("gpu: batch of %d samples too large", b.Problems*b.Samples)
+	}
+	for _, s := range b.Record {
+		if s < 0 || s >= b.Problems*b.Samples {
+			return fmt.Errorf("gpu: batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
+		}
+	}
+	return nil
+}
+
+func align4(n uint64) uint64 { return (n + 3) &^ 3 }
+
+func f32bits(u uint32) float32 { return math.Float32frombits(u) }
+
+func appendF32(dst []float32, src []float64) []float32 {
+	for _, v := range src {
+		dst = append(dst, float32(v))
+	}
+	return dst
+}
+
+func f32bytes(s []float32) []byte {
+	b := make([]byte, 4*len(s))
+	for i, v := range s {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
+}
+
+func i32bytes(s []int32) []byte {
+	b := make([]byte, 4*len(s))
+	for i, v := range s {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+	}
+	return b
+}
+
+func u32bytes(s []uint32) []byte {
+	b := make([]byte, 4*len(s))
+	for i, v := range s {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
+	return b
+}
+
+func getF32(b []byte, i int) float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+}
+
+func resizeBytes(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
