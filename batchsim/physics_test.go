@@ -403,3 +403,75 @@ func TestStepDoesNotAllocate(t *testing.T) {
 		t.Errorf("Step allocates %.1f times per call", n)
 	}
 }
+
+// TestContactGeometry: signed distance, normal and number of points of every
+// supported pair type on hand-placed geoms, to 1e-12. Geom a belongs to the
+// world, geom b to a free body; normals point from the pair's first
+// geom (lower type) to its second.
+func TestContactGeometry(t *testing.T) {
+	const alongX = `quat="0.7071067811865476 0 0.7071067811865476 0"`  // capsule axis z → x
+	const alongY = `quat="0.7071067811865476 -0.7071067811865476 0 0"` // z → y
+	for _, c := range []struct {
+		name     string
+		a, b     string // geom elements; b's body is placed at bpos
+		bpos     string
+		n        int
+		dist     float64
+		normal   Vec3 // from the first geom (by type rank) to the second
+		midpoint float64
+	}{
+		{"plane-sphere", `<geom type="plane" size="1 1 1"/>`, `<geom type="sphere" size="0.1"/>`, "0 0 0.08", 1, -0.02, Vec3{0, 0, 1}, -0.01},
+		{"plane-capsule", `<geom type="plane" size="1 1 1"/>`, `<geom type="capsule" size="0.05 0.2" ` + alongX + `/>`, "0 0 0.04", 2, -0.01, Vec3{0, 0, 1}, -0.005},
+		{"plane-cylinder", `<geom type="plane" size="1 1 1"/>`, `<geom type="cylinder" size="0.05 0.2" ` + alongX + `/>`, "0 0 0.04", 2, -0.01, Vec3{0, 0, 1}, -0.005},
+		{"plane-box", `<geom type="plane" size="1 1 1"/>`, `<geom type="box" size="0.1 0.2 0.1"/>`, "0 0 0.09", 4, -0.01, Vec3{0, 0, 1}, -0.005},
+		{"sphere-sphere", `<geom type="sphere" size="0.1"/>`, `<geom type="sphere" size="0.2"/>`, "0.25 0 0", 1, -0.05, Vec3{1, 0, 0}, math.NaN()},
+		{"sphere-capsule", `<geom type="sphere" size="0.1" pos="0 0 0.2"/>`, `<geom type="capsule" size="0.05 0.1"/>`, "0 0 0", 1, -0.05, Vec3{0, 0, -1}, math.NaN()},
+		{"capsule-capsule", `<geom type="capsule" size="0.05 0.3" ` + alongX + `/>`, `<geom type="capsule" size="0.05 0.3" ` + alongY + `/>`, "0.1 0.05 0.08", 1, -0.02, Vec3{0, 0, 1}, math.NaN()},
+		{"sphere-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="sphere" size="0.1"/>`, "0.15 0 0", 1, -0.05, Vec3{-1, 0, 0}, math.NaN()},
+		{"sphere-in-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="sphere" size="0.1"/>`, "0.05 0.01 0", 1, -0.15, Vec3{-1, 0, 0}, math.NaN()},
+		{"capsule-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="capsule" size="0.05 0.05" ` + alongX + `/>`, "0 0 0.14", 2, -0.01, Vec3{0, 0, -1}, math.NaN()},
+		{"capsule-box-edge", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="capsule" size="0.05 0.5" ` + alongY + `/>`, "0.13 0 0.13", 1, math.Sqrt(2*0.03*0.03) - 0.05, Vec3{-math.Sqrt2 / 2, 0, -math.Sqrt2 / 2}, math.NaN()},
+		{"box-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="box" size="0.1 0.1 0.1"/>`, "0.05 0.02 0.19", 2, -0.01, Vec3{0, 0, 1}, math.NaN()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			xml := `<mujoco><option gravity="0 0 0"/><worldbody>
+  ` + c.a + `
+  <body name="b" pos="` + c.bpos + `"><freejoint/>` + c.b + `</body>
+</worldbody></mujoco>`
+			m, d := loadXML(t, xml)
+			FwdPosition(m, d)
+			if d.ncon != c.n {
+				t.Fatalf("%d contacts, want %d", d.ncon, c.n)
+			}
+			for i := 0; i < d.ncon; i++ {
+				k := &d.con[i]
+				if math.Abs(k.dist-c.dist) > 1e-12 {
+					t.Errorf("contact %d: dist %.15g, want %.15g", i, k.dist, c.dist)
+				}
+				if dn := sub3(&k.n, &c.normal); norm3(&dn) > 1e-12 {
+					t.Errorf("contact %d: normal %v, want %v", i, k.n, c.normal)
+				}
+				if !math.IsNaN(c.midpoint) && math.Abs(k.pos[2]-c.midpoint) > 1e-12 {
+					t.Errorf("contact %d: point z %.15g, want %.15g", i, k.pos[2], c.midpoint)
+				}
+			}
+		})
+	}
+}
+
+// TestCheetahContactWrench: the cheetah standing after 3 s of zero controls
+// carries its weight through its contacts: Σ CfrcExt force z = total mass·g
+// within 2 %, with the default single sub-step at dt = 0.01.
+func TestCheetahContactWrench(t *testing.T) {
+	m := loadCheetah(t)
+	d := NewData(m)
+	step(t, m, d, 300)
+	fz, mass := 0.0, 0.0
+	for b := 1; b < m.Nbody; b++ {
+		fz += d.CfrcExt[b][5]
+		mass += m.BodyMass[b]
+	}
+	if w := mass * 9.81; math.Abs(fz-w)/w > 0.02 {
+		t.Errorf("contact force %.4g N, weight %.4g N", fz, w)
+	}
+}
