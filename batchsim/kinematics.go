@@ -59,9 +59,12 @@ func kinematics(m *Model, d *Data) {
 				case JointHinge:
 					ql := axisAngleQuat(&m.JntAxis[j], qpos[a]-m.Qpos0[a])
 					xquat = mulQuat(&xquat, &ql)
-					quatToMat(&xquat, &r)
-					v := mulMatVec(&r, &m.JntPos[j])
-					xpos = sub3(&anchor, &v)
+					// a hinge through the body origin leaves it in place
+					if m.JntPos[j] != (Vec3{}) {
+						quatToMat(&xquat, &r)
+						v := mulMatVec(&r, &m.JntPos[j])
+						xpos = sub3(&anchor, &v)
+					}
 				}
 			}
 		}

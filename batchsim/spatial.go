@@ -139,14 +139,18 @@ func dot6(a, b *[6]float64) float64 {
 	return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] + a[3]*b[3] + a[4]*b[4] + a[5]*b[5]
 }
 
-// mulSym6 returns A·x for a 6×6 row-major matrix.
+// mulSym6 returns A·x for a 6×6 row-major matrix (unrolled: the hottest
+// loop of ABA).
 func mulSym6(a *[36]float64, x *[6]float64) [6]float64 {
-	var y [6]float64
-	for i := 0; i < 6; i++ {
-		r := a[6*i : 6*i+6 : 6*i+6]
-		y[i] = r[0]*x[0] + r[1]*x[1] + r[2]*x[2] + r[3]*x[3] + r[4]*x[4] + r[5]*x[5]
+	x0, x1, x2, x3, x4, x5 := x[0], x[1], x[2], x[3], x[4], x[5]
+	return [6]float64{
+		a[0]*x0 + a[1]*x1 + a[2]*x2 + a[3]*x3 + a[4]*x4 + a[5]*x5,
+		a[6]*x0 + a[7]*x1 + a[8]*x2 + a[9]*x3 + a[10]*x4 + a[11]*x5,
+		a[12]*x0 + a[13]*x1 + a[14]*x2 + a[15]*x3 + a[16]*x4 + a[17]*x5,
+		a[18]*x0 + a[19]*x1 + a[20]*x2 + a[21]*x3 + a[22]*x4 + a[23]*x5,
+		a[24]*x0 + a[25]*x1 + a[26]*x2 + a[27]*x3 + a[28]*x4 + a[29]*x5,
+		a[30]*x0 + a[31]*x1 + a[32]*x2 + a[33]*x3 + a[34]*x4 + a[35]*x5,
 	}
-	return y
 }
 
 // addBodyInertia adds the spatial inertia of a rigid body (mass m, centre of
