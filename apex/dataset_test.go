@@ -1,6 +1,7 @@
 package apex
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -209,4 +210,25 @@ func equalBits(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// A data set keeps the latest Window rollouts, each with its provenance.
+func ExampleDataset() {
+	ds := NewDataset(2, 1, 3) // pairs of 2 observation and 1 action components; keep 3 rollouts
+	for it := 0; it < 3; it++ {
+		obs := []float64{float64(it), 0, float64(it), 1} // two steps
+		act := []float64{0.1, 0.2}
+		ds.Add(Provenance{Source: SourceExpert, Iteration: it}, obs, act)
+		ds.Add(Provenance{Source: SourceDAgger, Iteration: it}, obs, act)
+	}
+	for k := 0; k < ds.NumRollouts(); k++ {
+		p := ds.Rollout(k).Prov
+		fmt.Println(p.Source, p.Iteration)
+	}
+	fmt.Println(ds.Len(), "pairs;", ds.Added(), "rollouts added")
+	// Output:
+	// dagger 1
+	// expert 2
+	// dagger 2
+	// 6 pairs; 6 rollouts added
 }
