@@ -95,6 +95,19 @@ func pairKind(ra, rb int) (kind, maxCon, nNom int) {
 	return pairNone, 0, 1
 }
 
+// boundRadius is the radius of a sphere about the geom's centre that holds it.
+func boundRadius(t GeomType, sz *Vec3) float64 {
+	switch t {
+	case GeomSphere:
+		return sz[0]
+	case GeomCapsule, GeomCylinder:
+		return sz[0] + sz[1]
+	case GeomBox:
+		return norm3(sz)
+	}
+	return math.Inf(1)
+}
+
 // solGains maps a solref (time constant, damping ratio) at step h to the
 // per-unit-mass stiffness ω², the damping γ and its implicit form γ'. A
 // non-positive solref entry (MuJoCo's direct form) falls back to (0.02, 1).
@@ -120,6 +133,7 @@ type pairInfo struct {
 	margin   float64
 	mu       float64
 	solref   [2]float64
+	rbound   float64 // sum of the geoms' bounding-sphere radii (not for planes)
 	mp       float64 // per-point effective mass, 0 when both geoms are static
 	w2, gimp float64 // ω², γ' for the cached step length
 }
@@ -152,6 +166,13 @@ func collide(m *Model, d *Data) {
 		}
 		g1, g2 := p.g1, p.g2
 		c1, c2 := &d.GeomXpos[g1], &d.GeomXpos[g2]
+		if p.kind != pairPlaneSphere && p.kind != pairPlaneCapsule && p.kind != pairPlaneBox {
+			// bounding-sphere test, MuJoCo's broad phase in miniature
+			dv := sub3(c2, c1)
+			if r := p.rbound + p.margin; dot3(&dv, &dv) > r*r {
+				continue
+			}
+		}
 		r1, r2 := &d.GeomXmat[g1], &d.GeomXmat[g2]
 		sz1, sz2 := &m.GeomSize[g1], &m.GeomSize[g2]
 		mg := p.margin

@@ -167,6 +167,7 @@ func NewData(m *Model) *Data {
 			margin: math.Max(m.GeomMargin[g1], m.GeomMargin[g2]),
 			mu:     math.Max(m.GeomFriction[g1], m.GeomFriction[g2]),
 			solref: [2]float64{(m.GeomSolref[g1][0] + m.GeomSolref[g2][0]) / 2, (m.GeomSolref[g1][1] + m.GeomSolref[g2][1]) / 2},
+			rbound: boundRadius(m.GeomType[g1], &m.GeomSize[g1]) + boundRadius(m.GeomType[g2], &m.GeomSize[g2]),
 		}
 		maxCon += mc
 	}
