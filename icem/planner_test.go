@@ -2,6 +2,7 @@ package icem
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -557,7 +558,7 @@ func TestPolicyFeatures(t *testing.T) {
 
 func BenchmarkPlan(b *testing.B) {
 	for _, P := range []int{1, 64} {
-		b.Run("P="+string(rune('0'+P/10))+string(rune('0'+P%10)), func(b *testing.B) {
+		b.Run(fmt.Sprintf("P=%d", P), func(b *testing.B) {
 			task := tinyTask(6)
 			ev := &fakeEval{main: func(_ float64, a []float64) float64 { return a[0] }}
 			pl, err := New(task, ev, Config{Beta: 2})
