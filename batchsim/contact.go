@@ -40,6 +40,11 @@ import "math"
 // box on a plane, 2 for a capsule lying on one, 1 for a sphere), so that the
 // whole pair behaves as one spring–damper of mass m_eff regardless of how
 // many points it is discretised into. PairContactMass exposes mp for the GPU.
+//
+// Stability: the gym cheetah (dt = 0.01, solref 0.02 1) runs stably with one
+// sub-step and comes to rest within 0.1 mm of MuJoCo's torso height
+// (TestMuJoCoCheetahRest, build tag mujoco); Humanoid Standup (dt = 0.003)
+// and the DeepMind humanoid (dt = 0.005) run stably under random controls.
 
 const (
 	pairPlaneSphere = iota

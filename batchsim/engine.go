@@ -324,7 +324,7 @@ func FwdActuation(m *Model, d *Data) { fwdActuation(m, d) }
 func FwdAcceleration(m *Model, d *Data) { fwdAcceleration(m, d) }
 
 // Step advances d by m.Opt.Timestep in m.Opt.Substeps equal sub-steps (0 is
-// read as 1). It returns an error naming the array and index when the state
+// read as 1), leaving Qacc and CfrcExt of the last sub-step. It returns an error naming the array and index when the state
 // or the controls are not finite before the step, or the state is not after.
 func Step(m *Model, d *Data) error {
 	if err := checkState(m, d, "before step"); err != nil {
