@@ -47,9 +47,6 @@ type Rollout struct {
 	Act  []float64 // expert actions, index t*actDim + i (T × actDim)
 }
 
-// Len is the number of pairs T.
-func (r *Rollout) Len(actDim int) int { return len(r.Act) / actDim }
-
 // Dataset is APEX's training set: (observation, expert action) pairs grouped
 // by rollout, holding only the latest Window rollouts (the paper trains on
 // the latest 50 HalfCheetah, 100 Humanoid, 150·25 Fetch and 100·10 Door
@@ -125,7 +122,7 @@ func (d *Dataset) reindex() {
 	d.cum = d.cum[:0]
 	n := 0
 	for k := range d.rollouts {
-		n += d.rollouts[k].Len(d.actDim)
+		n += len(d.rollouts[k].Act) / d.actDim
 		d.cum = append(d.cum, n)
 	}
 }

@@ -3,8 +3,20 @@
 // Zero-Order Trajectory Optimizers", ICLR 2021): a neural policy distilled
 // from the iCEMπ planner with DAgger (Ross, Gordon, Bagnell, AISTATS 2011).
 //
-// This file holds the policy network, train.go its training (Trainer) and
-// dataset.go the window of expert and DAgger rollouts it is trained on.
+// The parts the APEX loop builds on:
+//
+//   - Policy (policy.go): the MLP π(o) with its observation normaliser; it
+//     implements icem.Policy, and Net exports it as the batchsim.PolicyNet
+//     the evaluators run for the guidance cost. Save/LoadPolicy: policy.json.
+//   - Dataset (dataset.go): (observation, expert action) pairs grouped by
+//     rollout with their Provenance, keeping the latest Window rollouts.
+//   - Trainer (train.go): Adam on MSE + L1 + L2, TrainSteps steps per call.
+//
+// Checkpoints: Trainer.Save (policy, Adam moments, step count) and
+// Dataset.Save hold the whole training state; with every random stream
+// derived from the run seed, a run resumed from them continues bit for bit.
+// Every file is written atomically (a temporary file in the same directory,
+// fsync, rename), so a kill leaves the previous version intact.
 package apex
 
 import (

@@ -12,6 +12,10 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
+// TrainSteps is the number of gradient steps per training call in the paper
+// (Pinneri et al. 2021, Table 3).
+const TrainSteps = 1000
+
 // TrainConfig holds the training settings of the policy (Pinneri et al.
 // 2021, Table 3). The zero value of a field means its default.
 type TrainConfig struct {
@@ -113,13 +117,14 @@ func (t *Trainer) Config() TrainConfig { return t.cfg }
 func (t *Trainer) Steps() int { return t.step }
 
 // Train sets the policy's observation normaliser to the data set's
-// statistics (Dataset.ObsStats) and takes steps Adam steps (the paper: 1000
-// per training call) on minibatches of Config().BatchSize pairs drawn by
-// rng, or on the whole data set in order when it holds no more pairs than
-// that. The result is a function of the trainer's state, the data set and
-// rng's state only; to resume identically after a kill, restore the trainer
-// (LoadTrainer) and derive rng from the run seed and the call's position
-// in the run (or restore a saved rand.PCG).
+// statistics (Dataset.ObsStats) and takes steps Adam steps (the paper:
+// TrainSteps per call) on minibatches of Config().BatchSize pairs drawn
+// uniformly with replacement by rng, or on the whole data set in order when
+// it holds no more pairs than that. The result is a function of the
+// trainer's state, the data set and rng's state only; to resume identically
+// after a kill, restore the trainer (LoadTrainer) and the data set, and
+// derive rng from the run seed and the call's position in the run (or
+// restore a saved rand.PCG).
 //
 // It returns an error, leaving the policy in its diverged state, if the loss
 // becomes NaN or infinite.
