@@ -54,7 +54,17 @@ type node struct {
 
 func parseXML(data []byte, file string) (*node, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n")) }
+	// lineAt counts lines incrementally: offsets only grow, and a fresh count
+	// per token would make loading quadratic in the file's size.
+	line, counted := 1, 0
+	lineAt := func(off int64) int {
+		end := min(int(off), len(data))
+		if end > counted {
+			line += bytes.Count(data[counted:end], []byte("\n"))
+			counted = end
+		}
+		return line
+	}
 	var stack []*node
 	var root *node
 	for {
@@ -516,6 +526,9 @@ func (c *compiler) readBody(n *node, parent int, cls *defaultClass) error {
 	if err != nil {
 		return err
 	}
+	if c.m.Nbody+1 > MaxBodies {
+		return c.errf(n, "the model has more than %d bodies (world included), above the engine's limit MaxBodies = %d", MaxBodies, MaxBodies)
+	}
 	id := c.addBody(n.attrs["name"], parent, pos, q)
 	c.bodyHasInertial = append(c.bodyHasInertial, false)
 	return c.readBodyChildren(n, id, cls)
@@ -642,6 +655,9 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 			return err
 		}
 		solref = [2]float64{s[0], s[1]}
+	}
+	if m.Nv >= MaxDofs || m.Nq >= MaxQpos {
+		return c.errf(n, "the model has more degrees of freedom than the engine's limits MaxDofs = %d, MaxQpos = %d", MaxDofs, MaxQpos)
 	}
 	id := m.Njnt
 	m.Njnt++
@@ -855,6 +871,12 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 		if mass < 0 {
 			return c.errf(n, "negative mass")
 		}
+	}
+	if !(mass < math.Inf(1)) {
+		return c.errf(n, "geom mass is not finite")
+	}
+	if m.Ngeom+1 > MaxGeoms {
+		return c.errf(n, "the model has more than %d geoms, above the engine's limit MaxGeoms = %d", MaxGeoms, MaxGeoms)
 	}
 	m.Ngeom++
 	m.GeomName = append(m.GeomName, as["name"])
@@ -1072,6 +1094,9 @@ func (c *compiler) readActuators(n *node) error {
 				}
 			}
 		}
+		if m.Nu+1 > MaxActuators {
+			return c.errf(ch, "the model has more than %d actuators, above the engine's limit MaxActuators = %d", MaxActuators, MaxActuators)
+		}
 		m.Nu++
 		m.ActName = append(m.ActName, as["name"])
 		m.ActTrnID = append(m.ActTrnID, jnt)
@@ -1155,11 +1180,12 @@ func (c *compiler) finish() error {
 		}
 	}
 	// A body that moves needs mass (MuJoCo rejects the same).
+	sub := subtreeMass(m)
 	for b := 1; b < m.Nbody; b++ {
 		if m.BodyDofNum[b] > 0 && !(m.BodyMass[b] > 0) {
 			// A massless body with joints is allowed if a descendant carries mass;
 			// ABA needs positive articulated inertia, which armature or children give.
-			if !c.subtreeHasMass(b) {
+			if !(sub[b] > 0) {
 				return fmt.Errorf("%s: body %q: moving body has no mass (add geoms with mass or an <inertial>)", c.file, m.BodyName[b])
 			}
 		}
@@ -1209,17 +1235,14 @@ func (c *compiler) finish() error {
 	return nil
 }
 
-func (c *compiler) subtreeHasMass(b int) bool {
-	m := c.m
-	if m.BodyMass[b] > 0 {
-		return true
+// subtreeMass returns the mass of every body's subtree (bodies come after
+// their parents, so one backward pass suffices).
+func subtreeMass(m *Model) []float64 {
+	sub := append([]float64(nil), m.BodyMass...)
+	for b := m.Nbody - 1; b > 0; b-- {
+		sub[m.BodyParentID[b]] += sub[b]
 	}
-	for k := b + 1; k < m.Nbody; k++ {
-		if m.BodyParentID[k] == b && c.subtreeHasMass(k) {
-			return true
-		}
-	}
-	return false
+	return sub
 }
 
 // bodyInertiaFromGeoms sums the geoms' inertias about the body's centre of

@@ -1,12 +1,14 @@
 package batchsim
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sharedMJCF returns the path of a reference model in ../shared/mjcf, or
@@ -216,6 +218,16 @@ func FuzzLoadXML(f *testing.F) {
 	}
 	f.Add([]byte(`<mujoco><worldbody><body><freejoint/><geom type="box" size=".1 .1 .1"/></body></worldbody></mujoco>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A hang is a bug too: the fuzzer itself would wait forever.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				panic(fmt.Sprintf("LoadXML hangs on %q", data))
+			}
+		}()
 		m, err := LoadXML(data, "fuzz.xml")
 		if err != nil {
 			return

@@ -69,6 +69,7 @@ const (
 	MaxDofs         = 32
 	MaxQpos         = 40
 	MaxActuators    = 24
+	MaxGeoms        = 64
 	MaxContactPairs = 256
 )
 
