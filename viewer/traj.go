@@ -1,5 +1,7 @@
-// Package viewer shows trajectories: the .traj file format, and (in later
-// files) the window and the off-screen renderer.
+// Package viewer shows trajectories: the .traj file format, an off-screen
+// WebGPU renderer of a model's geoms (PNG and GIF output), and, unless built
+// with the tag noglfw, a GLFW window that plays trajectories or live
+// planning.
 package viewer
 
 import (
@@ -8,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/apex-robotics/apex/batchsim"
 )
 
 // TrajVersion is the version of the .traj format that Save writes.
@@ -22,10 +27,12 @@ const TrajVersion = 1
 //	 "nq": 9, "nv": 9, "dt": 0.05,
 //	 "qpos": [[...nq], ...frames], "qvel": [[...nv], ...],
 //	 "actions": [[...nu], ...frames-1], "rewards": [...frames-1],
-//	 "planned": [[[x, y, z], ...], ...]}   (optional)
+//	 "planned": [[[x, y, z], ...], ...],   (optional)
+//	 "paths": [[{"body": "torso", "best": true, "points": [[x, y, z], ...]}, ...], ...]}   (optional)
 //
 // Frame 0 is the start state; frame k+1 follows actions[k], which earned
-// rewards[k].
+// rewards[k]. Readers ignore fields they do not know, so optional fields
+// (such as paths) were added without a new version.
 type Trajectory struct {
 	Version int     `json:"version"`
 	Task    string  `json:"task,omitempty"` // task name, if the episode ran a task
@@ -40,7 +47,69 @@ type Trajectory struct {
 	Rewards []float64   `json:"rewards,omitempty"` // (frames−1)
 	// Planned optionally holds, per step, body paths of the planner's
 	// samples (elites faint, best bold in the viewer).
+	// Planned[k] is read as one best path for frame k (as version 1 first
+	// defined it); Paths is the fuller form.
 	Planned [][][3]float64 `json:"planned,omitempty"`
+	// Paths optionally holds, per frame, the paths a body would take under
+	// the planner's action sequences at that step: elites, and the best one
+	// marked. (≤ frames × paths)
+	Paths [][]PlannedPath `json:"paths,omitempty"`
+}
+
+// PlannedPath is the path of one body under one planned action sequence,
+// in world coordinates.
+type PlannedPath struct {
+	Body   string       `json:"body,omitempty"` // body name
+	Best   bool         `json:"best,omitempty"` // the sequence the planner chose
+	Points [][3]float64 `json:"points"`
+}
+
+// Colours of planned paths: elites faint, the best one bold.
+var (
+	EliteColor = [4]float32{0.15, 0.35, 0.95, 0.35}
+	BestColor  = [4]float32{0.95, 0.25, 0.1, 0.95}
+)
+
+// Widths of planned paths in metres.
+const (
+	EliteWidth = 0.01
+	BestWidth  = 0.03
+)
+
+// PathsAt returns the planned paths of frame k to draw (none when the
+// file has none), elites first so that the best path is drawn on top.
+func (t *Trajectory) PathsAt(k int) []Path {
+	var out, best []Path
+	add := func(pts [][3]float64, isBest bool) {
+		p := Path{Points: make([]batchsim.Vec3, len(pts)), Color: EliteColor, Width: EliteWidth}
+		for i, q := range pts {
+			p.Points[i] = q
+		}
+		if isBest {
+			p.Color, p.Width = BestColor, BestWidth
+			best = append(best, p)
+			return
+		}
+		out = append(out, p)
+	}
+	if k >= 0 && k < len(t.Paths) {
+		for _, p := range t.Paths[k] {
+			add(p.Points, p.Best)
+		}
+	}
+	if k >= 0 && k < len(t.Planned) && len(t.Planned[k]) > 0 {
+		add(t.Planned[k], true)
+	}
+	return append(out, best...)
+}
+
+// Return is the sum of the rewards of the first k steps.
+func (t *Trajectory) Return(k int) float64 {
+	var r float64
+	for i := 0; i < k && i < len(t.Rewards); i++ {
+		r += t.Rewards[i]
+	}
+	return r
 }
 
 // Validate checks the shapes.
@@ -58,6 +127,16 @@ func (t *Trajectory) Validate() error {
 	}
 	if len(t.Rewards) > 0 && len(t.Rewards) != len(t.Qpos)-1 {
 		return fmt.Errorf("%d rewards for %d frames", len(t.Rewards), len(t.Qpos))
+	}
+	if len(t.Planned) > len(t.Qpos) || len(t.Paths) > len(t.Qpos) {
+		return fmt.Errorf("planned paths for %d frames but the trajectory has %d", max(len(t.Planned), len(t.Paths)), len(t.Qpos))
+	}
+	for k, q := range t.Qpos {
+		for _, v := range q {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("frame %d: qpos is not finite", k)
+			}
+		}
 	}
 	return nil
 }
