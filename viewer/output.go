@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/color/palette"
-	"image/draw"
 	"image/gif"
 	"image/png"
 	"io"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -148,18 +147,25 @@ func WritePNG(path string, img image.Image) error {
 
 // EncodeGIF writes frames as an endlessly looping animated GIF, each shown
 // for delay seconds (rounded to GIF's 1/100 s, at least 0.02 s as browsers
-// slow shorter delays down), quantised to the Plan 9 palette with
-// Floyd–Steinberg dithering.
+// slow shorter delays down), with one 256-colour palette for all frames
+// fitted to them by median cut (a fixed palette turns the floor grey), and
+// no dithering, which keeps flat floors and skies small after compression.
 func EncodeGIF(w io.Writer, frames []*image.RGBA, delay float64) error {
 	if len(frames) == 0 {
 		return errors.New("viewer: no frames for the GIF")
 	}
 	cs := max(2, int(math.Round(100*delay)))
+	pal, lut := medianCut(frames, 256)
 	g := &gif.GIF{LoopCount: 0}
-	pal := color.Palette(palette.Plan9)
 	for _, f := range frames {
-		p := image.NewPaletted(f.Bounds(), pal)
-		draw.FloydSteinberg.Draw(p, f.Bounds(), f, image.Point{})
+		b := f.Bounds()
+		p := image.NewPaletted(image.Rect(0, 0, b.Dx(), b.Dy()), pal)
+		for y := range b.Dy() {
+			row := f.Pix[f.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range b.Dx() {
+				p.Pix[y*p.Stride+x] = lut[bucket(row[4*x], row[4*x+1], row[4*x+2])]
+			}
+		}
 		g.Image = append(g.Image, p)
 		g.Delay = append(g.Delay, cs)
 	}
@@ -167,6 +173,93 @@ func EncodeGIF(w io.Writer, frames []*image.RGBA, delay float64) error {
 		return fmt.Errorf("viewer: encode GIF: %w", err)
 	}
 	return nil
+}
+
+// bucket is a colour's cell in a 5-bit-per-channel histogram.
+func bucket(r, g, b uint8) uint16 { return uint16(r>>3)<<10 | uint16(g>>3)<<5 | uint16(b>>3) }
+
+// medianCut returns a palette of at most n colours for the pixels of
+// frames (Heckbert 1982: split the most populous box along its widest
+// channel at the median, over a 5-bit histogram) and the palette index
+// nearest to each histogram cell.
+func medianCut(frames []*image.RGBA, n int) (color.Palette, []uint8) {
+	hist := make([]int, 1<<15)
+	for _, f := range frames {
+		b := f.Bounds()
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			row := f.Pix[f.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				hist[bucket(row[4*x], row[4*x+1], row[4*x+2])]++
+			}
+		}
+	}
+	var cells []uint16
+	for c, k := range hist {
+		if k > 0 {
+			cells = append(cells, uint16(c))
+		}
+	}
+	ch := func(c uint16, i int) int { return int(c>>(10-5*i)) & 31 }
+	type box struct{ cells []uint16 }
+	count := func(bx box) (k int) {
+		for _, c := range bx.cells {
+			k += hist[c]
+		}
+		return k
+	}
+	boxes := []box{{cells}}
+	for len(boxes) < n {
+		// Split the most populous box that has more than one cell.
+		best, bestK := -1, 0
+		for i, bx := range boxes {
+			if k := count(bx); len(bx.cells) > 1 && k > bestK {
+				best, bestK = i, k
+			}
+		}
+		if best < 0 {
+			break
+		}
+		bx := boxes[best]
+		axis, width := 0, -1
+		for i := range 3 {
+			lo, hi := 31, 0
+			for _, c := range bx.cells {
+				lo, hi = min(lo, ch(c, i)), max(hi, ch(c, i))
+			}
+			if hi-lo > width {
+				axis, width = i, hi-lo
+			}
+		}
+		sort.Slice(bx.cells, func(a, b int) bool { return ch(bx.cells[a], axis) < ch(bx.cells[b], axis) })
+		half, acc, cut := bestK/2, 0, 1
+		for i, c := range bx.cells[:len(bx.cells)-1] {
+			acc += hist[c]
+			cut = i + 1
+			if acc >= half {
+				break
+			}
+		}
+		boxes[best] = box{bx.cells[:cut]}
+		boxes = append(boxes, box{bx.cells[cut:]})
+	}
+	pal := make(color.Palette, 0, len(boxes))
+	for _, bx := range boxes {
+		var s [3]float64
+		k := float64(count(bx))
+		for _, c := range bx.cells {
+			for i := range 3 {
+				s[i] += float64(hist[c]) * (float64(ch(c, i)<<3) + 4)
+			}
+		}
+		pal = append(pal, color.RGBA{uint8(s[0] / k), uint8(s[1] / k), uint8(s[2] / k), 255})
+	}
+	lut := make([]uint8, 1<<15)
+	for c, k := range hist {
+		if k > 0 {
+			lut[c] = uint8(pal.Index(color.RGBA{uint8(ch(uint16(c), 0)<<3 + 4), uint8(ch(uint16(c), 1)<<3 + 4), uint8(ch(uint16(c), 2)<<3 + 4), 255}))
+		}
+	}
+	return pal, lut
 }
 
 // WriteGIF writes frames to path as EncodeGIF does.
