@@ -21,6 +21,9 @@ type Options struct {
 	// maxComputeWorkgroupsPerDimension allow. Tests force it small to cover
 	// the splitting path.
 	MaxWorldsPerDispatch int
+	// StepsPerDispatch caps the control steps of one dispatch; 0 chooses
+	// from the device and the task (see chunk.go).
+	StepsPerDispatch int
 }
 
 // Evaluator is the GPU implementation of batchsim.Evaluator: one kernel
@@ -33,13 +36,15 @@ type Evaluator struct {
 	dev      *Device
 	ownDev   bool
 	maxWorld int
+	stepsPer int
 
 	module   *wgpu.ShaderModule
 	pipeline *wgpu.ComputePipeline
 
-	task   *batchsim.Task // the task packed into modelI/modelF
-	policy []float32      // packed policy, nil for none
-	polDim [2]int         // obs and action sizes of the policy
+	task   *batchsim.Task   // the task packed into modelI/modelF
+	policy []float32        // packed policy, nil for none
+	polDim [2]int           // obs and action sizes of the policy
+	layers []batchsim.Dense // the policy's layers (shapes only used)
 
 	bufs  [nBinding]*wgpu.Buffer
 	sizes [nBinding]uint64
@@ -65,18 +70,18 @@ const (
 	bStart
 	bActions
 	bRecord
-	bCost
+	bWorld
 	bStates
 	nBinding
 )
 
-var bindingNames = [nBinding]string{"model_i", "model_f", "policy", "dims_in", "start_in", "actions_in", "record_in", "cost_out", "states_out"}
+var bindingNames = [nBinding]string{"model_i", "model_f", "policy", "dims_in", "start_in", "actions_in", "record_in", "world_out", "states_out"}
 
-const dimsSize = 32 // struct Dims: 8 × u32
+const dimsSize = 48 // struct Dims: 12 × u32
 
 // NewEvaluator compiles the rollout kernel on o.Device (or a new device).
 func NewEvaluator(o Options) (*Evaluator, error) {
-	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch}
+	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch}
 	if e.dev == nil {
 		d, err := NewDevice()
 		if err != nil {
@@ -140,7 +145,7 @@ func (e *Evaluator) Close() error {
 // uploaded once here, not per Evaluate.
 func (e *Evaluator) SetPolicy(p *batchsim.PolicyNet) error {
 	if p == nil {
-		e.policy = nil
+		e.policy, e.layers = nil, nil
 		return nil
 	}
 	buf, err := packPolicy(p)
@@ -152,6 +157,7 @@ func (e *Evaluator) SetPolicy(p *batchsim.PolicyNet) error {
 	}
 	e.policy = buf
 	e.polDim = [2]int{len(p.ObsMean), len(p.ActLow)}
+	e.layers = append(e.layers[:0], p.Layers...)
 	return nil
 }
 
@@ -159,7 +165,7 @@ func usageOf(i int) wgpu.BufferUsage {
 	switch {
 	case i == bDims:
 		return wgpu.BufferUsage_Uniform | wgpu.BufferUsage_CopyDst
-	case i >= bCost:
+	case i >= bWorld:
 		return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopySrc
 	}
 	return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopyDst
@@ -173,7 +179,7 @@ func (e *Evaluator) ensure(i int, size uint64) error {
 		return nil
 	}
 	if e.bufs[i] != nil {
-		size = max(size, e.sizes[i]+e.sizes[i]/2) // amortise growth
+		size = align4(max(size, e.sizes[i]+e.sizes[i]/2)) // amortise growth; wgpu needs sizes in multiples of 4
 		e.bufs[i].Release()
 		e.bufs[i] = nil
 	}
@@ -217,13 +223,13 @@ func (e *Evaluator) ensureRead(b **wgpu.Buffer, have *uint64, label string, size
 // worldsPerDispatch is the most worlds one dispatch may hold: the actions
 // binding must fit maxStorageBufferBindingSize and the workgroups
 // maxComputeWorkgroupsPerDimension.
-func (e *Evaluator) worldsPerDispatch(h, nu int) int {
+func (e *Evaluator) worldsPerDispatch(h, nu, nqv int) int {
 	lim := e.dev.Limits()
 	n := int(lim.MaxComputeWorkgroupsPerDimension) * kconst("WORKGROUP_SIZE")
 	if per := uint64(h*nu) * 4; per > 0 {
 		n = min(n, int(lim.MaxStorageBufferBindingSize/per))
 	}
-	n = min(n, int(lim.MaxStorageBufferBindingSize/(3*4)))
+	n = min(n, int(lim.MaxStorageBufferBindingSize/uint64(4*(4+nqv))))
 	if e.maxWorld > 0 {
 		n = min(n, e.maxWorld)
 	}
@@ -282,17 +288,17 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	if err := e.ensure(bStates, stateBytes); err != nil {
 		return err
 	}
-	chunk := min(e.worldsPerDispatch(h, nu), total)
+	chunk := min(e.worldsPerDispatch(h, nu, nq+nv), total)
 	if err := e.ensure(bActions, uint64(chunk*h*nu)*4); err != nil {
 		return err
 	}
-	if err := e.ensure(bCost, uint64(chunk*3)*4); err != nil {
+	if err := e.ensure(bWorld, uint64(chunk*(4+nq+nv))*4); err != nil {
 		return err
 	}
 	if err := e.ensure(bDims, dimsSize); err != nil {
 		return err
 	}
-	if err := e.ensureRead(&e.readCost, &e.readCostSize, "cost readback", uint64(total*3)*4); err != nil {
+	if err := e.ensureRead(&e.readCost, &e.readCostSize, "cost readback", uint64(total*4)*4); err != nil {
 		return err
 	}
 	if err := e.ensureRead(&e.readStates, &e.readStatesSize, "states readback", stateBytes); err != nil {
@@ -306,50 +312,58 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		e.group = g
 	}
 
-	// One dispatch per chunk of worlds. Queue writes are ordered with the
-	// submissions, so each chunk's actions and dims overwrite the previous
-	// chunk's only after it ran.
+	// One dispatch per chunk of worlds and of the horizon (chunk.go). Queue
+	// writes are ordered with the submissions, so each chunk's actions and
+	// dims overwrite the previous chunk's only after it ran.
 	hasPolicy := uint32(0)
 	if e.policy != nil {
 		hasPolicy = 1
 	}
 	wg := kconst("WORKGROUP_SIZE")
+	steps := e.stepsPerDispatch(t, h)
 	for w0 := 0; w0 < total; w0 += chunk {
 		n := min(chunk, total-w0)
-		dims := []uint32{uint32(b.Problems), uint32(b.Samples), uint32(h), uint32(w0), uint32(n), uint32(len(b.Record)), hasPolicy, 0}
-		if err := e.dev.WriteBuffer(e.bufs[bDims], 0, u32bytes(dims)); err != nil {
-			return err
-		}
 		e.scratch = appendF32(e.scratch[:0], b.Actions[w0*h*nu:(w0+n)*h*nu])
 		if err := e.dev.WriteBuffer(e.bufs[bActions], 0, f32bytes(e.scratch)); err != nil {
 			return err
 		}
-		last := w0+n == total
-		err := e.dev.Encode("rollout", func(enc *wgpu.CommandEncoder) error {
-			if err := Dispatch(enc, "rollout", e.pipeline, e.group, uint32((n+wg-1)/wg)); err != nil {
+		for t0 := 0; t0 < h; t0 += steps {
+			t1 := min(t0+steps, h)
+			dims := []uint32{uint32(b.Problems), uint32(b.Samples), uint32(h), uint32(w0), uint32(n),
+				uint32(len(b.Record)), hasPolicy, uint32(t0), uint32(t1), 0, 0, 0}
+			if err := e.dev.WriteBuffer(e.bufs[bDims], 0, u32bytes(dims)); err != nil {
 				return err
 			}
-			if err := enc.CopyBufferToBuffer(e.bufs[bCost], 0, e.readCost, uint64(w0*3)*4, uint64(n*3)*4); err != nil {
+			lastT, lastW := t1 == h, w0+n == total
+			err := e.dev.Encode("rollout", func(enc *wgpu.CommandEncoder) error {
+				if err := Dispatch(enc, "rollout", e.pipeline, e.group, uint32((n+wg-1)/wg)); err != nil {
+					return err
+				}
+				if !lastT {
+					return nil
+				}
+				if err := enc.CopyBufferToBuffer(e.bufs[bWorld], 0, e.readCost, uint64(w0*4)*4, uint64(n*4)*4); err != nil {
+					return err
+				}
+				if lastW && stateBytes > 0 {
+					return enc.CopyBufferToBuffer(e.bufs[bStates], 0, e.readStates, 0, stateBytes)
+				}
+				return nil
+			})
+			if err != nil {
 				return err
 			}
-			if last && stateBytes > 0 {
-				return enc.CopyBufferToBuffer(e.bufs[bStates], 0, e.readStates, 0, stateBytes)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 	}
 
-	e.hostCost = resizeBytes(e.hostCost, total*3*4)
+	e.hostCost = resizeBytes(e.hostCost, total*4*4)
 	if err := e.dev.Read(e.readCost, 0, e.hostCost); err != nil {
 		return err
 	}
 	for s := 0; s < total; s++ {
-		r.Main[s] = float64(getF32(e.hostCost, 3*s))
-		r.Guide[s] = float64(getF32(e.hostCost, 3*s+1))
-		r.Norm[s] = float64(getF32(e.hostCost, 3*s+2))
+		r.Main[s] = float64(getF32(e.hostCost, 4*s))
+		r.Guide[s] = float64(getF32(e.hostCost, 4*s+1))
+		r.Norm[s] = float64(getF32(e.hostCost, 4*s+2))
 	}
 	if stateBytes > 0 {
 		e.hostStates = resizeBytes(e.hostStates, int(stateBytes))

@@ -97,7 +97,8 @@ func packTask(t *batchsim.Task) (*packed, error) {
 	p.addInts("H_OBS_SEG", seg...)
 
 	g := m.Opt.Gravity
-	p.addFloats("H_F_OPT", m.Opt.Timestep, g[0], g[1], g[2], t.ControlDt())
+	// The sub-step length last: timestep / substeps, computed in float64.
+	p.addFloats("H_F_OPT", m.Opt.Timestep, g[0], g[1], g[2], t.ControlDt(), m.Opt.Timestep/float64(max(m.Opt.Substeps, 1)))
 	p.addFloats("H_F_TERM_X", xs...)
 	p.addFloats("H_F_TERM_W", ws...)
 	p.addFloats("H_F_CTRL_OFS", t.CtrlOffset...)

@@ -1,7 +1,228 @@
 package gpu
 
-import "github.com/apex-robotics/apex/batchsim"
+import (
+	"math"
 
-// packPhysics appends the model fields of the physics step.
+	"github.com/apex-robotics/apex/batchsim"
+)
+
+// packPhysics appends the model fields of the physics step and the derived
+// quantities that batchsim.NewData computes once per model (engine.go): the
+// link of each body, the tree roots, the body-frame rotational inertias,
+// the geom orientations, the dof kinds, the contact pairs ordered by geom
+// rank with their gains, and the joint-limit gains.
 func packPhysics(p *packed, m *batchsim.Model) {
+	nb, nj, nv, ng := m.Nbody, m.Njnt, m.Nv, m.Ngeom
+	h := m.Opt.Timestep / float64(max(m.Opt.Substeps, 1))
+
+	node := make([]int, nb)
+	root := make([]int, nb)
+	node[0] = -1
+	for b := 1; b < nb; b++ {
+		par := m.BodyParentID[b]
+		if m.BodyDofNum[b] > 0 {
+			node[b] = m.BodyDofAdr[b] + m.BodyDofNum[b] - 1
+		} else {
+			node[b] = node[par]
+		}
+		if par == 0 {
+			root[b] = b
+		} else {
+			root[b] = root[par]
+		}
+	}
+	p.addInts("H_BODY_PARENT", m.BodyParentID...)
+	p.addInts("H_BODY_JNTADR", m.BodyJntAdr...)
+	p.addInts("H_BODY_JNTNUM", m.BodyJntNum...)
+	p.addInts("H_BODY_NODE", node...)
+	p.addInts("H_BODY_ROOT", root...)
+
+	jtype := make([]int, nj)
+	limited := make([]int, nj)
+	for j := 0; j < nj; j++ {
+		jtype[j] = int(m.JntType[j])
+		if m.JntLimited[j] {
+			limited[j] = 1
+		}
+	}
+	p.addInts("H_JNT_TYPE", jtype...)
+	p.addInts("H_JNT_QPOSADR", m.JntQposAdr...)
+	p.addInts("H_JNT_DOFADR", m.JntDofAdr...)
+	p.addInts("H_JNT_LIMITED", limited...)
+	p.addInts("H_JNT_BODY", m.JntBodyID...)
+
+	kind := make([]int, nv)
+	freeBase := make([]int, nv)
+	for j := 0; j < nj; j++ {
+		if m.JntType[j] == batchsim.JointFree {
+			da := m.JntDofAdr[j]
+			for k := 0; k < 3; k++ {
+				kind[da+k] = 1
+				kind[da+3+k] = 2
+				freeBase[da+3+k] = da + 2
+			}
+		}
+	}
+	p.addInts("H_DOF_PARENT", m.DofParentID...)
+	p.addInts("H_DOF_KIND", kind...)
+	p.addInts("H_DOF_FREEBASE", freeBase...)
+	p.addInts("H_GEOM_BODY", m.GeomBodyID...)
+
+	// Pairs, ordered so that the first geom has the lower rank (contact.go).
+	mp := batchsim.PairContactMass(m)
+	var pairI []int
+	var pairF []float64
+	for i := 0; i < m.Npair; i++ {
+		g1, g2 := m.PairGeom1[i], m.PairGeom2[i]
+		r1, r2 := geomRank(m.GeomType[g1]), geomRank(m.GeomType[g2])
+		if r1 > r2 {
+			g1, g2, r1, r2 = g2, g1, r2, r1
+		}
+		solref := [2]float64{(m.GeomSolref[g1][0] + m.GeomSolref[g2][0]) / 2, (m.GeomSolref[g1][1] + m.GeomSolref[g2][1]) / 2}
+		w2, _, gimp := solGains(solref, h)
+		pairI = append(pairI, g1, g2, pairKind(r1, r2))
+		pairF = append(pairF, math.Max(m.GeomMargin[g1], m.GeomMargin[g2]),
+			math.Max(m.GeomFriction[g1], m.GeomFriction[g2]), mp[i], w2, gimp)
+	}
+	p.addInts("H_PAIR", pairI...)
+
+	trn := make([]int, m.Nu)
+	actLim := make([]int, m.Nu)
+	var actF []float64
+	for a := 0; a < m.Nu; a++ {
+		trn[a] = m.ActTrnID[a]
+		if m.ActCtrlLimited[a] {
+			actLim[a] = 1
+		}
+		bp := m.ActBiasPrm[a]
+		actF = append(actF, m.ActGear[a], m.ActGainPrm[a], bp[0], bp[1], bp[2], m.ActCtrlRange[a][0], m.ActCtrlRange[a][1])
+	}
+	p.addInts("H_ACT_TRN", trn...)
+	p.addInts("H_ACT_LIMITED", actLim...)
+
+	p.addFloats("H_F_BODY_POS", flat3(m.BodyPos)...)
+	p.addFloats("H_F_BODY_QUAT", flat4(m.BodyQuat)...)
+	p.addFloats("H_F_BODY_MASS", m.BodyMass...)
+	p.addFloats("H_F_BODY_IPOS", flat3(m.BodyIpos)...)
+	var roti []float64
+	for b := 0; b < nb; b++ {
+		ri := quatToMat(m.BodyIquat[b])
+		in := m.BodyInertia[b]
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				roti = append(roti, ri[3*i]*in[0]*ri[3*j]+ri[3*i+1]*in[1]*ri[3*j+1]+ri[3*i+2]*in[2]*ri[3*j+2])
+			}
+		}
+	}
+	p.addFloats("H_F_BODY_ROTI", roti...)
+	p.addFloats("H_F_JNT_POS", flat3(m.JntPos)...)
+	p.addFloats("H_F_JNT_AXIS", flat3(m.JntAxis)...)
+	var rng, lim []float64
+	ieff := batchsim.JointLimitInertia(m)
+	for j := 0; j < nj; j++ {
+		rng = append(rng, m.JntRange[j][0], m.JntRange[j][1])
+		w2, gam, _ := solGains(m.JntSolref[j], h)
+		lim = append(lim, ieff[j]*w2, ieff[j]*gam)
+	}
+	p.addFloats("H_F_JNT_RANGE", rng...)
+	p.addFloats("H_F_JNT_STIFF", m.JntStiffness...)
+	p.addFloats("H_F_JNT_LIMGAIN", lim...)
+	p.addFloats("H_F_DOF_DAMP", m.DofDamping...)
+	p.addFloats("H_F_DOF_ARM", m.DofArmature...)
+	p.addFloats("H_F_GEOM_POS", flat3(m.GeomPos)...)
+	var gm []float64
+	for g := 0; g < ng; g++ {
+		r := quatToMat(m.GeomQuat[g])
+		gm = append(gm, r[:]...)
+	}
+	p.addFloats("H_F_GEOM_MAT", gm...)
+	p.addFloats("H_F_GEOM_SIZE", flat3(m.GeomSize)...)
+	p.addFloats("H_F_PAIR", pairF...)
+	p.addFloats("H_F_ACT", actF...)
+	p.addFloats("H_F_QPOS0", m.Qpos0...)
+	p.addFloats("H_F_QPOS_SPRING", m.QposSpring...)
+}
+
+// geomRank and pairKind mirror contact.go: pair dispatch by geom type
+// (cylinders collide as capsules); -1 / 9 (none) for unsupported types.
+func geomRank(t batchsim.GeomType) int {
+	switch t {
+	case batchsim.GeomPlane:
+		return 0
+	case batchsim.GeomSphere:
+		return 1
+	case batchsim.GeomCapsule, batchsim.GeomCylinder:
+		return 2
+	case batchsim.GeomBox:
+		return 3
+	}
+	return -1
+}
+
+func pairKind(ra, rb int) int {
+	switch {
+	case ra == 0 && rb == 1:
+		return 0 // plane–sphere
+	case ra == 0 && rb == 2:
+		return 1 // plane–capsule
+	case ra == 0 && rb == 3:
+		return 2 // plane–box
+	case ra == 1 && rb == 1:
+		return 3 // sphere–sphere
+	case ra == 1 && rb == 2:
+		return 4 // sphere–capsule
+	case ra == 2 && rb == 2:
+		return 5 // capsule–capsule
+	case ra == 1 && rb == 3:
+		return 6 // sphere–box
+	case ra == 2 && rb == 3:
+		return 7 // capsule–box
+	case ra == 3 && rb == 3:
+		return 8 // box–box
+	}
+	return 9
+}
+
+// solGains mirrors contact.go's solGains: per-unit-mass stiffness ω²,
+// damping γ and its implicit form γ' for solref (τ, ζ) at step h.
+func solGains(ref [2]float64, h float64) (w2, gam, gamImpl float64) {
+	tau, zeta := ref[0], ref[1]
+	if tau <= 0 || zeta <= 0 {
+		tau, zeta = 0.02, 1
+	}
+	tau = math.Max(tau, 2*h)
+	w := 2 / (tau * zeta)
+	if w*h > 1 {
+		w = 1 / h
+	}
+	gam = 2 * zeta * w
+	return w * w, gam, gam / (1 + gam*h)
+}
+
+// quatToMat is MuJoCo's mju_quat2Mat, row-major.
+func quatToMat(q batchsim.Quat) [9]float64 {
+	w, x, y, z := q[0], q[1], q[2], q[3]
+	ww, xx, yy, zz := w*w, x*x, y*y, z*z
+	xy, zw, xz, yw, yz, xw := x*y, z*w, x*z, y*w, y*z, x*w
+	return [9]float64{
+		ww + xx - yy - zz, 2 * (xy - zw), 2 * (xz + yw),
+		2 * (xy + zw), ww - xx + yy - zz, 2 * (yz - xw),
+		2 * (xz - yw), 2 * (yz + xw), ww - xx - yy + zz,
+	}
+}
+
+func flat3(v []batchsim.Vec3) []float64 {
+	out := make([]float64, 0, 3*len(v))
+	for _, x := range v {
+		out = append(out, x[:]...)
+	}
+	return out
+}
+
+func flat4(v []batchsim.Quat) []float64 {
+	out := make([]float64, 0, 4*len(v))
+	for _, x := range v {
+		out = append(out, x[:]...)
+	}
+	return out
 }

@@ -38,46 +38,51 @@ const H_NTERM: u32 = 9u;
 const H_NOBS_SEG: u32 = 10u;
 const H_NOBS: u32 = 11u;
 // offsets into model_i
-const H_TERM_KIND: u32 = 12u;   // (nterm)
-const H_TERM_I: u32 = 13u;      // (nterm)
-const H_OBS_SEG: u32 = 14u;     // kind, from, to (nobs_seg × 3)
-const H_BODY_PARENT: u32 = 15u; // (nbody)
-const H_BODY_JNTADR: u32 = 16u; // (nbody)
-const H_BODY_JNTNUM: u32 = 17u; // (nbody)
-const H_JNT_TYPE: u32 = 18u;    // (njnt)
-const H_JNT_QPOSADR: u32 = 19u; // (njnt)
-const H_JNT_DOFADR: u32 = 20u;  // (njnt)
-const H_JNT_LIMITED: u32 = 21u; // (njnt)
-const H_DOF_BODY: u32 = 22u;    // (nv)
-const H_GEOM_TYPE: u32 = 23u;   // (ngeom)
-const H_GEOM_BODY: u32 = 24u;   // (ngeom)
-const H_PAIR_GEOM: u32 = 25u;   // geom1, geom2 (npair × 2)
-const H_ACT_TRN: u32 = 26u;     // (nu)
-const H_ACT_LIMITED: u32 = 27u; // (nu)
+const H_TERM_KIND: u32 = 12u;    // (nterm)
+const H_TERM_I: u32 = 13u;       // (nterm)
+const H_OBS_SEG: u32 = 14u;      // kind, from, to (nobs_seg × 3)
+const H_BODY_PARENT: u32 = 15u;  // (nbody)
+const H_BODY_JNTADR: u32 = 16u;  // (nbody)
+const H_BODY_JNTNUM: u32 = 17u;  // (nbody)
+const H_BODY_NODE: u32 = 18u;    // link (dof) moving the body, -1 static (nbody)
+const H_BODY_ROOT: u32 = 19u;    // child of the world the body hangs from (nbody)
+const H_JNT_TYPE: u32 = 20u;     // (njnt)
+const H_JNT_QPOSADR: u32 = 21u;  // (njnt)
+const H_JNT_DOFADR: u32 = 22u;   // (njnt)
+const H_JNT_LIMITED: u32 = 23u;  // (njnt)
+const H_JNT_BODY: u32 = 24u;     // (njnt)
+const H_DOF_PARENT: u32 = 25u;   // (nv)
+const H_DOF_KIND: u32 = 26u;     // plain 0, free translation 1, free rotation 2 (nv)
+const H_DOF_FREEBASE: u32 = 27u; // last translation dof of a free rotation dof (nv)
+const H_GEOM_BODY: u32 = 28u;    // (ngeom)
+const H_PAIR: u32 = 29u;         // geom1, geom2 ordered by rank, kind (npair × 3)
+const H_ACT_TRN: u32 = 30u;      // (nu)
+const H_ACT_LIMITED: u32 = 31u;  // (nu)
 // offsets into model_f
-const H_F_OPT: u32 = 28u;       // timestep, gravity xyz, control dt
-const H_F_TERM_X: u32 = 29u;    // (nterm)
-const H_F_TERM_W: u32 = 30u;    // (nterm)
-const H_F_CTRL_OFS: u32 = 31u;  // (nu)
-const H_F_CTRL_SCL: u32 = 32u;  // (nu)
-const H_F_BODY_POS: u32 = 33u;  // (nbody × 3)
-const H_F_BODY_QUAT: u32 = 34u; // (nbody × 4)
-const H_F_BODY_MASS: u32 = 35u; // (nbody)
-const H_F_BODY_IPOS: u32 = 36u; // (nbody × 3)
-const H_F_BODY_INERTIA: u32 = 37u; // body-frame rotational inertia about the COM (nbody × 9)
-const H_F_JNT_POS: u32 = 38u;   // (njnt × 3)
-const H_F_JNT_AXIS: u32 = 39u;  // (njnt × 3)
-const H_F_JNT_RANGE: u32 = 40u; // (njnt × 2)
-const H_F_JNT_STIFF: u32 = 41u; // (njnt)
-const H_F_JNT_SOLREF: u32 = 42u; // (njnt × 2)
-const H_F_DOF_DAMP: u32 = 43u;  // (nv)
-const H_F_DOF_ARM: u32 = 44u;   // (nv)
-const H_F_GEOM_POS: u32 = 45u;  // (ngeom × 3)
-const H_F_GEOM_QUAT: u32 = 46u; // (ngeom × 4)
-const H_F_GEOM_SIZE: u32 = 47u; // (ngeom × 3)
-const H_F_PAIR: u32 = 48u;      // friction, solref τ, solref ζ, margin (npair × 4)
-const H_F_ACT: u32 = 49u;       // gear, gain, bias0, bias1, bias2, ctrl lo, ctrl hi (nu × 7)
-const H_F_QPOS_SPRING: u32 = 50u; // (nq)
+const H_F_OPT: u32 = 32u;        // timestep, gravity xyz, control dt, sub-step h
+const H_F_TERM_X: u32 = 33u;     // (nterm)
+const H_F_TERM_W: u32 = 34u;     // (nterm)
+const H_F_CTRL_OFS: u32 = 35u;   // (nu)
+const H_F_CTRL_SCL: u32 = 36u;   // (nu)
+const H_F_BODY_POS: u32 = 37u;   // (nbody × 3)
+const H_F_BODY_QUAT: u32 = 38u;  // (nbody × 4)
+const H_F_BODY_MASS: u32 = 39u;  // (nbody)
+const H_F_BODY_IPOS: u32 = 40u;  // (nbody × 3)
+const H_F_BODY_ROTI: u32 = 41u;  // rotational inertia about the COM, body frame, row-major (nbody × 9)
+const H_F_JNT_POS: u32 = 42u;    // (njnt × 3)
+const H_F_JNT_AXIS: u32 = 43u;   // (njnt × 3)
+const H_F_JNT_RANGE: u32 = 44u;  // (njnt × 2)
+const H_F_JNT_STIFF: u32 = 45u;  // (njnt)
+const H_F_JNT_LIMGAIN: u32 = 46u; // limit stiffness k, damping c for step h (njnt × 2)
+const H_F_DOF_DAMP: u32 = 47u;   // (nv)
+const H_F_DOF_ARM: u32 = 48u;    // (nv)
+const H_F_GEOM_POS: u32 = 49u;   // (ngeom × 3)
+const H_F_GEOM_MAT: u32 = 50u;   // orientation in the body frame, row-major (ngeom × 9)
+const H_F_GEOM_SIZE: u32 = 51u;  // (ngeom × 3)
+const H_F_PAIR: u32 = 52u;       // margin, mu, mp, ω², γ' (npair × 5)
+const H_F_ACT: u32 = 53u;        // gear, gain, bias0, bias1, bias2, ctrl lo, ctrl hi (nu × 7)
+const H_F_QPOS0: u32 = 54u;      // (nq)
+const H_F_QPOS_SPRING: u32 = 55u; // (nq)
 const H_SIZE: u32 = 64u;
 
 // Term kinds, as batchsim.TermKind.
@@ -100,7 +105,11 @@ struct Dims {
 	nworlds: u32,    // worlds in this dispatch
 	nrecord: u32,    // entries of record_in
 	has_policy: u32, // 1: accumulate the guidance cost
-	pad: u32,
+	t0: u32,         // first control step of this dispatch
+	t1: u32,         // end (exclusive) of this dispatch's control steps
+	pad0: u32,
+	pad1: u32,
+	pad2: u32,
 }
 
 // Model.
@@ -116,7 +125,9 @@ struct Dims {
 @group(0) @binding(5) var<storage, read> actions_in: array<f32>; // (nworlds × h × nu), this dispatch's worlds
 @group(0) @binding(6) var<storage, read> record_in: array<i32>;  // worlds whose states to record (nrecord)
 // Data out.
-@group(0) @binding(7) var<storage, read_write> cost_out: array<f32>;   // main, guide, norm (nworlds × 3)
+// world_out carries each world between dispatches that split the horizon:
+// main, guide, norm, dead flag (nworlds × 4), then qpos, qvel (nworlds × (nq+nv)).
+@group(0) @binding(7) var<storage, read_write> world_out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> states_out: array<f32>; // (nrecord × (h+1) × (nq+nv))
 
 const P_NLAYERS: u32 = 0u;
@@ -182,7 +193,14 @@ fn policy_guide(nu: u32) -> f32 {
 		for (var o = 0u; o < nout; o++) {
 			var s = policy[bo + o];
 			let row = wo + o * nin;
-			for (var i = 0u; i < nin; i++) {
+			// Four products per iteration: llvmpipe caps the loop iterations
+			// of an invocation (65535, shared by all loops), see gpu/chunk.go.
+			var i = 0u;
+			for (; i + 4u <= nin; i += 4u) {
+				s += policy[row + i] * nn[xo + i] + policy[row + i + 1u] * nn[xo + i + 1u]
+					+ policy[row + i + 2u] * nn[xo + i + 2u] + policy[row + i + 3u] * nn[xo + i + 3u];
+			}
+			for (; i < nin; i++) {
 				s += policy[row + i] * nn[xo + i];
 			}
 			if (l + 1u < nl) { s = max(s, 0.0); }
@@ -243,8 +261,667 @@ fn step_value(nq: u32, nv: u32, nu: u32, nbody: u32) -> f32 {
 }
 
 // PHYSICS-BEGIN
-// physics_step is one batchsim.Step.
-fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) {
+// The f32 port of batchsim's step (engine.go, kinematics.go, contact.go,
+// dynamics.go), stage by stage and in the same order of operations. Spatial
+// vectors are array<f32, 6>, angular part first, world axes about each
+// tree's reference point (the root body's origin), as in kinematics.go.
+// Rotation matrices are WGSL mat3x3 holding the math matrix R (so R * v is
+// mulMatVec and column k is geomAxis(r, k)).
+
+const JNT_FREE: i32 = 0;
+const JNT_SLIDE: i32 = 2;
+const JNT_HINGE: i32 = 3;
+const DOF_FREE_TRANS: i32 = 1;
+const DOF_FREE_ROT: i32 = 2;
+const PAIR_PLANE_SPHERE: i32 = 0;
+const PAIR_PLANE_CAPSULE: i32 = 1;
+const PAIR_PLANE_BOX: i32 = 2;
+const PAIR_SPHERE_SPHERE: i32 = 3;
+const PAIR_SPHERE_CAPSULE: i32 = 4;
+const PAIR_CAPSULE_CAPSULE: i32 = 5;
+const PAIR_SPHERE_BOX: i32 = 6;
+const PAIR_CAPSULE_BOX: i32 = 7;
+const PAIR_BOX_BOX: i32 = 8;
+
+alias V6 = array<f32, 6>;
+
+var<private> xpos: array<vec3<f32>, MAX_BODIES>;
+var<private> xquat: array<vec4<f32>, MAX_BODIES>; // (w, x, y, z)
+var<private> xmat: array<mat3x3<f32>, MAX_BODIES>;
+var<private> xipos: array<vec3<f32>, MAX_BODIES>;
+var<private> xaxis: array<vec3<f32>, MAX_DOFS>;   // per joint; njnt ≤ nv
+var<private> xanchor: array<vec3<f32>, MAX_DOFS>; // per joint
+var<private> cdof: array<V6, MAX_DOFS>;
+var<private> cvel: array<V6, MAX_DOFS>;
+var<private> cacc: array<V6, MAX_DOFS>;
+var<private> fext: array<V6, MAX_DOFS>;
+var<private> qfrc: array<f32, MAX_DOFS>;
+var<private> diag_extra: array<f32, MAX_DOFS>;
+var<private> qacc: array<f32, MAX_DOFS>;
+var<private> ia: array<array<f32, 36>, MAX_DOFS>;
+var<private> pa: array<V6, MAX_DOFS>;
+var<private> u6: array<V6, MAX_DOFS>;
+var<private> dinv: array<f32, MAX_DOFS>;
+var<private> uf: array<f32, MAX_DOFS>;
+var<private> sacc: array<V6, MAX_DOFS>;
+
+fn mv3(field: u32, k: u32) -> vec3<f32> {
+	let o = hdr(field) + 3u * k;
+	return vec3<f32>(model_f[o], model_f[o + 1u], model_f[o + 2u]);
+}
+fn mq4(field: u32, k: u32) -> vec4<f32> {
+	let o = hdr(field) + 4u * k;
+	return vec4<f32>(model_f[o], model_f[o + 1u], model_f[o + 2u], model_f[o + 3u]);
+}
+fn mm9(field: u32, k: u32) -> mat3x3<f32> { // row-major 3×3 in model_f
+	let o = hdr(field) + 9u * k;
+	return mat3x3<f32>(
+		vec3<f32>(model_f[o], model_f[o + 3u], model_f[o + 6u]),
+		vec3<f32>(model_f[o + 1u], model_f[o + 4u], model_f[o + 7u]),
+		vec3<f32>(model_f[o + 2u], model_f[o + 5u], model_f[o + 8u]));
+}
+
+fn mul_quat(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+	return vec4<f32>(
+		a.x * b.x - a.y * b.y - a.z * b.z - a.w * b.w,
+		a.x * b.y + a.y * b.x + a.z * b.w - a.w * b.z,
+		a.x * b.z - a.y * b.w + a.z * b.x + a.w * b.y,
+		a.x * b.w + a.y * b.z - a.z * b.y + a.w * b.x);
+}
+fn normalize_quat(q: vec4<f32>) -> vec4<f32> {
+	let n = sqrt(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w);
+	if (n < 1e-15) { return vec4<f32>(1.0, 0.0, 0.0, 0.0); }
+	return q * (1.0 / n);
+}
+fn axis_angle_quat(axis: vec3<f32>, angle: f32) -> vec4<f32> {
+	let s = sin(angle / 2.0);
+	return vec4<f32>(cos(angle / 2.0), axis * s);
+}
+fn quat_to_mat(q: vec4<f32>) -> mat3x3<f32> {
+	let w = q.x; let x = q.y; let y = q.z; let z = q.w;
+	let ww = w * w; let xx = x * x; let yy = y * y; let zz = z * z;
+	let xy = x * y; let zw = z * w; let xz = x * z; let yw = y * w; let yz = y * z; let xw = x * w;
+	// columns of R
+	return mat3x3<f32>(
+		vec3<f32>(ww + xx - yy - zz, 2.0 * (xy + zw), 2.0 * (xz - yw)),
+		vec3<f32>(2.0 * (xy - zw), ww - xx + yy - zz, 2.0 * (yz + xw)),
+		vec3<f32>(2.0 * (xz + yw), 2.0 * (yz - xw), ww - xx - yy + zz));
+}
+
+fn cross_motion(a: V6, b: V6) -> V6 {
+	return V6(
+		a[1] * b[2] - a[2] * b[1],
+		a[2] * b[0] - a[0] * b[2],
+		a[0] * b[1] - a[1] * b[0],
+		a[1] * b[5] - a[2] * b[4] + a[4] * b[2] - a[5] * b[1],
+		a[2] * b[3] - a[0] * b[5] + a[5] * b[0] - a[3] * b[2],
+		a[0] * b[4] - a[1] * b[3] + a[3] * b[1] - a[4] * b[0]);
+}
+fn cross_force(v: V6, f: V6) -> V6 {
+	return V6(
+		v[1] * f[2] - v[2] * f[1] + v[4] * f[5] - v[5] * f[4],
+		v[2] * f[0] - v[0] * f[2] + v[5] * f[3] - v[3] * f[5],
+		v[0] * f[1] - v[1] * f[0] + v[3] * f[4] - v[4] * f[3],
+		v[1] * f[5] - v[2] * f[4],
+		v[2] * f[3] - v[0] * f[5],
+		v[0] * f[4] - v[1] * f[3]);
+}
+fn dot6(a: V6, b: V6) -> f32 {
+	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3] + a[4] * b[4] + a[5] * b[5];
+}
+// ia_mul returns ia[i]·x.
+fn ia_mul(i: u32, x: V6) -> V6 {
+	var y: V6;
+	for (var r = 0u; r < 6u; r++) {
+		let o = 6u * r;
+		y[r] = ia[i][o] * x[0] + ia[i][o + 1u] * x[1] + ia[i][o + 2u] * x[2] + ia[i][o + 3u] * x[3] + ia[i][o + 4u] * x[4] + ia[i][o + 5u] * x[5];
+	}
+	return y;
+}
+
+// kinematics is kinematics.go's kinematics (body poses) and comPos.
+fn kinematics(nbody: u32, njnt: u32) {
+	xpos[0] = vec3<f32>(0.0);
+	xquat[0] = vec4<f32>(1.0, 0.0, 0.0, 0.0);
+	xmat[0] = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+	xipos[0] = vec3<f32>(0.0);
+	for (var b = 1u; b < nbody; b++) {
+		let p = u32(mi(H_BODY_PARENT, b));
+		var jadr = mi(H_BODY_JNTADR, b);
+		var jnum = mi(H_BODY_JNTNUM, b);
+		var bp: vec3<f32>;
+		var bq: vec4<f32>;
+		if (jnum > 0 && mi(H_JNT_TYPE, u32(jadr)) == JNT_FREE) {
+			let a = u32(mi(H_JNT_QPOSADR, u32(jadr)));
+			bp = vec3<f32>(qpos[a], qpos[a + 1u], qpos[a + 2u]);
+			bq = normalize_quat(vec4<f32>(qpos[a + 3u], qpos[a + 4u], qpos[a + 5u], qpos[a + 6u]));
+			xanchor[jadr] = bp;
+			jadr++;
+			jnum--;
+		} else {
+			bp = xmat[p] * mv3(H_F_BODY_POS, b) + xpos[p];
+			bq = mul_quat(xquat[p], mq4(H_F_BODY_QUAT, b));
+		}
+		for (var j = jadr; j < jadr + jnum; j++) {
+			let ju = u32(j);
+			var r = quat_to_mat(bq);
+			let jp = mv3(H_F_JNT_POS, ju);
+			let axis = r * mv3(H_F_JNT_AXIS, ju);
+			let anchor = r * jp + bp;
+			xaxis[ju] = axis;
+			xanchor[ju] = anchor;
+			let a = u32(mi(H_JNT_QPOSADR, ju));
+			let t = mi(H_JNT_TYPE, ju);
+			let dq = qpos[a] - mf(H_F_QPOS0, a);
+			if (t == JNT_SLIDE) {
+				bp = bp + axis * dq;
+			} else if (t == JNT_HINGE) {
+				bq = mul_quat(bq, axis_angle_quat(mv3(H_F_JNT_AXIS, ju), dq));
+				r = quat_to_mat(bq);
+				bp = anchor - r * jp;
+			}
+		}
+		bq = normalize_quat(bq);
+		xpos[b] = bp;
+		xquat[b] = bq;
+		xmat[b] = quat_to_mat(bq);
+		xipos[b] = bp + xmat[b] * mv3(H_F_BODY_IPOS, b);
+	}
+	// comPos
+	for (var j = 0u; j < njnt; j++) {
+		let b = u32(mi(H_JNT_BODY, j));
+		let o = xpos[u32(mi(H_BODY_ROOT, b))];
+		let da = u32(mi(H_JNT_DOFADR, j));
+		let t = mi(H_JNT_TYPE, j);
+		if (t == JNT_FREE) {
+			for (var k = 0u; k < 3u; k++) {
+				var c: V6;
+				c[3u + k] = 1.0;
+				cdof[da + k] = c;
+			}
+			let off = o - xpos[b];
+			for (var k = 0u; k < 3u; k++) {
+				let ax = xmat[b][k];
+				let l = cross(ax, off);
+				cdof[da + 3u + k] = V6(ax.x, ax.y, ax.z, l.x, l.y, l.z);
+			}
+		} else if (t == JNT_SLIDE) {
+			let ax = xaxis[j];
+			cdof[da] = V6(0.0, 0.0, 0.0, ax.x, ax.y, ax.z);
+		} else if (t == JNT_HINGE) {
+			let ax = xaxis[j];
+			let l = cross(ax, o - xanchor[j]);
+			cdof[da] = V6(ax.x, ax.y, ax.z, l.x, l.y, l.z);
+		}
+	}
+}
+
+// com_vel is kinematics.go's comVel.
+fn com_vel(nv: u32) {
+	for (var i = 0u; i < nv; i++) {
+		var vp: V6;
+		let p = mi(H_DOF_PARENT, i);
+		if (p >= 0) { vp = cvel[p]; }
+		var sq = cdof[i];
+		let q = qvel[i];
+		for (var k = 0u; k < 6u; k++) { sq[k] *= q; }
+		let kind = mi(H_DOF_KIND, i);
+		if (kind == DOF_FREE_TRANS) {
+			cacc[i] = V6();
+		} else if (kind == DOF_FREE_ROT) {
+			cacc[i] = cross_motion(cvel[mi(H_DOF_FREEBASE, i)], sq);
+		} else {
+			cacc[i] = cross_motion(vp, sq);
+		}
+		for (var k = 0u; k < 6u; k++) { vp[k] += sq[k]; }
+		cvel[i] = vp;
+	}
+}
+
+// point_vel is scratch.pointVel: the world velocity of point pt fixed to body b.
+fn point_vel(b: u32, pt: vec3<f32>) -> vec3<f32> {
+	let n = mi(H_BODY_NODE, b);
+	if (n < 0) { return vec3<f32>(0.0); }
+	let v = cvel[n];
+	let r = pt - xpos[u32(mi(H_BODY_ROOT, b))];
+	let wr = cross(vec3<f32>(v[0], v[1], v[2]), r);
+	return vec3<f32>(v[3], v[4], v[5]) + wr;
+}
+
+// apply_force is scratch.applyForce.
+fn apply_force(b: u32, pos: vec3<f32>, f: vec3<f32>, sgn: f32) {
+	let n = mi(H_BODY_NODE, b);
+	if (n < 0) { return; }
+	let fs = f * sgn;
+	let t = cross(pos - xpos[u32(mi(H_BODY_ROOT, b))], fs);
+	fext[n][0] += t.x; fext[n][1] += t.y; fext[n][2] += t.z;
+	fext[n][3] += fs.x; fext[n][4] += fs.y; fext[n][5] += fs.z;
+	let tc = cross(pos - xipos[b], fs);
+	let o = 6u * b;
+	cfrc_ext[o] += tc.x; cfrc_ext[o + 1u] += tc.y; cfrc_ext[o + 2u] += tc.z;
+	cfrc_ext[o + 3u] += fs.x; cfrc_ext[o + 4u] += fs.y; cfrc_ext[o + 5u] += fs.z;
+}
+
+// contact applies the force of one contact point of pair pi (contactForces
+// of contact.go); detection and force are fused since the contact list
+// depends on positions only and the forces are summed in the same order.
+fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
+	let g1 = u32(mi(H_PAIR, 3u * pi));
+	let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
+	let o = hdr(H_F_PAIR) + 5u * pi;
+	let margin = model_f[o];
+	let mu = model_f[o + 1u];
+	let mp = model_f[o + 2u];
+	let w2 = model_f[o + 3u];
+	let gimp = model_f[o + 4u];
+	let b1 = u32(mi(H_GEOM_BODY, g1));
+	let b2 = u32(mi(H_GEOM_BODY, g2));
+	let vr = point_vel(b2, pos) - point_vel(b1, pos);
+	let vn = dot(vr, n);
+	let pen = margin - dist;
+	let fn_ = mp * (w2 * pen - gimp * vn);
+	if (fn_ <= 0.0) { return; }
+	var f = n * fn_;
+	let vt = vr - n * vn;
+	let vtn = length(vt);
+	if (vtn > 1e-12) {
+		let ft = min(mu * fn_, mp * gimp * vtn);
+		f = f + vt * (-ft / vtn);
+	}
+	apply_force(b2, pos, f, 1.0);
+	apply_force(b1, pos, f, -1.0);
+}
+
+fn sgn_bit(v: u32, k: u32) -> f32 {
+	if (((v >> k) & 1u) == 1u) { return 1.0; }
+	return -1.0;
+}
+
+fn plane_sphere(pi: u32, p0: vec3<f32>, n: vec3<f32>, c: vec3<f32>, r: f32, mg: f32) {
+	let dist = dot(n, c - p0) - r;
+	if (dist >= mg) { return; }
+	contact(pi, c + n * (-(r + dist / 2.0)), n, dist);
+}
+
+fn sphere_sphere(pi: u32, c1: vec3<f32>, r1: f32, c2: vec3<f32>, r2: f32, mg: f32) {
+	let dv = c2 - c1;
+	let l = length(dv);
+	let dist = l - r1 - r2;
+	if (dist >= mg) { return; }
+	var n = vec3<f32>(0.0, 0.0, 1.0);
+	if (l > 1e-12) { n = dv * (1.0 / l); }
+	contact(pi, c1 + n * (r1 + dist / 2.0), n, dist);
+}
+
+fn closest_on_segment(c: vec3<f32>, ax: vec3<f32>, hl: f32, p: vec3<f32>) -> vec3<f32> {
+	let t = max(-hl, min(hl, dot(p - c, ax)));
+	return c + ax * t;
+}
+
+// closest_seg_seg is closestSegmentSegment (Ericson 2005, §5.1.9); it
+// returns the two points as the columns 0 and 1 of a matrix.
+fn closest_seg_seg(c1: vec3<f32>, a1: vec3<f32>, h1: f32, c2: vec3<f32>, a2: vec3<f32>, h2: f32) -> mat2x3<f32> {
+	let p1 = c1 + a1 * (-h1);
+	let p2 = c2 + a2 * (-h2);
+	let d1 = a1 * (2.0 * h1);
+	let d2 = a2 * (2.0 * h2);
+	let r = p1 - p2;
+	let aa = dot(d1, d1);
+	let e = dot(d2, d2);
+	let f = dot(d2, r);
+	var sp = 0.0;
+	var tp = 0.0;
+	if (aa <= 1e-12 && e <= 1e-12) {
+	} else if (aa <= 1e-12) {
+		tp = clamp(f / e, 0.0, 1.0);
+	} else {
+		let c = dot(d1, r);
+		if (e <= 1e-12) {
+			sp = clamp(-c / aa, 0.0, 1.0);
+		} else {
+			let b = dot(d1, d2);
+			let den = aa * e - b * b;
+			if (den > 1e-12) {
+				sp = clamp((b * f - c * e) / den, 0.0, 1.0);
+			} else {
+				sp = 0.5;
+			}
+			tp = (b * sp + f) / e;
+			if (tp < 0.0) {
+				tp = 0.0;
+				sp = clamp(-c / aa, 0.0, 1.0);
+			} else if (tp > 1.0) {
+				tp = 1.0;
+				sp = clamp((b - c) / aa, 0.0, 1.0);
+			}
+		}
+	}
+	return mat2x3<f32>(p1 + d1 * sp, p2 + d2 * tp);
+}
+
+struct BoxPt {
+	dist: f32,
+	n: vec3<f32>,
+	q: vec3<f32>,
+}
+
+// box_point is boxPoint: signed distance of p to a box, outward normal and
+// nearest surface point.
+fn box_point(p: vec3<f32>, c: vec3<f32>, r: mat3x3<f32>, sz_: vec3<f32>) -> BoxPt {
+	var sz = sz_;
+	var l = transpose(r) * (p - c);
+	let cl = clamp(l, -sz, sz);
+	if (any(cl != l)) {
+		let dl = l - cl;
+		let dd = length(dl);
+		return BoxPt(dd, r * (dl * (1.0 / dd)), r * cl + c);
+	}
+	var best = 3.0e38;
+	var bk = 0u;
+	for (var k = 0u; k < 3u; k++) {
+		let g = sz[k] - abs(l[k]);
+		if (g < best) { best = g; bk = k; }
+	}
+	var sg = 1.0;
+	if (l[bk] < 0.0) { sg = -1.0; }
+	var nl = vec3<f32>(0.0);
+	nl[bk] = sg;
+	var cl2 = l;
+	cl2[bk] = sg * sz[bk];
+	return BoxPt(-best, r * nl, r * cl2 + c);
+}
+
+fn sphere_box(pi: u32, p: vec3<f32>, rad: f32, c: vec3<f32>, r: mat3x3<f32>, sz: vec3<f32>, mg: f32, box_first: bool) {
+	let bp = box_point(p, c, r, sz);
+	let dist = bp.dist - rad;
+	if (dist >= mg) { return; }
+	let sp = p + bp.n * (-rad);
+	let pos = (bp.q + sp) / 2.0;
+	var nb = bp.n;
+	if (!box_first) { nb = -nb; }
+	contact(pi, pos, nb, dist);
+}
+
+fn capsule_box(pi: u32, c1: vec3<f32>, r1: mat3x3<f32>, sz1: vec3<f32>, c2: vec3<f32>, r2: mat3x3<f32>, sz2: vec3<f32>, mg: f32) {
+	let ax = r1[2];
+	let rad = sz1[0];
+	let hl = sz1[1];
+	let e0 = c1 + ax * (-hl);
+	let e1 = c1 + ax * hl;
+	let d0 = box_point(e0, c2, r2, sz2).dist;
+	let d1 = box_point(e1, c2, r2, sz2).dist;
+	let a0 = d0 - rad < mg;
+	let a1 = d1 - rad < mg;
+	if (a0 && a1) {
+		sphere_box(pi, e0, rad, c2, r2, sz2, mg, false);
+		sphere_box(pi, e1, rad, c2, r2, sz2, mg, false);
+		return;
+	}
+	var p = closest_on_segment(c1, ax, hl, c2);
+	for (var it = 0; it < 6; it++) {
+		p = closest_on_segment(c1, ax, hl, box_point(p, c2, r2, sz2).q);
+	}
+	let dp = box_point(p, c2, r2, sz2).dist;
+	if (a0 && dp < d0 - 1e-9) {
+		sphere_box(pi, p, rad, c2, r2, sz2, mg, false);
+	} else if (a0) {
+		sphere_box(pi, e0, rad, c2, r2, sz2, mg, false);
+	} else if (a1 && dp < d1 - 1e-9) {
+		sphere_box(pi, p, rad, c2, r2, sz2, mg, false);
+	} else if (a1) {
+		sphere_box(pi, e1, rad, c2, r2, sz2, mg, false);
+	} else {
+		sphere_box(pi, p, rad, c2, r2, sz2, mg, false);
+	}
+}
+
+// contacts clears the contact forces and applies those of every pair
+// (collide and contactForces of contact.go). It needs com_vel.
+fn contacts(nv: u32, nbody: u32, npair: u32) {
+	for (var i = 0u; i < nv; i++) { fext[i] = V6(); }
+	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
+	for (var pi = 0u; pi < npair; pi++) {
+		let mg = model_f[hdr(H_F_PAIR) + 5u * pi];
+		if (model_f[hdr(H_F_PAIR) + 5u * pi + 2u] == 0.0) { continue; } // mp = 0: both static
+		let g1 = u32(mi(H_PAIR, 3u * pi));
+		let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
+		let kind = mi(H_PAIR, 3u * pi + 2u);
+		let bb1 = u32(mi(H_GEOM_BODY, g1));
+		let bb2 = u32(mi(H_GEOM_BODY, g2));
+		let c1 = xmat[bb1] * mv3(H_F_GEOM_POS, g1) + xpos[bb1];
+		let c2 = xmat[bb2] * mv3(H_F_GEOM_POS, g2) + xpos[bb2];
+		let r1 = xmat[bb1] * mm9(H_F_GEOM_MAT, g1);
+		let r2 = xmat[bb2] * mm9(H_F_GEOM_MAT, g2);
+		let sz1 = mv3(H_F_GEOM_SIZE, g1);
+		let sz2 = mv3(H_F_GEOM_SIZE, g2);
+		switch kind {
+			case 0: { // plane–sphere
+				plane_sphere(pi, c1, r1[2], c2, sz2[0], mg);
+			}
+			case 1: { // plane–capsule
+				let ax = r2[2];
+				plane_sphere(pi, c1, r1[2], c2 + ax * sz2[1], sz2[0], mg);
+				plane_sphere(pi, c1, r1[2], c2 + ax * (-sz2[1]), sz2[0], mg);
+			}
+			case 2: { // plane–box
+				let n = r1[2];
+				let proj = vec3<f32>(dot(n, r2[0]) * sz2[0], dot(n, r2[1]) * sz2[1], dot(n, r2[2]) * sz2[2]);
+				let d0 = dot(n, c2 - c1);
+				for (var v = 0u; v < 8u; v++) {
+					let sx = sgn_bit(v, 0u);
+					let sy = sgn_bit(v, 1u);
+					let sz = sgn_bit(v, 2u);
+					let dist = d0 + sx * proj[0] + sy * proj[1] + sz * proj[2];
+					if (dist >= mg) { continue; }
+					let pos = c2 + r2[0] * (sx * sz2[0]) + r2[1] * (sy * sz2[1]) + r2[2] * (sz * sz2[2]) - n * (dist / 2.0);
+					contact(pi, pos, n, dist);
+				}
+			}
+			case 3: {
+				sphere_sphere(pi, c1, sz1[0], c2, sz2[0], mg);
+			}
+			case 4: {
+				sphere_sphere(pi, c1, sz1[0], closest_on_segment(c2, r2[2], sz2[1], c1), sz2[0], mg);
+			}
+			case 5: {
+				let q = closest_seg_seg(c1, r1[2], sz1[1], c2, r2[2], sz2[1]);
+				sphere_sphere(pi, q[0], sz1[0], q[1], sz2[0], mg);
+			}
+			case 6: {
+				sphere_box(pi, c1, sz1[0], c2, r2, sz2, mg, false);
+			}
+			case 7: {
+				capsule_box(pi, c1, r1, sz1, c2, r2, sz2, mg);
+			}
+			case 8: {
+				for (var v = 0u; v < 8u; v++) {
+					let s = vec3<f32>(sgn_bit(v, 0u), sgn_bit(v, 1u), sgn_bit(v, 2u));
+					sphere_box(pi, c1 + r1 * (s * sz1), 0.0, c2, r2, sz2, mg, false);
+					sphere_box(pi, c2 + r2 * (s * sz2), 0.0, c1, r1, sz1, mg, true);
+				}
+			}
+			default: {}
+		}
+	}
+}
+
+// actuation is dynamics.go's fwdActuation.
+fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
+	for (var i = 0u; i < nv; i++) {
+		let dmp = mf(H_F_DOF_DAMP, i);
+		qfrc[i] = -dmp * qvel[i];
+		diag_extra[i] = h * dmp;
+	}
+	for (var j = 0u; j < njnt; j++) {
+		let t = mi(H_JNT_TYPE, j);
+		if (t != JNT_HINGE && t != JNT_SLIDE) { continue; }
+		let qa = u32(mi(H_JNT_QPOSADR, j));
+		let da = u32(mi(H_JNT_DOFADR, j));
+		let q = qpos[qa];
+		let k = mf(H_F_JNT_STIFF, j);
+		if (k != 0.0) { qfrc[da] -= k * (q - mf(H_F_QPOS_SPRING, qa)); }
+		if (mi(H_JNT_LIMITED, j) == 0) { continue; }
+		var x = 0.0;
+		var sgn = 0.0;
+		let lo = mf(H_F_JNT_RANGE, 2u * j);
+		let hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
+		if (q < lo) {
+			x = lo - q;
+			sgn = 1.0;
+		} else if (q > hi) {
+			x = q - hi;
+			sgn = -1.0;
+		} else {
+			continue;
+		}
+		let gk = mf(H_F_JNT_LIMGAIN, 2u * j);
+		let gc = mf(H_F_JNT_LIMGAIN, 2u * j + 1u);
+		let f = gk * x - gc * sgn * qvel[da];
+		if (f > 0.0) {
+			qfrc[da] += sgn * f;
+			diag_extra[da] += h * gc;
+		}
+	}
+	for (var a = 0u; a < nu; a++) {
+		var c = ctrl[a];
+		let o = hdr(H_F_ACT) + 7u * a;
+		if (mi(H_ACT_LIMITED, a) != 0) {
+			c = clamp(c, model_f[o + 5u], model_f[o + 6u]);
+		}
+		let j = u32(mi(H_ACT_TRN, a));
+		let qa = u32(mi(H_JNT_QPOSADR, j));
+		let da = u32(mi(H_JNT_DOFADR, j));
+		let gear = model_f[o];
+		let force = model_f[o + 1u] * c + model_f[o + 2u] + model_f[o + 3u] * gear * qpos[qa] + model_f[o + 4u] * gear * qvel[da];
+		qfrc[da] += gear * force;
+	}
+}
+
+// add_body_inertia is spatial.go's addBodyInertia on ia[n].
+fn add_body_inertia(n: u32, m: f32, c_: vec3<f32>, ic_: mat3x3<f32>) {
+	var c = c_; // naga indexes only variables dynamically
+	var ic = ic_;
+	let cc = dot(c, c);
+	for (var i = 0u; i < 3u; i++) {
+		for (var j = 0u; j < 3u; j++) {
+			var v = ic[j][i] - m * c[i] * c[j];
+			if (i == j) { v += m * cc; }
+			ia[n][6u * i + j] += v;
+		}
+	}
+	let mx = m * c.x;
+	let my = m * c.y;
+	let mz = m * c.z;
+	ia[n][4] += -mz; ia[n][5] += my; ia[n][9] += mz;
+	ia[n][11] += -mx; ia[n][15] += -my; ia[n][16] += mx;
+	ia[n][19] += mz; ia[n][20] += -my; ia[n][24] += -mz;
+	ia[n][26] += mx; ia[n][30] += my; ia[n][31] += -mx;
+	ia[n][21] += m; ia[n][28] += m; ia[n][35] += m;
+}
+
+// acceleration is dynamics.go's fwdAcceleration (ABA).
+fn acceleration(nv: u32, nbody: u32) {
+	for (var i = 0u; i < nv; i++) {
+		for (var k = 0u; k < 36u; k++) { ia[i][k] = 0.0; }
+	}
+	for (var b = 1u; b < nbody; b++) {
+		let n = mi(H_BODY_NODE, b);
+		if (n < 0) { continue; }
+		let r = xmat[b];
+		let ic = r * mm9(H_F_BODY_ROTI, b) * transpose(r);
+		add_body_inertia(u32(n), mf(H_F_BODY_MASS, b), xipos[b] - xpos[u32(mi(H_BODY_ROOT, b))], ic);
+	}
+	for (var i = 0u; i < nv; i++) {
+		var p = cross_force(cvel[i], ia_mul(i, cvel[i]));
+		for (var k = 0u; k < 6u; k++) { p[k] -= fext[i][k]; }
+		pa[i] = p;
+	}
+	for (var ii = i32(nv) - 1; ii >= 0; ii--) {
+		let i = u32(ii);
+		let sd = cdof[i];
+		var u = ia_mul(i, sd);
+		let dd = dot6(sd, u) + mf(H_F_DOF_ARM, i) + diag_extra[i];
+		let di = 1.0 / dd;
+		let ui = qfrc[i] - dot6(sd, pa[i]);
+		u6[i] = u;
+		dinv[i] = di;
+		uf[i] = ui;
+		let p = mi(H_DOF_PARENT, i);
+		if (p < 0) { continue; }
+		let pu_ = u32(p);
+		for (var r = 0u; r < 6u; r++) {
+			let ur = u[r] * di;
+			for (var k = 0u; k < 6u; k++) {
+				ia[i][6u * r + k] -= ur * u[k];
+				ia[pu_][6u * r + k] += ia[i][6u * r + k];
+			}
+		}
+		var iac = ia_mul(i, cacc[i]);
+		let sc = ui * di;
+		for (var k = 0u; k < 6u; k++) {
+			pa[pu_][k] += pa[i][k] + iac[k] + u[k] * sc;
+		}
+	}
+	let aw = V6(0.0, 0.0, 0.0, -mf(H_F_OPT, 1u), -mf(H_F_OPT, 2u), -mf(H_F_OPT, 3u));
+	for (var i = 0u; i < nv; i++) {
+		var a = aw;
+		let p = mi(H_DOF_PARENT, i);
+		if (p >= 0) { a = sacc[p]; }
+		for (var k = 0u; k < 6u; k++) { a[k] += cacc[i][k]; }
+		let qdd = (uf[i] - dot6(u6[i], a)) * dinv[i];
+		qacc[i] = qdd;
+		for (var k = 0u; k < 6u; k++) { a[k] += cdof[i][k] * qdd; }
+		sacc[i] = a;
+	}
+}
+
+// integrate is engine.go's integrate (semi-implicit Euler).
+fn integrate(nv: u32, njnt: u32, h: f32) {
+	for (var i = 0u; i < nv; i++) { qvel[i] += h * qacc[i]; }
+	for (var j = 0u; j < njnt; j++) {
+		let qa = u32(mi(H_JNT_QPOSADR, j));
+		let da = u32(mi(H_JNT_DOFADR, j));
+		if (mi(H_JNT_TYPE, j) == JNT_FREE) {
+			for (var k = 0u; k < 3u; k++) { qpos[qa + k] += h * qvel[da + k]; }
+			let w = vec3<f32>(qvel[da + 3u], qvel[da + 4u], qvel[da + 5u]);
+			var q = normalize_quat(vec4<f32>(qpos[qa + 3u], qpos[qa + 4u], qpos[qa + 5u], qpos[qa + 6u]));
+			let wn = length(w);
+			if (wn > 1e-15) {
+				q = normalize_quat(mul_quat(q, axis_angle_quat(w * (1.0 / wn), h * wn)));
+			}
+			qpos[qa + 3u] = q.x; qpos[qa + 4u] = q.y; qpos[qa + 5u] = q.z; qpos[qa + 6u] = q.w;
+		} else {
+			qpos[qa] += h * qvel[da];
+		}
+	}
+}
+
+fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+
+// state_finite is checkState: false when qpos or qvel holds a NaN or Inf.
+fn state_finite(nq: u32, nv: u32) -> bool {
+	var ok = true;
+	for (var i = 0u; i < nq; i++) { ok = ok && finite(qpos[i]); }
+	for (var i = 0u; i < nv; i++) { ok = ok && finite(qvel[i]); }
+	return ok;
+}
+
+// physics_step is one batchsim.Step; it returns false when the state is no
+// longer finite (Step's error).
+fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
+	let njnt = hdr(H_NJNT);
+	let npair = hdr(H_NPAIR);
+	let ns = hdr(H_SUBSTEPS);
+	let h = mf(H_F_OPT, 5u); // timestep / substeps, computed in float64
+	for (var k = 0u; k < ns; k++) {
+		kinematics(nbody, njnt);
+		com_vel(nv);
+		contacts(nv, nbody, npair);
+		actuation(nv, njnt, nu, h);
+		acceleration(nv, nbody);
+		integrate(nv, njnt, h);
+	}
+	return state_finite(nq, nv);
 }
 // PHYSICS-END
 
@@ -269,25 +946,40 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	let h = dims_in.horizon;
 	let skip = hdr(H_FRAME_SKIP);
 
-	let s0 = p * (nq + nv);
-	for (var i = 0u; i < nq; i++) { qpos[i] = start_in[s0 + i]; }
-	for (var i = 0u; i < nv; i++) { qvel[i] = start_in[s0 + nq + i]; }
-	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
-
 	var slot = -1;
 	for (var k = 0u; k < dims_in.nrecord; k++) {
 		if (u32(record_in[k]) == world) { slot = i32(k); }
 	}
-	record_state(slot, 0u, nq, nv);
-
+	let cbase = 4u * local;
+	let sbase = 4u * dims_in.nworlds + local * (nq + nv);
 	var main_cost = 0.0;
 	var guide = 0.0;
 	var norm = 0.0;
-	for (var t = 0u; t < h; t++) {
+	var dead = false;
+	if (dims_in.t0 == 0u) {
+		let s0 = p * (nq + nv);
+		for (var i = 0u; i < nq; i++) { qpos[i] = start_in[s0 + i]; }
+		for (var i = 0u; i < nv; i++) { qvel[i] = start_in[s0 + nq + i]; }
+		record_state(slot, 0u, nq, nv);
+	} else {
+		for (var i = 0u; i < nq; i++) { qpos[i] = world_out[sbase + i]; }
+		for (var i = 0u; i < nv; i++) { qvel[i] = world_out[sbase + nq + i]; }
+		main_cost = world_out[cbase];
+		guide = world_out[cbase + 1u];
+		norm = world_out[cbase + 2u];
+		dead = world_out[cbase + 3u] != 0.0;
+	}
+	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
+
+	for (var t = dims_in.t0; t < dims_in.t1; t++) {
 		let a0 = (local * h + t) * nu;
 		for (var i = 0u; i < nu; i++) {
 			act[i] = actions_in[a0 + i];
 			norm += act[i] * act[i];
+		}
+		if (dead) {
+			record_state(slot, t + 1u, nq, nv);
+			continue;
 		}
 		if (dims_in.has_policy != 0u) {
 			guide += policy_guide(nu);
@@ -297,12 +989,22 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 			ctrl[i] = mf(H_F_CTRL_OFS, i) + mf(H_F_CTRL_SCL, i) * act[i];
 		}
 		for (var k = 0u; k < skip; k++) {
-			physics_step(nq, nv, nu, nbody);
+			if (!physics_step(nq, nv, nu, nbody)) {
+				dead = true;
+				break;
+			}
 		}
-		main_cost += step_value(nq, nv, nu, nbody);
+		if (dead) {
+			main_cost = bitcast<f32>(0x7fc00000u); // NaN, as the CPU evaluator
+		} else {
+			main_cost += step_value(nq, nv, nu, nbody);
+		}
 		record_state(slot, t + 1u, nq, nv);
 	}
-	cost_out[3u * local] = main_cost;
-	cost_out[3u * local + 1u] = guide;
-	cost_out[3u * local + 2u] = norm;
+	world_out[cbase] = main_cost;
+	world_out[cbase + 1u] = guide;
+	world_out[cbase + 2u] = norm;
+	world_out[cbase + 3u] = select(0.0, 1.0, dead);
+	for (var i = 0u; i < nq; i++) { world_out[sbase + i] = qpos[i]; }
+	for (var i = 0u; i < nv; i++) { world_out[sbase + nq + i] = qvel[i]; }
 }

@@ -1,0 +1,168 @@
+package gpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apex-robotics/apex/batchsim"
+)
+
+// TestStepParity takes one physics step from 100 random states and controls
+// of HalfCheetah near the floor (contacts and joint limits active in many of
+// them) on the device and with the Go engine, and compares qvel after it.
+func TestStepParity(t *testing.T) {
+	task := cheetahTask(t)
+	one := *task
+	one.FrameSkip = 1 // one control step = one physics step
+	m := task.Model
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 100
+	b := &batchsim.Batch{Task: &one, Problems: n, Samples: 1, Horizon: 1}
+	for p := 0; p < n; p++ {
+		for i := 0; i < m.Nq; i++ {
+			x := m.Qpos0[i] + 0.6*(2*rng.Float64()-1)
+			if i == 1 { // rootz: from 0.25 m into the floor to 0.05 m above it
+				x = m.Qpos0[i] - 0.25 + 0.3*rng.Float64()
+			}
+			b.Qpos = append(b.Qpos, x)
+		}
+		for i := 0; i < m.Nv; i++ {
+			b.Qvel = append(b.Qvel, rng.NormFloat64())
+		}
+		for i := 0; i < m.Nu; i++ {
+			b.Actions = append(b.Actions, 2*rng.Float64()-1)
+		}
+		b.Record = append(b.Record, p)
+	}
+	e := newTestEvaluator(t, Options{})
+	var r batchsim.Result
+	if err := e.Evaluate(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	d := batchsim.NewData(m)
+	worst, touching := 0.0, 0
+	for p := 0; p < n; p++ {
+		batchsim.ResetData(m, d)
+		copy(d.Qpos, b.Qpos[p*m.Nq:(p+1)*m.Nq])
+		copy(d.Qvel, b.Qvel[p*m.Nv:(p+1)*m.Nv])
+		one.SetCtrl(d, b.Actions[p*m.Nu:(p+1)*m.Nu])
+		if err := batchsim.Step(m, d); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range d.CfrcExt {
+			if w != ([6]float64{}) {
+				touching++
+				break
+			}
+		}
+		got := r.States[p][(m.Nq+m.Nv)+m.Nq:]
+		diff, ref := 0.0, 0.0
+		for i, v := range d.Qvel {
+			diff += (got[i] - v) * (got[i] - v)
+			ref += v * v
+		}
+		e := math.Sqrt(diff) / max(math.Sqrt(ref), 1)
+		worst = max(worst, e)
+		if e > gpuTol {
+			t.Errorf("state %d: ‖Δqvel‖/‖qvel‖ = %.2g after one step\n gpu %.6g\n cpu %.6g", p, e, got, d.Qvel)
+		}
+	}
+	if touching < n/4 {
+		t.Errorf("only %d of %d states touch the floor: the test does not exercise contacts", touching, n)
+	}
+	t.Logf("one step, %d states (%d in contact): worst relative qvel error %.2g", n, touching, worst)
+}
+
+// airBatch starts the cheetah high enough to stay clear of the floor for
+// horizon control steps (20 m: a 5 m drop would touch it after about 1 s,
+// and 30 steps last 1.5 s).
+func airBatch(rng *rand.Rand, t *batchsim.Task, problems, samples, horizon int) *batchsim.Batch {
+	b := randomBatch(rng, t, problems, samples, horizon)
+	for p := 0; p < problems; p++ {
+		b.Qpos[p*t.Model.Nq+1] += 20
+	}
+	return b
+}
+
+// TestRolloutParity compares every cost term of contact-free 30-step
+// rollouts, guidance included, with the CPU evaluator.
+func TestRolloutParity(t *testing.T) {
+	task := cheetahTask(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	pn := randomPolicy(rng, task.ObsDim(), task.Model.Nu, 32, 32)
+	b := airBatch(rng, task, 3, 6, 30)
+	b.Record = []int{0, 17}
+
+	e := newTestEvaluator(t, Options{})
+	cpu := batchsim.NewCPU(2)
+	for _, ev := range []batchsim.Evaluator{e, cpu} {
+		if err := ev.SetPolicy(pn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rg, rc batchsim.Result
+	if err := e.Evaluate(b, &rg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cpu.Evaluate(b, &rc); err != nil {
+		t.Fatal(err)
+	}
+	var worst [4]float64
+	for s := range rc.Main {
+		for k, pair := range [3][2]float64{{rg.Main[s], rc.Main[s]}, {rg.Guide[s], rc.Guide[s]}, {rg.Norm[s], rc.Norm[s]}} {
+			e := relErr(pair[0], pair[1])
+			worst[k] = max(worst[k], e)
+			if e > gpuTol {
+				t.Errorf("sample %d, term %s: gpu %.7g, cpu %.7g (rel. err %.2g)", s, [3]string{"main", "guide", "norm"}[k], pair[0], pair[1], e)
+			}
+		}
+	}
+	for k := range b.Record {
+		for i, v := range rc.States[k] {
+			worst[3] = max(worst[3], relErr(rg.States[k][i], v))
+		}
+	}
+	if worst[3] > 1e-3 {
+		t.Errorf("recorded states: worst relative error %.2g, want < 1e-3", worst[3])
+	}
+	t.Logf("30-step rollouts in the air, %d samples: worst relative error main %.2g, guide %.2g, norm %.2g; recorded states %.2g",
+		len(rc.Main), worst[0], worst[1], worst[2], worst[3])
+}
+
+// TestSplitDispatch forces tiny dispatches: the results must equal those of
+// one dispatch exactly, since each world's arithmetic is the same.
+func TestSplitDispatch(t *testing.T) {
+	task := cheetahTask(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	b := randomBatch(rng, task, 3, 5, 4)
+	b.Record = []int{1, 7, 14}
+	pn := randomPolicy(rng, task.ObsDim(), task.Model.Nu, 16)
+	dev := newTestDevice(t)
+	var res [2]batchsim.Result
+	for i, maxW := range []int{0, 4} {
+		e := newTestEvaluator(t, Options{Device: dev, MaxWorldsPerDispatch: maxW})
+		if err := e.SetPolicy(pn); err != nil {
+			t.Fatal(err)
+		}
+		// Twice on the same Evaluator: leftover state would show.
+		for k := 0; k < 2; k++ {
+			if err := e.Evaluate(b, &res[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for s := range res[0].Main {
+		if res[0].Main[s] != res[1].Main[s] || res[0].Guide[s] != res[1].Guide[s] || res[0].Norm[s] != res[1].Norm[s] {
+			t.Errorf("sample %d: one dispatch (%g, %g, %g), split (%g, %g, %g)", s,
+				res[0].Main[s], res[0].Guide[s], res[0].Norm[s], res[1].Main[s], res[1].Guide[s], res[1].Norm[s])
+		}
+	}
+	for k := range b.Record {
+		for i := range res[0].States[k] {
+			if res[0].States[k][i] != res[1].States[k][i] {
+				t.Fatalf("record %d entry %d: %g vs %g", k, i, res[0].States[k][i], res[1].States[k][i])
+			}
+		}
+	}
+}
