@@ -11,8 +11,8 @@ import "math"
 // midway between the two surfaces. Supported: plane–sphere, plane–capsule
 // (both end caps), plane–box (every vertex), sphere–sphere, sphere–capsule,
 // capsule–capsule (closest points of the segments), sphere–box, capsule–box
-// (end caps, else the segment point nearest the box), box–box (the vertices
-// of each box against the other; edge–edge crossings are missed). A contact
+// (end caps, else the segment point nearest the box), box–box (separating
+// axes, then face clipping or one edge–edge point: contact_box.go). A contact
 // is active when dist < margin (the larger GeomMargin of the two).
 //
 // Force. With pen = margin − dist and its rate ṗen = −v_rel·n,
@@ -95,7 +95,7 @@ func pairKind(ra, rb int) (kind, maxCon, nNom int) {
 	case ra == 2 && rb == 3:
 		return pairCapsuleBox, 2, 2
 	case ra == 3 && rb == 3:
-		return pairBoxBox, 16, 4
+		return pairBoxBox, 8, 4
 	}
 	return pairNone, 0, 1
 }
@@ -228,15 +228,7 @@ func collide(m *Model, d *Data) {
 		case pairCapsuleBox:
 			s.capsuleBox(pi, c1, r1, sz1, c2, r2, sz2, mg)
 		case pairBoxBox:
-			for v := 0; v < 8; v++ {
-				var pa, pb Vec3
-				for k := 0; k < 3; k++ {
-					pa[k] = c1[k] + sgnBit(v, 0)*sz1[0]*r1[3*k] + sgnBit(v, 1)*sz1[1]*r1[3*k+1] + sgnBit(v, 2)*sz1[2]*r1[3*k+2]
-					pb[k] = c2[k] + sgnBit(v, 0)*sz2[0]*r2[3*k] + sgnBit(v, 1)*sz2[1]*r2[3*k+1] + sgnBit(v, 2)*sz2[2]*r2[3*k+2]
-				}
-				s.sphereBox(pi, &pa, 0, c2, r2, sz2, mg, false)
-				s.sphereBox(pi, &pb, 0, c1, r1, sz1, mg, true)
-			}
+			s.boxBox(pi, c1, r1, sz1, c2, r2, sz2, mg)
 		}
 	}
 }

@@ -135,6 +135,7 @@ func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, gu
 		copy(states[nq:nq+nv], d.Qvel)
 	}
 	acts := b.Actions[s*b.Horizon*nu : (s+1)*b.Horizon*nu]
+	params := b.Params[p*t.NParam : (p+1)*t.NParam]
 	dead := false
 	for step := 0; step < b.Horizon; step++ {
 		a := acts[step*nu : (step+1)*nu]
@@ -146,7 +147,7 @@ func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, gu
 		}
 		if c.policy != nil {
 			Forward(m, d)
-			t.Observe(d, w.obs)
+			t.ObserveParams(d, params, w.obs)
 			c.policy.Act(w.obs, w.pi, &w.buf)
 			for i, x := range a {
 				e := x - w.pi[i]
@@ -163,7 +164,7 @@ func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, gu
 			}
 		}
 		if !dead {
-			main += t.StepValue(t.Cost, w.qposBefore, d, a)
+			main += t.StepValueParams(t.Cost, w.qposBefore, d, a, params)
 		}
 		if states != nil {
 			row := states[(step+1)*(nq+nv) : (step+2)*(nq+nv)]

@@ -8,6 +8,9 @@ type Data struct {
 	Qvel []float64 // generalized velocities (nv)
 	Ctrl []float64 // actuator controls, clamped when applied (nu)
 	Qacc []float64 // generalized accelerations of the last step (nv)
+	// QfrcApplied is a generalized force added at every step (MuJoCo's
+	// qfrc_applied), for scripted pushes in tests; zeroed by ResetData. (nv)
+	QfrcApplied []float64
 
 	// Results of the position stage, in world coordinates.
 	Xpos     []Vec3       // body frame positions (nbody)

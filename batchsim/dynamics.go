@@ -1,5 +1,12 @@
 package batchsim
 
+import "math"
+
+// FrictionlossVel is the velocity (rad/s or m/s) at which the regularised
+// joint friction of DofFrictionloss reaches its full value; both backends
+// use this constant.
+const FrictionlossVel = 0.01
+
 // Joint forces and forward dynamics.
 //
 // The generalized force is MuJoCo's qfrc_smooth without the bias:
@@ -26,6 +33,28 @@ func fwdActuation(m *Model, d *Data) {
 		s.qfrc[i] = -m.DofDamping[i] * d.Qvel[i]
 		s.diagExtra[i] = h * m.DofDamping[i]
 	}
+	if len(m.DofFrictionloss) == m.Nv {
+		for i, fl := range m.DofFrictionloss {
+			if fl <= 0 {
+				continue
+			}
+			// Regularised Coulomb friction −min(fl, b·|q̇|)·sign(q̇), b = fl/FrictionlossVel:
+			// below the knee it is a damper, treated implicitly like joint
+			// damping so that any b is stable and a load under fl only creeps
+			// at load/b; above it a constant force against the motion.
+			v := d.Qvel[i]
+			b := fl / FrictionlossVel
+			if math.Abs(v)*b <= fl {
+				s.qfrc[i] -= b * v
+				s.diagExtra[i] += h * b
+			} else {
+				s.qfrc[i] -= math.Copysign(fl, v)
+			}
+		}
+	}
+	for i, f := range d.QfrcApplied {
+		s.qfrc[i] += f
+	}
 	for j := 0; j < m.Njnt; j++ {
 		t := m.JntType[j]
 		if t != JointHinge && t != JointSlide {
@@ -44,9 +73,13 @@ func fwdActuation(m *Model, d *Data) {
 		// Qpos0; its damping is implicit (on the ABA diagonal) like joint
 		// damping, so it cannot destabilise the step.
 		var x, sgn float64
+		hi := m.JntRange[j][1]
+		if len(m.JntLockJnt) == m.Njnt && m.JntLockJnt[j] >= 0 {
+			hi = lockedUpper(m, d, j, q, hi)
+		}
 		if lo := m.JntRange[j][0]; q < lo {
 			x, sgn = lo-q, 1
-		} else if hi := m.JntRange[j][1]; q > hi {
+		} else if q > hi {
 			x, sgn = q-hi, -1
 		} else {
 			continue
@@ -149,4 +182,19 @@ func fwdAcceleration(m *Model, d *Data) {
 		}
 		s.acc[i] = a
 	}
+}
+
+// lockedUpper returns the upper limit of joint j at position q under its
+// conditional lock (Model.JntLock): the locked limit while the gate joint is
+// below JntLock[j][2], hi above JntLock[j][3], linear in between, and hi
+// whenever q is past the catch JntLock[j][1].
+func lockedUpper(m *Model, d *Data, j int, q, hi float64) float64 {
+	l := &m.JntLock[j]
+	if q >= l[1] {
+		return hi
+	}
+	g := d.Qpos[m.JntQposAdr[m.JntLockJnt[j]]]
+	t := (g - l[2]) / (l[3] - l[2])
+	t = math.Max(0, math.Min(1, t))
+	return l[0] + t*(hi-l[0])
 }

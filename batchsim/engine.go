@@ -67,17 +67,18 @@ type scratch struct {
 // (parents after children, ball joints).
 func NewData(m *Model) *Data {
 	d := &Data{
-		Qpos:     make([]float64, m.Nq),
-		Qvel:     make([]float64, m.Nv),
-		Ctrl:     make([]float64, m.Nu),
-		Qacc:     make([]float64, m.Nv),
-		Xpos:     make([]Vec3, m.Nbody),
-		Xquat:    make([]Quat, m.Nbody),
-		Xipos:    make([]Vec3, m.Nbody),
-		GeomXpos: make([]Vec3, m.Ngeom),
-		GeomXmat: make([][9]float64, m.Ngeom),
-		SiteXpos: make([]Vec3, m.Nsite),
-		CfrcExt:  make([][6]float64, m.Nbody),
+		Qpos:        make([]float64, m.Nq),
+		Qvel:        make([]float64, m.Nv),
+		Ctrl:        make([]float64, m.Nu),
+		Qacc:        make([]float64, m.Nv),
+		QfrcApplied: make([]float64, m.Nv),
+		Xpos:        make([]Vec3, m.Nbody),
+		Xquat:       make([]Quat, m.Nbody),
+		Xipos:       make([]Vec3, m.Nbody),
+		GeomXpos:    make([]Vec3, m.Ngeom),
+		GeomXmat:    make([][9]float64, m.Ngeom),
+		SiteXpos:    make([]Vec3, m.Nsite),
+		CfrcExt:     make([][6]float64, m.Nbody),
 	}
 	s := &d.scratch
 	nb, nv, nj := m.Nbody, m.Nv, m.Njnt
@@ -279,6 +280,7 @@ func ResetData(m *Model, d *Data) {
 	clear(d.Qvel)
 	clear(d.Ctrl)
 	clear(d.Qacc)
+	clear(d.QfrcApplied)
 	clear(d.CfrcExt)
 	d.Time = 0
 	Forward(m, d)

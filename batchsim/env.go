@@ -12,6 +12,9 @@ type Env struct {
 	Task *Task
 	Data *Data
 	Step int // control steps since the last reset
+	// Params are the task parameters of the episode (Task.NParam, e.g. a
+	// goal), sampled by Reset; nil when the task has none.
+	Params []float64
 
 	qposBefore []float64
 	ctrl       []float64
@@ -21,6 +24,9 @@ type Env struct {
 // a start state).
 func NewEnv(task *Task) *Env {
 	e := &Env{Task: task, Data: NewData(task.Model)}
+	if task.NParam > 0 {
+		e.Params = make([]float64, task.NParam)
+	}
 	e.qposBefore = make([]float64, task.Model.Nq)
 	return e
 }
@@ -35,6 +41,9 @@ func (e *Env) Reset(rng *rand.Rand) {
 	for i := range d.Qvel {
 		d.Qvel[i] = t.ResetQvelNormal*rng.NormFloat64() + t.ResetQvelUniform*(2*rng.Float64()-1)
 	}
+	if t.ResetHook != nil {
+		t.ResetHook(rng, m, d.Qpos, d.Qvel, e.Params)
+	}
 	NormalizeQuats(m, d.Qpos)
 	e.Step = 0
 	Forward(m, d)
@@ -48,7 +57,11 @@ func (e *Env) SetState(qpos, qvel []float64) {
 }
 
 // Observe writes the task's observation to dst (Task.ObsDim()).
-func (e *Env) Observe(dst []float64) { e.Task.Observe(e.Data, dst) }
+func (e *Env) Observe(dst []float64) { e.Task.ObserveParams(e.Data, e.Params, dst) }
+
+// Solved reports whether the task counts the current state as success
+// (Task.Solved), e.g. at the end of an episode.
+func (e *Env) Solved() bool { return e.Task.Solved(e.Data, e.Params) }
 
 // Act applies action a for one control step and returns the reported reward
 // and the planning cost of the step. A state that becomes non-finite is an
@@ -63,8 +76,8 @@ func (e *Env) Act(a []float64) (reward, cost float64, err error) {
 		}
 	}
 	e.Step++
-	reward = t.StepValue(t.Reward, e.qposBefore, d, a)
-	cost = t.StepValue(t.Cost, e.qposBefore, d, a)
+	reward = t.StepValueParams(t.Reward, e.qposBefore, d, a, e.Params)
+	cost = t.StepValueParams(t.Cost, e.qposBefore, d, a, e.Params)
 	return reward, cost, nil
 }
 

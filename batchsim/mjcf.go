@@ -216,7 +216,7 @@ func (c *compiler) compile(root *node) (*Model, error) {
 			}
 		}
 	}
-	var world, actuators []*node
+	var world, actuators, custom []*node
 	for _, n := range root.children {
 		switch n.name {
 		case "compiler", "default":
@@ -224,7 +224,9 @@ func (c *compiler) compile(root *node) (*Model, error) {
 			if err := c.readOption(n); err != nil {
 				return nil, err
 			}
-		case "size", "visual", "asset", "statistic", "keyframe", "sensor", "custom", "extension":
+		case "custom":
+			custom = append(custom, n)
+		case "size", "visual", "asset", "statistic", "keyframe", "sensor", "extension":
 			// Memory sizes, rendering and bookkeeping: no effect on the dynamics.
 		case "worldbody":
 			world = append(world, n)
@@ -248,6 +250,11 @@ func (c *compiler) compile(root *node) (*Model, error) {
 	}
 	for _, a := range actuators {
 		if err := c.readActuators(a); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range custom {
+		if err := c.readCustom(n); err != nil {
 			return nil, err
 		}
 	}
@@ -611,8 +618,8 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 	if err != nil {
 		return err
 	}
-	if fl != 0 {
-		return c.errf(n, "frictionloss is not supported")
+	if fl < 0 || (fl != 0 && typ == JointFree) {
+		return c.errf(n, "frictionloss %g: want a non-negative value on a hinge or slide joint", fl)
 	}
 	if _, err := scalar("margin", 0); err != nil {
 		return err
@@ -677,6 +684,8 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 	m.JntRange = append(m.JntRange, rng)
 	m.JntStiffness = append(m.JntStiffness, stiff)
 	m.JntSolref = append(m.JntSolref, solref)
+	m.JntLockJnt = append(m.JntLockJnt, -1)
+	m.JntLock = append(m.JntLock, [4]float64{})
 	nq, nv := 1, 1
 	if typ == JointFree {
 		nq, nv = 7, 6
@@ -695,6 +704,7 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 		m.DofJntID = append(m.DofJntID, id)
 		m.DofDamping = append(m.DofDamping, damp)
 		m.DofArmature = append(m.DofArmature, arm)
+		m.DofFrictionloss = append(m.DofFrictionloss, fl)
 	}
 	m.Nq += nq
 	m.Nv += nv
@@ -1539,4 +1549,60 @@ func (c *compiler) vecDefault(n *node, as attrSet, name string, def Vec3) (Vec3,
 		return Vec3{}, err
 	}
 	return Vec3{v[0], v[1], v[2]}, nil
+}
+
+// readCustom reads the apex extensions kept in MJCF's <custom> element
+// (which MuJoCo itself ignores): <text name="apex:jointlock[...]"
+// data="joint gate upper catch gatelow gatehigh"/> gives joint a
+// conditional upper limit (Model.JntLock). Other custom data is ignored.
+func (c *compiler) readCustom(n *node) error {
+	m := c.m
+	jointID := func(name string) int {
+		for j, nm := range m.JntName {
+			if nm == name {
+				return j
+			}
+		}
+		return -1
+	}
+	for _, ch := range n.children {
+		if ch.name != "text" || !strings.HasPrefix(ch.attrs["name"], "apex:jointlock") {
+			continue
+		}
+		f := strings.Fields(ch.attrs["data"])
+		if len(f) != 6 {
+			return c.errf(ch, "apex:jointlock: data %q: want \"joint gate upper catch gatelow gatehigh\"", ch.attrs["data"])
+		}
+		j, g := jointID(f[0]), jointID(f[1])
+		if j < 0 || g < 0 {
+			return c.errf(ch, "apex:jointlock: joints %q and %q must exist", f[0], f[1])
+		}
+		if t := m.JntType[j]; (t != JointHinge && t != JointSlide) || !m.JntLimited[j] {
+			return c.errf(ch, "apex:jointlock: joint %q must be a limited hinge or slide", f[0])
+		}
+		if t := m.JntType[g]; t != JointHinge && t != JointSlide {
+			return c.errf(ch, "apex:jointlock: gate %q must be a hinge or slide", f[1])
+		}
+		var v [4]float64
+		for k := range v {
+			x, err := strconv.ParseFloat(f[2+k], 64)
+			if err != nil {
+				return c.errf(ch, "apex:jointlock: %q is not a number", f[2+k])
+			}
+			v[k] = x
+		}
+		if c.angleDeg {
+			if m.JntType[j] == JointHinge {
+				v[0], v[1] = v[0]*math.Pi/180, v[1]*math.Pi/180
+			}
+			if m.JntType[g] == JointHinge {
+				v[2], v[3] = v[2]*math.Pi/180, v[3]*math.Pi/180
+			}
+		}
+		if !(v[2] < v[3]) || !(v[0] < m.JntRange[j][1]) {
+			return c.errf(ch, "apex:jointlock: want gatelow < gatehigh and upper below the joint's range")
+		}
+		m.JntLockJnt[j], m.JntLock[j] = g, v
+	}
+	return nil
 }

@@ -182,7 +182,8 @@ func TestLoaderErrors(t *testing.T) {
 		{"tendon with stiffness", "<mujoco>\n<tendon>\n<fixed stiffness=\"3\"/></tendon></mujoco>", `bad.xml:3: <fixed>: tendon stiffness changes the dynamics`},
 		{"unknown actuator joint", "<mujoco><worldbody><body><joint name=\"a\"/><geom size=\".1\"/></body></worldbody>\n<actuator>\n<motor joint=\"b\"/></actuator></mujoco>",
 			`bad.xml:3: <motor>: joint "b" not found`},
-		{"frictionloss", "<mujoco><worldbody><body>\n<joint frictionloss=\"1\"/><geom size=\".1\"/></body></worldbody></mujoco>", `bad.xml:2: <joint>: frictionloss is not supported`},
+		{"frictionloss on a free joint", "<mujoco><worldbody><body>\n<joint type=\"free\" frictionloss=\"1\"/><geom size=\".1\"/></body></worldbody></mujoco>", `bad.xml:2: <joint>: frictionloss 1: want a non-negative value on a hinge or slide joint`},
+		{"jointlock on an unlimited joint", "<mujoco><worldbody><body><joint name=\"a\"/><joint name=\"b\"/><geom size=\".1\"/></body></worldbody>\n<custom>\n<text name=\"apex:jointlock\" data=\"a b 1 2 3 4\"/></custom></mujoco>", `bad.xml:3: <text>: apex:jointlock: joint "a" must be a limited hinge or slide`},
 		{"massless", "<mujoco><worldbody><body name=\"x\"><joint/><geom size=\".1\" mass=\"0\"/></body></worldbody></mujoco>", `body "x": moving body has no mass`},
 	}
 	for _, tc := range tests {

@@ -136,6 +136,15 @@ type Model struct {
 	JntRange     [][2]float64 // lower, upper limit: radians or metres (njnt)
 	JntStiffness []float64    // passive spring stiffness (njnt)
 	JntSolref    [][2]float64 // limit softness: time constant, damping ratio (njnt)
+	// Conditional upper limits (an apex extension, read from MJCF
+	// <custom><text name="apex:jointlock..." data="joint gate upper catch lo hi"/>):
+	// joint j's upper limit is JntLock[j][0] while the position of joint
+	// JntLockJnt[j] (the gate) is below JntLock[j][2], JntRange[j][1] above
+	// JntLock[j][3], linear in between; the lowered limit acts only while
+	// q < JntLock[j][1] (the catch), so that an open door is not snapped shut.
+	// Nil or -1 when the joint has none. The door latch uses it.
+	JntLockJnt []int        // gate joint, -1 if none (njnt)
+	JntLock    [][4]float64 // locked upper limit, catch, gate low, gate high (njnt)
 
 	// Dofs.
 	DofBodyID   []int     // body the dof moves (nv)
@@ -143,6 +152,9 @@ type Model struct {
 	DofParentID []int     // previous dof in the tree, -1 at a root (nv)
 	DofDamping  []float64 // joint damping, integrated implicitly (nv)
 	DofArmature []float64 // armature inertia added to the joint-space inertia (nv)
+	// DofFrictionloss is the dry friction of the dof (MJCF joint/@frictionloss),
+	// a regularised Coulomb force, see fwdActuation; nil means none. (nv)
+	DofFrictionloss []float64
 
 	// Geoms.
 	GeomName        []string     // (ngeom)

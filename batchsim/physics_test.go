@@ -431,7 +431,7 @@ func TestContactGeometry(t *testing.T) {
 		{"sphere-in-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="sphere" size="0.1"/>`, "0.05 0.01 0", 1, -0.15, Vec3{-1, 0, 0}, math.NaN()},
 		{"capsule-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="capsule" size="0.05 0.05" ` + alongX + `/>`, "0 0 0.14", 2, -0.01, Vec3{0, 0, -1}, math.NaN()},
 		{"capsule-box-edge", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="capsule" size="0.05 0.5" ` + alongY + `/>`, "0.13 0 0.13", 1, math.Sqrt(2*0.03*0.03) - 0.05, Vec3{-math.Sqrt2 / 2, 0, -math.Sqrt2 / 2}, math.NaN()},
-		{"box-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="box" size="0.1 0.1 0.1"/>`, "0.05 0.02 0.19", 2, -0.01, Vec3{0, 0, 1}, math.NaN()},
+		{"box-box", `<geom type="box" size="0.1 0.1 0.1"/>`, `<geom type="box" size="0.1 0.1 0.1"/>`, "0.05 0.02 0.19", 4, -0.01, Vec3{0, 0, 1}, math.NaN()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			xml := `<mujoco><option gravity="0 0 0"/><worldbody>

@@ -68,7 +68,7 @@ func HalfCheetahWithModel(m *Model) *Task {
 		Name: "halfcheetah", Model: m,
 		FrameSkip: 5, EpisodeLen: 1000, Beta: 0.25,
 		ActLow: ones(-1), ActHigh: ones(1), CtrlOffset: ones(0), CtrlScale: ones(1),
-		Obs: []ObsSegment{{ObsQpos, 1, m.Nq}, {ObsQvel, 0, m.Nv}},
+		Obs: []ObsSegment{{Kind: ObsQpos, From: 1, To: m.Nq}, {Kind: ObsQvel, To: m.Nv}},
 		Cost: []Term{
 			{Kind: TermQvel, I: 0, W: -1},
 			{Kind: TermActionSq, W: 0.1},
