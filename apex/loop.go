@@ -1,0 +1,530 @@
+package apex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/icem"
+)
+
+// TrajRecord is a recorded rollout for a trajectory file.
+type TrajRecord struct {
+	Kind      string // "expert" or "policy"
+	Iteration int
+	Episode   int
+	// States are qpos then qvel, the start state first ((steps+1) × (nq+nv)).
+	States  [][]float64
+	Actions [][]float64 // (steps × nu)
+	Rewards []float64   // (steps)
+}
+
+// TrajWriter writes a rollout of task as a trajectory file at path. The
+// apex package does not write .traj files itself (the viewer package that
+// owns the format depends on WebGPU); the caller hands in a writer, e.g.
+// one that calls viewer.SaveTraj.
+type TrajWriter func(path string, task *batchsim.Task, rec *TrajRecord) error
+
+// Stages of an iteration, as reported in Event.Stage.
+const (
+	StageExpert  = "expert"  // expert rollouts (Step: environment steps)
+	StageTrain   = "train"   // a training call (Step: gradient steps)
+	StagePolicy  = "policy"  // the policy rollout of DAgger
+	StageRelabel = "relabel" // DAgger relabelling (Step: states relabelled)
+	StageEval    = "eval"    // evaluation of the policy alone
+	StageDone    = "done"    // the iteration is checkpointed (Metrics set)
+)
+
+// Event reports the progress of Run.Train.
+type Event struct {
+	Iteration, Iterations int
+	Stage                 string
+	Step, Steps           int      // progress within the stage
+	Return                float64  // expert return so far (StageExpert)
+	Metrics               *Metrics // the iteration's row (StageDone)
+}
+
+// RunOptions configure Run.Train.
+type RunOptions struct {
+	// Progress, when set, is called from the training goroutine.
+	Progress func(Event)
+	// SaveTraj, when set, writes the expert and policy rollouts to
+	// trajectories/.
+	SaveTraj TrajWriter
+	// StopAfter > 0 stops (without error) once that many iterations are
+	// complete, as an interruption would; 0 runs all of Config.Iterations.
+	StopAfter int
+}
+
+// Run is an APEX run (Pinneri et al. 2021, Alg. 2, with the baselines and
+// ablations of RunConfig) in its run folder:
+//
+//	θ random; D ← ∅
+//	repeat:
+//	   n expert rollouts with iCEMπ(J + λ1·C_guide + λ2·C_norm, π_θ); D ← D ∪ τ_CEM; train π_θ on D
+//	   τ_π ← rollout of π_θ; relabel each state of τ_π with iCEMπ; D ← D ∪ τ_DAgger; train π_θ on D
+//
+// Iteration 0 plans with the randomly initialised π_θ, as Alg. 2 does; the
+// adaptive λ scales its guidance to the spread of the main cost over the
+// elites, so a random π shapes the plans little. After every iteration the
+// policy is evaluated alone (no planner) and the iteration checkpointed.
+type Run struct {
+	Dir    string
+	Config RunConfig // defaults applied
+
+	task    *batchsim.Task
+	eval    batchsim.Evaluator
+	planner *icem.Planner
+	trainer *Trainer
+	ds      *Dataset
+	state   runState
+}
+
+// Create starts a new run in dir with cfg (defaults applied, validated),
+// planning through eval. dir must not exist, be empty, or (with overwrite)
+// hold an earlier run, which is then deleted.
+func Create(dir string, cfg RunConfig, eval batchsim.Evaluator, overwrite bool) (*Run, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := newRun(dir, cfg, eval)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareFolder(dir, overwrite); err != nil {
+		return nil, err
+	}
+	if err := writeConfig(dir, r.Config); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Resume reopens the run in dir at its last complete iteration: the trainer
+// (policy and Adam state), the data set and the metrics rows come from that
+// checkpoint, and metrics.csv, policy.json and the plots are rewritten from
+// it. A run without a complete iteration starts over from its config.
+func Resume(dir string, eval batchsim.Evaluator) (*Run, error) {
+	cfg, err := LoadRunConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Version != Version {
+		return nil, fmt.Errorf("apex: resume %s: written by apex %s, this is %s", dir, cfg.Version, Version)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := newRun(dir, cfg, eval)
+	if err != nil {
+		return nil, err
+	}
+	its, err := completedIterations(dir)
+	if err != nil || len(its) == 0 {
+		return r, err
+	}
+	cp := checkpointDir(dir, its[len(its)-1])
+	st, err := loadState(filepath.Join(cp, stateFile))
+	if err != nil {
+		return nil, err
+	}
+	tr, err := LoadTrainer(filepath.Join(cp, trainerGob))
+	if err != nil {
+		return nil, err
+	}
+	ds, err := LoadDataset(filepath.Join(cp, datasetGob))
+	if err != nil {
+		return nil, err
+	}
+	r.trainer, r.ds, r.state = tr, ds, *st
+	if err := r.writeTop(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// newRun builds the run's task, planner, fresh policy, trainer and data set.
+func newRun(dir string, cfg RunConfig, eval batchsim.Evaluator) (*Run, error) {
+	if eval == nil {
+		return nil, errors.New("apex: new run: nil evaluator")
+	}
+	task, err := batchsim.NewTask(cfg.Task)
+	if err != nil {
+		return nil, fmt.Errorf("apex: new run: %w", err)
+	}
+	pc, err := cfg.PlannerConfig(task.Beta)
+	if err != nil {
+		return nil, fmt.Errorf("apex: new run: %w", err)
+	}
+	pl, err := icem.New(task, eval, pc)
+	if err != nil {
+		return nil, fmt.Errorf("apex: new run: %w", err)
+	}
+	if cfg.Backend == "" {
+		cfg.Backend = eval.Name()
+	}
+	pol := NewPolicy(task.ObsDim(), task.ActLow, task.ActHigh, cfg.Hidden,
+		rand.NewPCG(SubSeed(cfg.Seed, streamInit, 0, 0), streamInit))
+	return &Run{
+		Dir: dir, Config: cfg, task: task, eval: eval, planner: pl,
+		trainer: NewTrainer(pol, cfg.trainConfig()),
+		ds:      NewDataset(task.ObsDim(), task.Model.Nu, cfg.Window),
+		state:   runState{Format: stateFormat, Iteration: -1},
+	}, nil
+}
+
+// SetIterations changes the number of iterations (e.g. to extend a resumed
+// run) and records it in config.json.
+func (r *Run) SetIterations(n int) error {
+	if n < 1 {
+		return fmt.Errorf("apex: iterations %d < 1", n)
+	}
+	r.Config.Iterations = n
+	return writeConfig(r.Dir, r.Config)
+}
+
+// Task returns the run's task.
+func (r *Run) Task() *batchsim.Task { return r.task }
+
+// Policy returns the policy being trained.
+func (r *Run) Policy() *Policy { return r.trainer.Policy() }
+
+// Dataset returns the training set.
+func (r *Run) Dataset() *Dataset { return r.ds }
+
+// Completed is the number of complete iterations.
+func (r *Run) Completed() int { return r.state.Iteration + 1 }
+
+// Rows returns the metrics of the complete iterations.
+func (r *Run) Rows() []Metrics { return append([]Metrics(nil), r.state.Rows...) }
+
+// Train runs the remaining iterations. Each is checkpointed when complete;
+// when ctx is done it returns ctx's error, and the iteration in progress is
+// lost (Resume repeats it identically).
+func (r *Run) Train(ctx context.Context, opt RunOptions) error {
+	for i := r.Completed(); i < r.Config.Iterations; i++ {
+		if opt.StopAfter > 0 && i >= opt.StopAfter {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("apex: run stopped before iteration %d: %w", i, err)
+		}
+		m, lam, err := r.iterate(ctx, i, opt)
+		if err != nil {
+			return fmt.Errorf("apex: iteration %d: %w", i, err)
+		}
+		if err := r.checkpoint(i, m, lam); err != nil {
+			return err
+		}
+		if opt.Progress != nil {
+			opt.Progress(Event{Iteration: i, Iterations: r.Config.Iterations, Stage: StageDone, Metrics: &m})
+		}
+	}
+	return nil
+}
+
+// iterate runs iteration i and returns its metrics and the λ_guide series
+// of its first expert rollout.
+func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []float64, error) {
+	cfg, sw := r.Config, r.Config.Switches()
+	T := cfg.episodeLen(r.task)
+	start := time.Now()
+	m := Metrics{Iteration: i}
+	report := func(e Event) {
+		if opt.Progress != nil {
+			e.Iteration, e.Iterations = i, cfg.Iterations
+			opt.Progress(e)
+		}
+	}
+	if err := r.setPlannerPolicy(sw); err != nil {
+		return m, nil, err
+	}
+
+	// Expert rollouts.
+	var lams, norms, returns, series []float64
+	for e := range cfg.ExpertRollouts {
+		env := batchsim.NewEnv(r.task)
+		resetSeed := SubSeed(cfg.Seed, streamResetExpert, i, e)
+		env.Reset(streamRand(cfg.Seed, streamResetExpert, i, e))
+		ep, err := icem.RunEpisode(ctx, r.planner, env, icem.EpisodeOptions{
+			Steps: T, Seed: SubSeed(cfg.Seed, streamPlanExpert, i, e),
+			Progress: func(p icem.Progress) {
+				report(Event{Stage: StageExpert, Step: e*T + p.Step, Steps: cfg.ExpertRollouts * T, Return: p.Return})
+			},
+		})
+		if err != nil {
+			return m, nil, fmt.Errorf("expert rollout %d: %w", e, err)
+		}
+		r.ds.Add(Provenance{Source: SourceExpert, Iteration: i, Episode: e, Seed: resetSeed},
+			r.observations(ep.States[:len(ep.Actions)]), flatten(ep.Actions))
+		returns = append(returns, ep.Return)
+		for t, step := range ep.Lambda {
+			var s float64
+			for _, l := range step {
+				lams = append(lams, l.Guide)
+				norms = append(norms, l.Norm)
+				s += l.Guide
+			}
+			if e == 0 {
+				series = append(series, s/float64(len(ep.Lambda[t])))
+			}
+		}
+		if err := r.saveTraj(opt, &TrajRecord{Kind: "expert", Iteration: i, Episode: e,
+			States: ep.States, Actions: ep.Actions, Rewards: ep.Rewards}); err != nil {
+			return m, nil, err
+		}
+	}
+	m.ExpertReturn, _ = stats(returns)
+	m.LambdaMean, _ = stats(lams)
+	m.LambdaNormMean, _ = stats(norms)
+	m.LambdaMin, m.LambdaMax = minMax(lams)
+	m.ExpertSeconds = time.Since(start).Seconds()
+
+	trainTime := time.Duration(0)
+	train := func(k int) error {
+		t0 := time.Now()
+		st, err := r.train(ctx, i, k, report)
+		trainTime += time.Since(t0)
+		m.TrainMSE = st.MSE
+		return err
+	}
+	if err := train(0); err != nil {
+		return m, nil, err
+	}
+
+	// DAgger: roll the policy out, relabel its states with the expert.
+	if sw.DAgger {
+		t0 := time.Now()
+		env := batchsim.NewEnv(r.task)
+		env.Reset(streamRand(cfg.Seed, streamResetPolicy, i, 0))
+		report(Event{Stage: StagePolicy, Steps: T})
+		pe, err := RolloutPolicy(ctx, r.trainer.Policy(), env, T)
+		if err != nil {
+			return m, nil, err
+		}
+		if err := r.setPlannerPolicy(sw); err != nil {
+			return m, nil, err
+		}
+		if len(pe.Obs) > 0 { // a policy that diverges at once leaves nothing to relabel
+			labels, err := r.relabel(ctx, i, pe.States[:len(pe.Actions)], report)
+			if err != nil {
+				return m, nil, err
+			}
+			r.ds.Add(Provenance{Source: SourceDAgger, Iteration: i, Seed: SubSeed(cfg.Seed, streamResetPolicy, i, 0)},
+				flatten(pe.Obs), labels)
+			m.DAggerPairs = len(pe.Obs)
+		}
+		m.DAggerSeconds = time.Since(t0).Seconds()
+	}
+	// The second training call runs without DAgger too, so that every
+	// method takes the same number of gradient steps.
+	if err := train(1); err != nil {
+		return m, nil, err
+	}
+	m.TrainSeconds = trainTime.Seconds()
+	m.GradientSteps = r.trainer.Steps()
+	m.DatasetPairs, m.DatasetRollouts = r.ds.Len(), r.ds.NumRollouts()
+
+	// The policy alone.
+	t0 := time.Now()
+	report(Event{Stage: StageEval, Steps: cfg.EvalEpisodes})
+	if cfg.EvalEpisodes > 0 {
+		res, err := EvalPolicy(ctx, r.trainer.Policy(), r.task, cfg.EvalEpisodes, T, cfg.Seed)
+		if err != nil {
+			return m, nil, err
+		}
+		m.PolicyReturn, m.PolicyReturnStd = res.MeanReturn, res.StdReturn
+		m.PolicySuccess = res.SuccessRate
+		ep := res.Episode(0)
+		if err := r.saveTraj(opt, &TrajRecord{Kind: "policy", Iteration: i,
+			States: ep.States, Actions: ep.Actions, Rewards: ep.Rewards}); err != nil {
+			return m, nil, err
+		}
+	}
+	m.EvalSeconds = time.Since(t0).Seconds()
+	m.IterationSeconds = time.Since(start).Seconds()
+	return m, series, nil
+}
+
+// setPlannerPolicy hands the current policy to the planner when the method
+// is guided (again after each training call: the evaluator keeps a copy).
+func (r *Run) setPlannerPolicy(sw Switches) error {
+	if !sw.Guided {
+		return r.planner.SetPolicy(nil)
+	}
+	return r.planner.SetPolicy(r.trainer.Policy())
+}
+
+// train runs training call k of iteration i: Config.TrainSteps steps, in
+// chunks so that ctx is honoured. Chunks draw from the same stream, so the
+// result equals one call of all steps.
+func (r *Run) train(ctx context.Context, i, k int, report func(Event)) (TrainStats, error) {
+	const chunk = 50
+	rng := streamRand(r.Config.Seed, streamTrain, i, k)
+	steps := r.Config.TrainSteps
+	var st TrainStats
+	for done := 0; done < steps || done == 0; {
+		if err := ctx.Err(); err != nil {
+			return st, fmt.Errorf("training stopped: %w", err)
+		}
+		n := min(chunk, steps-done)
+		s, err := r.trainer.Train(r.ds, n, rng)
+		if err != nil {
+			return st, err
+		}
+		st = s
+		done += n
+		report(Event{Stage: StageTrain, Step: done, Steps: steps})
+		if steps == 0 {
+			break
+		}
+	}
+	return st, nil
+}
+
+// relabel returns the expert's action at each of the states (qpos then
+// qvel), flattened (len(states) × nu).
+func (r *Run) relabel(ctx context.Context, i int, states [][]float64, report func(Event)) ([]float64, error) {
+	m, nu := r.task.Model, r.task.Model.Nu
+	seed := SubSeed(r.Config.Seed, streamPlanRelabel, i, 0)
+	out := make([]float64, len(states)*nu)
+	dst := make([][]float64, len(states))
+	for t := range dst {
+		dst[t] = out[t*nu : (t+1)*nu]
+	}
+	report(Event{Stage: StageRelabel, Steps: len(states)})
+	if r.Config.Relabel == RelabelSequential {
+		pr := r.planner.NewProblem(seed, 0)
+		for t, s := range states {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("relabel stopped at state %d: %w", t, err)
+			}
+			pr.SetState(s[:m.Nq], s[m.Nq:], nil)
+			if _, err := r.planner.Plan(dst[t:t+1], []*icem.Problem{pr}); err != nil {
+				return nil, fmt.Errorf("relabel state %d: %w", t, err)
+			}
+			report(Event{Stage: StageRelabel, Step: t + 1, Steps: len(states)})
+		}
+		return out, nil
+	}
+	// Batched: every state is its own fresh problem (t = 0 for iCEMπ, so
+	// warm-started from π), all planned in one Plan call.
+	probs := make([]*icem.Problem, len(states))
+	for t, s := range states {
+		probs[t] = r.planner.NewProblem(seed, t)
+		probs[t].SetState(s[:m.Nq], s[m.Nq:], nil)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("relabel stopped: %w", err)
+	}
+	if _, err := r.planner.Plan(dst, probs); err != nil {
+		return nil, fmt.Errorf("relabel %d states: %w", len(states), err)
+	}
+	report(Event{Stage: StageRelabel, Step: len(states), Steps: len(states)})
+	return out, nil
+}
+
+// observations returns the task's observations of the states, flattened.
+func (r *Run) observations(states [][]float64) []float64 {
+	m := r.task.Model
+	d := batchsim.NewData(m)
+	k := r.task.ObsDim()
+	out := make([]float64, len(states)*k)
+	for t, s := range states {
+		copy(d.Qpos, s[:m.Nq])
+		copy(d.Qvel, s[m.Nq:])
+		r.task.Observe(d, out[t*k:(t+1)*k])
+	}
+	return out
+}
+
+func flatten(x [][]float64) []float64 {
+	var out []float64
+	for _, v := range x {
+		out = append(out, v...)
+	}
+	return out
+}
+
+func minMax(x []float64) (lo, hi float64) {
+	if len(x) == 0 {
+		return 0, 0
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+func (r *Run) saveTraj(opt RunOptions, rec *TrajRecord) error {
+	if opt.SaveTraj == nil {
+		return nil
+	}
+	name := fmt.Sprintf("policy-%03d.traj", rec.Iteration)
+	if rec.Kind == "expert" {
+		name = fmt.Sprintf("expert-%03d-%d.traj", rec.Iteration, rec.Episode)
+	}
+	if err := opt.SaveTraj(filepath.Join(r.Dir, trajDir, name), r.task, rec); err != nil {
+		return fmt.Errorf("save trajectory %s: %w", name, err)
+	}
+	return nil
+}
+
+// checkpoint writes iteration i's trainer, data set and policy, then its
+// state.json (which marks it complete), then the top-level files.
+func (r *Run) checkpoint(i int, m Metrics, lam []float64) error {
+	cp := checkpointDir(r.Dir, i)
+	if err := os.MkdirAll(cp, 0o755); err != nil {
+		return fmt.Errorf("apex: checkpoint: %w", err)
+	}
+	// A stale state.json of an earlier, interrupted attempt must not mark
+	// the new files complete before they are all written.
+	if err := os.Remove(filepath.Join(cp, stateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("apex: checkpoint: %w", err)
+	}
+	if err := r.trainer.Save(filepath.Join(cp, trainerGob)); err != nil {
+		return err
+	}
+	if err := r.ds.Save(filepath.Join(cp, datasetGob)); err != nil {
+		return err
+	}
+	if err := r.trainer.Policy().Save(filepath.Join(cp, PolicyFile)); err != nil {
+		return err
+	}
+	st := runState{Format: stateFormat, Iteration: i,
+		Rows:   append(append([]Metrics(nil), r.state.Rows...), m),
+		Lambda: append(append([][]float64(nil), r.state.Lambda...), lam)}
+	if err := writeJSON(filepath.Join(cp, stateFile), st); err != nil {
+		return fmt.Errorf("apex: checkpoint: %w", err)
+	}
+	r.state = st
+	return r.writeTop()
+}
+
+// writeTop rewrites metrics.csv, policy.json and the plots from the state.
+func (r *Run) writeTop() error {
+	if err := writeFileAtomic(filepath.Join(r.Dir, MetricsFile), MetricsCSV(r.state.Rows)); err != nil {
+		return fmt.Errorf("apex: write metrics: %w", err)
+	}
+	if err := r.trainer.Policy().Save(filepath.Join(r.Dir, PolicyFile)); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(r.Dir, plotDir), 0o755); err != nil {
+		return fmt.Errorf("apex: plots: %w", err)
+	}
+	if err := PlotReturns(filepath.Join(r.Dir, plotDir, "returns.png"), r.state.Rows, r.Config); err != nil {
+		return err
+	}
+	return PlotLambda(filepath.Join(r.Dir, plotDir, "lambda.png"), r.state.Lambda, r.task.ControlDt())
+}
+
+// PlotFiles are the plots a run folder holds, relative to it.
+var PlotFiles = []string{filepath.Join(plotDir, "returns.png"), filepath.Join(plotDir, "lambda.png")}

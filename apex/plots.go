@@ -1,0 +1,122 @@
+package apex
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+var (
+	policyColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	expertColor = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	firstColor  = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+)
+
+// savePlot renders p as a PNG at path, atomically.
+func savePlot(p *plot.Plot, path string) error {
+	wt, err := p.WriterTo(16*vg.Centimeter, 10*vg.Centimeter, "png")
+	if err != nil {
+		return fmt.Errorf("apex: plot %s: %w", path, err)
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return fmt.Errorf("apex: plot %s: %w", path, err)
+	}
+	return writeFileAtomic(path, b.Bytes())
+}
+
+// addLine adds a line with points of the given colour and legend entry.
+func addLine(p *plot.Plot, xys plotter.XYs, c color.Color, dashed bool, name string) error {
+	l, s, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return err
+	}
+	l.Color, s.Color = c, c
+	l.Width = vg.Points(1.5)
+	s.Shape = draw.CircleGlyph{}
+	s.Radius = vg.Points(2)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	}
+	p.Add(l, s)
+	p.Legend.Add(name, l, s)
+	return nil
+}
+
+// PlotReturns draws the policy's return (alone, without the planner) and the
+// expert's return over the iterations, as the paper's Fig. 5 (Pinneri et al.
+// 2021), to a PNG at path. No rows draws empty axes.
+func PlotReturns(path string, rows []Metrics, cfg RunConfig) error {
+	p := plot.New()
+	title := fmt.Sprintf("%s, %s", cfg.Task, cfg.Method)
+	if cfg.Ablation != "" {
+		title += " " + string(cfg.Ablation)
+	}
+	p.Title.Text = fmt.Sprintf("%s, budget %d: policy vs expert", title, cfg.Budget)
+	p.X.Label.Text = "iteration"
+	p.Y.Label.Text = "return"
+	p.Add(plotter.NewGrid())
+	p.Legend.Top, p.Legend.Left = false, true
+	p.Legend.YPosition = draw.PosBottom
+	if len(rows) > 0 {
+		pol, exp := make(plotter.XYs, len(rows)), make(plotter.XYs, len(rows))
+		for k, r := range rows {
+			pol[k] = plotter.XY{X: float64(r.Iteration), Y: r.PolicyReturn}
+			exp[k] = plotter.XY{X: float64(r.Iteration), Y: r.ExpertReturn}
+		}
+		if err := addLine(p, exp, expertColor, true, "expert (planner)"); err != nil {
+			return fmt.Errorf("apex: plot returns: %w", err)
+		}
+		if err := addLine(p, pol, policyColor, false, "policy alone"); err != nil {
+			return fmt.Errorf("apex: plot returns: %w", err)
+		}
+	}
+	return savePlot(p, path)
+}
+
+// PlotLambda draws the guidance weight λ_guide over the steps of an expert
+// episode, for the first and the latest iteration (the paper's Fig. 9), to a
+// PNG at path; dt converts steps to seconds. lambda holds one series per
+// iteration (mean over the CEM iterations of each step).
+func PlotLambda(path string, lambda [][]float64, dt float64) error {
+	p := plot.New()
+	p.Title.Text = "adaptive guidance weight over an expert episode"
+	p.X.Label.Text = "time (s)"
+	p.Y.Label.Text = "λ guide"
+	p.Add(plotter.NewGrid())
+	series := func(s []float64) plotter.XYs {
+		xy := make(plotter.XYs, len(s))
+		for t, v := range s {
+			xy[t] = plotter.XY{X: float64(t) * dt, Y: v}
+		}
+		return xy
+	}
+	line := func(s []float64, c color.Color, name string) error {
+		l, err := plotter.NewLine(series(s))
+		if err != nil {
+			return fmt.Errorf("apex: plot lambda: %w", err)
+		}
+		l.Color, l.Width = c, vg.Points(1.2)
+		p.Add(l)
+		p.Legend.Add(name, l)
+		return nil
+	}
+	if n := len(lambda); n > 0 {
+		if n > 1 && len(lambda[0]) > 0 {
+			if err := line(lambda[0], firstColor, "iteration 0"); err != nil {
+				return err
+			}
+		}
+		if len(lambda[n-1]) > 0 {
+			if err := line(lambda[n-1], policyColor, fmt.Sprintf("iteration %d", n-1)); err != nil {
+				return err
+			}
+		}
+	}
+	return savePlot(p, path)
+}
