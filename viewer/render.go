@@ -633,7 +633,7 @@ func (r *Renderer) draw(enc *wgpu.CommandEncoder, t *target, out *wgpu.TextureVi
 	if err := r.writeFrame(&cam, float64(t.w)/float64(t.h), srgb); err != nil {
 		return err
 	}
-	geomInstances(&r.inst, r.Model, r.Data)
+	geomInstances(&r.inst, r.Model, r.Data, cam.Lookat)
 	var all []instance
 	var first [nMesh]uint32
 	for i := range r.inst {

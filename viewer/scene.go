@@ -23,8 +23,10 @@ type instance [20]float32
 // instanceBytes is the stride of instance in the vertex buffer.
 const instanceBytes = 20 * 4
 
-// planeExtent is the half-size drawn for an infinite plane (MJCF size 0), in
-// metres; the fog hides its edge.
+// planeExtent is the half-size drawn for a plane, in metres, around the
+// point under the camera's lookat: planes collide as infinite planes (as in
+// MuJoCo), and a fast walker leaves a 40 m floor behind within an episode.
+// The fog hides the edge.
 const planeExtent = 100
 
 func makeInstance(rot *[9]float64, pos batchsim.Vec3, scale batchsim.Vec3, grid bool, rgba [4]float32) instance {
@@ -44,8 +46,9 @@ func makeInstance(rot *[9]float64, pos batchsim.Vec3, scale batchsim.Vec3, grid 
 }
 
 // geomInstances appends the instances that draw the posed geoms of m (d
-// after batchsim.Forward) to dst, one list per mesh.
-func geomInstances(dst *[nMesh][]instance, m *batchsim.Model, d *batchsim.Data) {
+// after batchsim.Forward) to dst, one list per mesh; planes are drawn
+// around the point of the plane nearest to centre.
+func geomInstances(dst *[nMesh][]instance, m *batchsim.Model, d *batchsim.Data, centre batchsim.Vec3) {
 	for i := range dst {
 		dst[i] = dst[i][:0]
 	}
@@ -56,14 +59,17 @@ func geomInstances(dst *[nMesh][]instance, m *batchsim.Model, d *batchsim.Data) 
 		}
 		switch m.GeomType[g] {
 		case batchsim.GeomPlane:
-			sx, sy := s[0], s[1]
-			if sx <= 0 {
-				sx = planeExtent
+			// Move along the plane's own x and y axes (columns 0 and 1),
+			// by whole metres, to below the centre.
+			rel := batchsim.Vec3{centre[0] - pos[0], centre[1] - pos[1], centre[2] - pos[2]}
+			var at batchsim.Vec3 = pos
+			for _, c := range []int{0, 1} {
+				u := math.Round(rel[0]*rot[c] + rel[1]*rot[3+c] + rel[2]*rot[6+c])
+				for i := range 3 {
+					at[i] += u * rot[3*i+c]
+				}
 			}
-			if sy <= 0 {
-				sy = planeExtent
-			}
-			dst[meshQuad] = append(dst[meshQuad], makeInstance(rot, pos, batchsim.Vec3{sx, sy, 1}, true, rgba))
+			dst[meshQuad] = append(dst[meshQuad], makeInstance(rot, at, batchsim.Vec3{planeExtent, planeExtent, 1}, true, rgba))
 		case batchsim.GeomSphere:
 			dst[meshSphere] = append(dst[meshSphere], makeInstance(rot, pos, batchsim.Vec3{s[0], s[0], s[0]}, false, rgba))
 		case batchsim.GeomBox:

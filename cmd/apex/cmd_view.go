@@ -35,7 +35,7 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["view"], stderr)
 	taskName := fs.String("task", "", "task to control live (with --live)")
 	policyPath := fs.String("policy", "", "policy.json: with --live the policy controls the task (else the iCEM planner does)")
-	live := fs.Bool("live", false, "control the task live: Enter starts and stops the controller")
+	live := fs.Bool("live", false, "control the task live from the start: Enter stops and restarts the controller")
 	modelPath := fs.String("model", "", "model file (default: the trajectory's task, else the model file it names)")
 	width := fs.Int("width", 1280, "window width")
 	height := fs.Int("height", 720, "window height")
@@ -68,6 +68,7 @@ func runView(args []string, stdout, stderr io.Writer) error {
 		}
 		defer lv.close()
 		opt.Model, opt.Live = task.Model, lv
+		lv.Toggle() // control from the start; Enter stops and restarts
 	default:
 		if fs.NArg() != 1 {
 			return usagef("want one FILE.traj or RUN_DIR (or --task T --live)")
