@@ -158,8 +158,9 @@ func newLiveRun(task *batchsim.Task, policyPath string, budget, horizon int, bac
 		if err != nil {
 			return nil, err
 		}
-		if p.ActDim() != m.Nu {
-			return nil, fmt.Errorf("--policy %s: %d actions, task %s has %d", policyPath, p.ActDim(), task.Name, m.Nu)
+		if p.ActDim() != m.Nu || p.ObsDim() != task.ObsDim() {
+			return nil, fmt.Errorf("--policy %s: %d observations → %d actions, task %s has %d → %d",
+				policyPath, p.ObsDim(), p.ActDim(), task.Name, task.ObsDim(), m.Nu)
 		}
 		lv.policy = p
 		return lv, nil
