@@ -53,6 +53,11 @@ type PolicyEpisode struct {
 	// Obs are the observations at States[t] from which Actions[t] were
 	// taken ((steps) × obsDim).
 	Obs [][]float64
+	// Params are the episode's task parameters (e.g. a goal; nil if none).
+	Params []float64
+	// Success: whether the task was solved at the end; nil when the task
+	// defines no success.
+	Success *bool
 	// Diverged: the simulation left the finite state space and the episode
 	// ended early (only the steps before are recorded).
 	Diverged bool
@@ -67,7 +72,7 @@ type PolicyEpisode struct {
 func RolloutPolicy(ctx context.Context, pi icem.Policy, env *batchsim.Env, steps int) (*PolicyEpisode, error) {
 	start := time.Now()
 	t := env.Task
-	ep := &PolicyEpisode{States: [][]float64{stateOf(env)}}
+	ep := &PolicyEpisode{States: [][]float64{stateOf(env)}, Params: append([]float64(nil), env.Params...)}
 	for step := 0; step < steps; step++ {
 		if step%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -92,8 +97,19 @@ func RolloutPolicy(ctx context.Context, pi icem.Policy, env *batchsim.Env, steps
 		ep.Return += r
 		ep.States = append(ep.States, stateOf(env))
 	}
+	ep.Success = solved(env)
 	ep.Wall = time.Since(start)
 	return ep, nil
+}
+
+// solved asks env whether its task is solved; nil when the task defines no
+// success.
+func solved(env *batchsim.Env) *bool {
+	if len(env.Task.Success) == 0 {
+		return nil
+	}
+	s := env.Solved()
+	return &s
 }
 
 func stateOf(env *batchsim.Env) []float64 {
@@ -135,6 +151,7 @@ func EvalPolicy(ctx context.Context, pi icem.Policy, task *batchsim.Task, episod
 	start := time.Now()
 	res := &EvalResult{}
 	var act time.Duration
+	successes, withSuccess := 0, 0
 	for e := range episodes {
 		env := batchsim.NewEnv(task)
 		env.Reset(streamRand(seed, streamEval, 0, e))
@@ -149,6 +166,16 @@ func EvalPolicy(ctx context.Context, pi icem.Policy, task *batchsim.Task, episod
 		if ep.Diverged {
 			res.Diverged++
 		}
+		if ep.Success != nil {
+			withSuccess++
+			if *ep.Success {
+				successes++
+			}
+		}
+	}
+	if withSuccess > 0 {
+		rate := float64(successes) / float64(withSuccess)
+		res.SuccessRate = &rate
 	}
 	res.MeanReturn, res.StdReturn = stats(res.Returns)
 	res.WallSeconds = time.Since(start).Seconds()

@@ -46,7 +46,7 @@ type Event struct {
 	Iteration, Iterations int
 	Stage                 string
 	Step, Steps           int      // progress within the stage
-	Return                float64  // expert return so far (StageExpert)
+	Return                float64  // expert return so far (StageExpert), policy return (StagePolicy, StageEval)
 	Metrics               *Metrics // the iteration's row (StageDone)
 }
 
@@ -249,22 +249,33 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 
 	// Expert rollouts.
 	var lams, norms, returns, series []float64
+	successes, withSuccess := 0, 0
 	for e := range cfg.ExpertRollouts {
 		env := batchsim.NewEnv(r.task)
 		resetSeed := SubSeed(cfg.Seed, streamResetExpert, i, e)
 		env.Reset(streamRand(cfg.Seed, streamResetExpert, i, e))
-		ep, err := icem.RunEpisode(ctx, r.planner, env, icem.EpisodeOptions{
-			Steps: T, Seed: SubSeed(cfg.Seed, streamPlanExpert, i, e),
+		eo := icem.EpisodeOptions{
+			Steps: T, Seed: SubSeed(cfg.Seed, streamPlanExpert, i, e), Params: env.Params,
 			Progress: func(p icem.Progress) {
 				report(Event{Stage: StageExpert, Step: e*T + p.Step, Steps: cfg.ExpertRollouts * T, Return: p.Return})
 			},
-		})
+		}
+		if len(r.task.Success) > 0 {
+			eo.Success = func(env *batchsim.Env) bool { return env.Solved() }
+		}
+		ep, err := icem.RunEpisode(ctx, r.planner, env, eo)
 		if err != nil {
 			return m, nil, fmt.Errorf("expert rollout %d: %w", e, err)
 		}
 		r.ds.Add(Provenance{Source: SourceExpert, Iteration: i, Episode: e, Seed: resetSeed},
-			r.observations(ep.States[:len(ep.Actions)]), flatten(ep.Actions))
+			r.observations(ep.States[:len(ep.Actions)], env.Params), flatten(ep.Actions))
 		returns = append(returns, ep.Return)
+		if ep.Success != nil {
+			withSuccess++
+			if *ep.Success {
+				successes++
+			}
+		}
 		for t, step := range ep.Lambda {
 			var s float64
 			for _, l := range step {
@@ -282,6 +293,10 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		}
 	}
 	m.ExpertReturn, _ = stats(returns)
+	if withSuccess > 0 {
+		rate := float64(successes) / float64(withSuccess)
+		m.ExpertSuccess = &rate
+	}
 	m.LambdaMean, _ = stats(lams)
 	m.LambdaNormMean, _ = stats(norms)
 	m.LambdaMin, m.LambdaMax = minMax(lams)
@@ -309,11 +324,12 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		if err != nil {
 			return m, nil, err
 		}
+		report(Event{Stage: StagePolicy, Step: len(pe.Actions), Steps: T, Return: pe.Return})
 		if err := r.setPlannerPolicy(sw); err != nil {
 			return m, nil, err
 		}
 		if len(pe.Obs) > 0 { // a policy that diverges at once leaves nothing to relabel
-			labels, err := r.relabel(ctx, i, pe.States[:len(pe.Actions)], report)
+			labels, err := r.relabel(ctx, i, pe.States[:len(pe.Actions)], pe.Params, report)
 			if err != nil {
 				return m, nil, err
 			}
@@ -340,6 +356,7 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		if err != nil {
 			return m, nil, err
 		}
+		report(Event{Stage: StageEval, Step: cfg.EvalEpisodes, Steps: cfg.EvalEpisodes, Return: res.MeanReturn})
 		m.PolicyReturn, m.PolicyReturnStd = res.MeanReturn, res.StdReturn
 		m.PolicySuccess = res.SuccessRate
 		ep := res.Episode(0)
@@ -390,8 +407,8 @@ func (r *Run) train(ctx context.Context, i, k int, report func(Event)) (TrainSta
 }
 
 // relabel returns the expert's action at each of the states (qpos then
-// qvel), flattened (len(states) × nu).
-func (r *Run) relabel(ctx context.Context, i int, states [][]float64, report func(Event)) ([]float64, error) {
+// qvel) under the task parameters params, flattened (len(states) × nu).
+func (r *Run) relabel(ctx context.Context, i int, states [][]float64, params []float64, report func(Event)) ([]float64, error) {
 	m, nu := r.task.Model, r.task.Model.Nu
 	seed := SubSeed(r.Config.Seed, streamPlanRelabel, i, 0)
 	out := make([]float64, len(states)*nu)
@@ -406,7 +423,7 @@ func (r *Run) relabel(ctx context.Context, i int, states [][]float64, report fun
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("relabel stopped at state %d: %w", t, err)
 			}
-			pr.SetState(s[:m.Nq], s[m.Nq:], nil)
+			pr.SetState(s[:m.Nq], s[m.Nq:], params)
 			if _, err := r.planner.Plan(dst[t:t+1], []*icem.Problem{pr}); err != nil {
 				return nil, fmt.Errorf("relabel state %d: %w", t, err)
 			}
@@ -419,7 +436,7 @@ func (r *Run) relabel(ctx context.Context, i int, states [][]float64, report fun
 	probs := make([]*icem.Problem, len(states))
 	for t, s := range states {
 		probs[t] = r.planner.NewProblem(seed, t)
-		probs[t].SetState(s[:m.Nq], s[m.Nq:], nil)
+		probs[t].SetState(s[:m.Nq], s[m.Nq:], params)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("relabel stopped: %w", err)
@@ -431,8 +448,9 @@ func (r *Run) relabel(ctx context.Context, i int, states [][]float64, report fun
 	return out, nil
 }
 
-// observations returns the task's observations of the states, flattened.
-func (r *Run) observations(states [][]float64) []float64 {
+// observations returns the task's observations of the states under the
+// task parameters params, flattened.
+func (r *Run) observations(states [][]float64, params []float64) []float64 {
 	m := r.task.Model
 	d := batchsim.NewData(m)
 	k := r.task.ObsDim()
@@ -440,7 +458,7 @@ func (r *Run) observations(states [][]float64) []float64 {
 	for t, s := range states {
 		copy(d.Qpos, s[:m.Nq])
 		copy(d.Qvel, s[m.Nq:])
-		r.task.Observe(d, out[t*k:(t+1)*k])
+		r.task.ObserveParams(d, params, out[t*k:(t+1)*k])
 	}
 	return out
 }

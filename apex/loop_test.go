@@ -142,7 +142,7 @@ func TestDAggerAddsRelabelledPolicyStates(t *testing.T) {
 			if err := r.planner.SetPolicy(rolled); err != nil {
 				t.Fatal(err)
 			}
-			labels, err := r.relabel(context.Background(), 0, pe.States[:len(pe.Actions)], func(Event) {})
+			labels, err := r.relabel(context.Background(), 0, pe.States[:len(pe.Actions)], pe.Params, func(Event) {})
 			if err != nil {
 				t.Fatal(err)
 			}

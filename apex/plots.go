@@ -61,8 +61,7 @@ func PlotReturns(path string, rows []Metrics, cfg RunConfig) error {
 	p.X.Label.Text = "iteration"
 	p.Y.Label.Text = "return"
 	p.Add(plotter.NewGrid())
-	p.Legend.Top, p.Legend.Left = false, true
-	p.Legend.YPosition = draw.PosBottom
+	p.Legend.Top, p.Legend.Left = true, true
 	if len(rows) > 0 {
 		pol, exp := make(plotter.XYs, len(rows)), make(plotter.XYs, len(rows))
 		for k, r := range rows {
@@ -75,6 +74,8 @@ func PlotReturns(path string, rows []Metrics, cfg RunConfig) error {
 		if err := addLine(p, pol, policyColor, false, "policy alone"); err != nil {
 			return fmt.Errorf("apex: plot returns: %w", err)
 		}
+		// Head room for the legend above the curves.
+		p.Y.Max += 0.25 * (p.Y.Max - p.Y.Min)
 	}
 	return savePlot(p, path)
 }
