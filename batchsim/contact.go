@@ -17,7 +17,7 @@ import "math"
 //
 // Force. With pen = margin − dist and its rate ṗen = −v_rel·n,
 //
-//	fn = max(0, mp·(ω²·pen + γ'·ṗen)),   ft = −min(μ·fn, mp·γ'·|vt|)·vt/|vt|
+//	fn = max(0, mp·(ω²·pen + γ'·ṗen)),   ft = −min(μ·fn, mpt·γ'·|vt|)·vt/|vt|
 //
 // μ the larger GeomFriction (MuJoCo's rule), vt the tangential relative
 // velocity. The gains come from solref (τ, ζ), averaged over the two geoms
@@ -39,7 +39,10 @@ import "math"
 // geom), and n_nom the number of points that carry the pair at rest (4 for a
 // box on a plane, 2 for a capsule lying on one, 1 for a sphere), so that the
 // whole pair behaves as one spring–damper of mass m_eff regardless of how
-// many points it is discretised into. PairContactMass exposes mp for the GPU.
+// many points it is discretised into. mpt = mp except for box–box pairs,
+// whose mp averages a_i over the box's vertices (rotational compliance, see
+// effectiveMasses) while mpt keeps the centre's. PairContactMass and
+// PairFrictionMass expose mp and mpt for the GPU.
 //
 // Stability: the gym cheetah (dt = 0.01, solref 0.02 1) runs stably with one
 // sub-step and comes to rest within 0.1 mm of MuJoCo's torso height
@@ -140,6 +143,7 @@ type pairInfo struct {
 	solref   [2]float64
 	rbound   float64 // sum of the geoms' bounding-sphere radii (not for planes)
 	mp       float64 // per-point effective mass, 0 when both geoms are static
+	mpt      float64 // per-point mass of the friction damping (= mp except box–box)
 	w2, gimp float64 // ω², γ' for the cached step length
 }
 
@@ -437,7 +441,7 @@ func contactForces(m *Model, d *Data) {
 		f := scale3(&c.n, fn)
 		vt := addScl3(&vr, &c.n, -vn)
 		if vtn := norm3(&vt); vtn > 1e-12 {
-			ft := math.Min(p.mu*fn, p.mp*p.gimp*vtn)
+			ft := math.Min(p.mu*fn, p.mpt*p.gimp*vtn)
 			f = addScl3(&f, &vt, -ft/vtn)
 		}
 		s.applyForce(d, b2, &c.pos, &f, 1)

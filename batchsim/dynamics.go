@@ -102,9 +102,17 @@ func fwdActuation(m *Model, d *Data) {
 			}
 		}
 		j := m.ActTrnID[a]
-		qa, da := m.JntQposAdr[j], m.JntDofAdr[j]
 		gear := m.ActGear[a]
 		bp := &m.ActBiasPrm[a]
+		if m.ActTrnType != nil && m.ActTrnType[a] == TrnTendon {
+			l, v := tendonState(m, d, j)
+			force := m.ActGainPrm[a]*c + bp[0] + bp[1]*gear*l + bp[2]*gear*v
+			for w := m.TendonAdr[j]; w < m.TendonAdr[j]+m.TendonNum[j]; w++ {
+				s.qfrc[m.JntDofAdr[m.WrapJntID[w]]] += m.WrapCoef[w] * gear * force
+			}
+			continue
+		}
+		qa, da := m.JntQposAdr[j], m.JntDofAdr[j]
 		force := m.ActGainPrm[a]*c + bp[0] + bp[1]*gear*d.Qpos[qa] + bp[2]*gear*d.Qvel[da]
 		s.qfrc[da] += gear * force
 	}
@@ -197,4 +205,14 @@ func lockedUpper(m *Model, d *Data, j int, q, hi float64) float64 {
 	t := (g - l[2]) / (l[3] - l[2])
 	t = math.Max(0, math.Min(1, t))
 	return l[0] + t*(hi-l[0])
+}
+
+// tendonState returns the length and the rate of fixed tendon t.
+func tendonState(m *Model, d *Data, t int) (length, vel float64) {
+	for w := m.TendonAdr[t]; w < m.TendonAdr[t]+m.TendonNum[t]; w++ {
+		j := m.WrapJntID[w]
+		length += m.WrapCoef[w] * d.Qpos[m.JntQposAdr[j]]
+		vel += m.WrapCoef[w] * d.Qvel[m.JntDofAdr[j]]
+	}
+	return length, vel
 }

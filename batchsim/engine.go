@@ -194,8 +194,8 @@ func effectiveMasses(m *Model, d *Data) {
 			_ = chol.InverseTo(minv)
 		}
 	}
-	// inverse inertia that geom g's centre presents to a point force
-	geomInv := func(g int) float64 {
+	// inverse inertia that point p of geom g presents to a point force
+	geomInvAt := func(g int, p *Vec3) float64 {
 		b := m.GeomBodyID[g]
 		n := s.bodyNode[b]
 		if n < 0 {
@@ -206,7 +206,7 @@ func effectiveMasses(m *Model, d *Data) {
 		}
 		var jac [MaxDofs + 8][3]float64
 		o := &d.Xpos[s.treeRoot[b]]
-		r := sub3(&d.GeomXpos[g], o)
+		r := sub3(p, o)
 		var idx []int
 		for j := n; j >= 0; j = m.DofParentID[j] {
 			c := &s.cdof[j]
@@ -223,11 +223,37 @@ func effectiveMasses(m *Model, d *Data) {
 		}
 		return tr / 3
 	}
+	geomInv := func(g int) float64 { return geomInvAt(g, &d.GeomXpos[g]) }
+	// For the normal force of box–box pairs, whose patch of points can rock
+	// the boxes, the mean over the box's vertices, which includes the
+	// rotational compliance: taken at the centre, the rocking mode of a small
+	// held box is over-damped and the explicit step chatters. Their friction
+	// keeps the centre's mass (mpt), which the sliding mode sees, so that a
+	// held box creeps as little as the step allows.
+	boxInv := func(g int) float64 {
+		r, c, sz := &d.GeomXmat[g], &d.GeomXpos[g], &m.GeomSize[g]
+		a := 0.0
+		for v := 0; v < 8; v++ {
+			var p Vec3
+			for k := 0; k < 3; k++ {
+				p[k] = c[k] + sgnBit(v, 0)*sz[0]*r[3*k] + sgnBit(v, 1)*sz[1]*r[3*k+1] + sgnBit(v, 2)*sz[2]*r[3*k+2]
+			}
+			a += geomInvAt(g, &p)
+		}
+		return a / 8
+	}
 	for i := range s.pairs {
 		p := &s.pairs[i]
 		_, _, nn := pairKind(geomRank(m.GeomType[p.g1]), geomRank(m.GeomType[p.g2]))
-		if a := geomInv(p.g1) + geomInv(p.g2); a > 0 {
+		a := geomInv(p.g1) + geomInv(p.g2)
+		if a > 0 {
 			p.mp = 1 / a / float64(nn)
+		}
+		p.mpt = p.mp
+		if p.kind == pairBoxBox {
+			if ab := boxInv(p.g1) + boxInv(p.g2); ab > 0 {
+				p.mp = 1 / ab / float64(nn)
+			}
 		}
 	}
 	for j := 0; j < m.Njnt; j++ {
@@ -252,6 +278,17 @@ func PairContactMass(m *Model) []float64 {
 	out := make([]float64, m.Npair)
 	for i := range out {
 		out[i] = d.pairs[i].mp
+	}
+	return out
+}
+
+// PairFrictionMass is PairContactMass for the friction force's damping
+// (mpt in contact.go); it differs from the normal's only for box–box pairs.
+func PairFrictionMass(m *Model) []float64 {
+	d := NewData(m)
+	out := make([]float64, m.Npair)
+	for i := range out {
+		out[i] = d.pairs[i].mpt
 	}
 	return out
 }
@@ -325,18 +362,26 @@ func FwdActuation(m *Model, d *Data) { fwdActuation(m, d) }
 // FwdAcceleration computes Qacc by the articulated-body algorithm.
 func FwdAcceleration(m *Model, d *Data) { fwdAcceleration(m, d) }
 
-// Step advances d by m.Opt.Timestep in m.Opt.Substeps equal sub-steps (0 is
-// read as 1), leaving Qacc and CfrcExt of the last sub-step. It returns an error naming the array and index when the state
-// or the controls are not finite before the step, or the state is not after.
+// Step advances d by m.Opt.Timestep. A step that starts with an active
+// contact or joint limit is taken as m.Opt.Substeps equal sub-steps (0 is
+// read as 1; see autoSubsteps), any other as one whole step, exactly MuJoCo's
+// Euler step. It leaves Qacc and CfrcExt of the last sub-step, and returns an
+// error naming the array and index when the state or the controls are not
+// finite before the step, or the state is not after.
 func Step(m *Model, d *Data) error {
 	if err := checkState(m, d, "before step"); err != nil {
 		return err
 	}
-	ns := max(m.Opt.Substeps, 1)
-	h := m.Opt.Timestep / float64(ns)
+	ns, h := 1, m.Opt.Timestep
+	FwdPosition(m, d)
+	if n := max(m.Opt.Substeps, 1); n > 1 && (d.ncon > 0 || limitActive(m, d.Qpos)) {
+		ns, h = n, m.Opt.Timestep/float64(n)
+	}
 	d.setStep(m, h)
 	for k := 0; k < ns; k++ {
-		FwdPosition(m, d)
+		if k > 0 {
+			FwdPosition(m, d)
+		}
 		FwdVelocity(m, d)
 		FwdActuation(m, d)
 		FwdAcceleration(m, d)

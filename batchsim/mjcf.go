@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -145,6 +146,7 @@ type compiler struct {
 	geomCondim      []int
 	bodyHasInertial []bool
 	tendonCount     int
+	tendons         []*node // fixed tendons, added to the Model when an actuator uses one
 }
 
 func (c *compiler) errf(n *node, format string, args ...any) error {
@@ -256,6 +258,11 @@ func (c *compiler) compile(root *node) (*Model, error) {
 	for _, n := range custom {
 		if err := c.readCustom(n); err != nil {
 			return nil, err
+		}
+	}
+	for _, t := range c.tendons {
+		if !slices.Contains(m.TendonName, t.attrs["name"]) {
+			c.warn(t, "fixed tendon %q has no stiffness, damping or limits and does not change the dynamics: ignored", t.attrs["name"])
 		}
 	}
 	if err := c.finish(); err != nil {
@@ -1006,26 +1013,31 @@ func (c *compiler) readActuators(n *node) error {
 		if err != nil {
 			return err
 		}
-		for _, trn := range []string{"tendon", "site"} {
-			if _, ok := as[trn]; ok {
-				return c.errf(ch, "%s transmission is not supported; use joint", trn)
+		if _, ok := as["site"]; ok {
+			return c.errf(ch, "site transmission is not supported; use joint or tendon")
+		}
+		trnType, jnt := TrnJoint, -1
+		if tname, ok := as["tendon"]; ok {
+			if jnt, err = c.useTendon(ch, tname); err != nil {
+				return err
 			}
-		}
-		jname, ok := as["joint"]
-		if !ok {
-			return c.errf(ch, "actuator needs a joint")
-		}
-		jnt := -1
-		for j, nm := range m.JntName {
-			if nm == jname {
-				jnt = j
+			trnType = TrnTendon
+		} else {
+			jname, ok := as["joint"]
+			if !ok {
+				return c.errf(ch, "actuator needs a joint")
 			}
-		}
-		if jnt < 0 {
-			return c.errf(ch, "joint %q not found", jname)
-		}
-		if m.JntType[jnt] == JointFree {
-			return c.errf(ch, "actuators on free joints are not supported")
+			for j, nm := range m.JntName {
+				if nm == jname {
+					jnt = j
+				}
+			}
+			if jnt < 0 {
+				return c.errf(ch, "joint %q not found", jname)
+			}
+			if m.JntType[jnt] == JointFree {
+				return c.errf(ch, "actuators on free joints are not supported")
+			}
 		}
 		gear := 1.0
 		if _, ok := as["gear"]; ok {
@@ -1110,6 +1122,7 @@ func (c *compiler) readActuators(n *node) error {
 		m.Nu++
 		m.ActName = append(m.ActName, as["name"])
 		m.ActTrnID = append(m.ActTrnID, jnt)
+		m.ActTrnType = append(m.ActTrnType, trnType)
 		m.ActGear = append(m.ActGear, gear)
 		m.ActGainPrm = append(m.ActGainPrm, gain)
 		m.ActBiasPrm = append(m.ActBiasPrm, bias)
@@ -1152,9 +1165,55 @@ func (c *compiler) readTendon(n *node) error {
 			}
 		}
 		c.tendonCount++
-		c.warn(ch, "fixed tendon %q has no stiffness, damping or limits and does not change the dynamics: ignored", ch.attrs["name"])
+		c.tendons = append(c.tendons, ch)
 	}
 	return nil
+}
+
+// useTendon returns the id of the fixed tendon called name in the Model,
+// adding it (its joints and coefficients) the first time an actuator uses it.
+func (c *compiler) useTendon(act *node, name string) (int, error) {
+	m := c.m
+	for i, n := range m.TendonName {
+		if n == name {
+			return i, nil
+		}
+	}
+	var tn *node
+	for _, t := range c.tendons {
+		if t.attrs["name"] == name {
+			tn = t
+		}
+	}
+	if tn == nil {
+		return 0, c.errf(act, "tendon %q not found", name)
+	}
+	m.TendonName = append(m.TendonName, name)
+	m.TendonAdr = append(m.TendonAdr, len(m.WrapJntID))
+	for _, j := range tn.children {
+		jnt := -1
+		for k, nm := range m.JntName {
+			if nm == j.attrs["joint"] {
+				jnt = k
+			}
+		}
+		if jnt < 0 || (m.JntType[jnt] != JointHinge && m.JntType[jnt] != JointSlide) {
+			return 0, c.errf(j, "joint %q: a fixed tendon needs hinge or slide joints", j.attrs["joint"])
+		}
+		coef := 1.0
+		if v, ok := j.attrs["coef"]; ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, c.errf(j, "coef=%q: want a number", v)
+			}
+			coef = f
+		}
+		m.WrapJntID = append(m.WrapJntID, jnt)
+		m.WrapCoef = append(m.WrapCoef, coef)
+	}
+	m.TendonNum = append(m.TendonNum, len(m.WrapJntID)-m.TendonAdr[len(m.TendonAdr)-1])
+	m.Ntendon++
+	return m.Ntendon - 1, nil
 }
 
 // finish computes what depends on the whole tree: inertias from geoms,
@@ -1220,6 +1279,7 @@ func (c *compiler) finish() error {
 		}
 	}
 	c.contactPairs()
+	m.Opt.Substeps = autoSubsteps(m)
 	// The engine's limits (the GPU kernel's private arrays).
 	limits := []struct {
 		name    string

@@ -34,6 +34,14 @@ func (t JointType) String() string {
 	return "unknown"
 }
 
+// TrnType is the kind of an actuator's transmission (MuJoCo's mjtTrn).
+type TrnType int
+
+const (
+	TrnJoint  TrnType = 0 // a hinge or slide joint
+	TrnTendon TrnType = 3 // a fixed tendon (mjTRN_TENDON)
+)
+
 // GeomType is the shape of a geom.
 type GeomType int
 
@@ -193,12 +201,25 @@ type Model struct {
 	// the joint's dof is gear·force. A motor has GainPrm = 1, BiasPrm = 0; a
 	// position servo GainPrm = kp, BiasPrm = (0, −kp, 0).
 	ActName        []string     // (nu)
-	ActTrnID       []int        // joint the actuator drives (nu)
+	ActTrnType     []TrnType    // joint or tendon; nil means all joints (nu)
+	ActTrnID       []int        // joint (or tendon, see ActTrnType) the actuator drives (nu)
 	ActGear        []float64    // (nu)
 	ActGainPrm     []float64    // (nu)
 	ActBiasPrm     []Vec3       // (nu)
 	ActCtrlLimited []bool       // whether ctrl is clamped to CtrlRange (nu)
 	ActCtrlRange   [][2]float64 // (nu)
+
+	// Fixed tendons that actuators drive (MJCF <tendon><fixed>): the length
+	// of tendon t is Σ WrapCoef[w]·q[WrapJntID[w]] over w in
+	// [TendonAdr[t], TendonAdr[t]+TendonNum[t]); an actuator on it uses that
+	// length (and its rate) in place of q and applies WrapCoef[w]·gear·force to
+	// each joint's dof. Tendons no actuator uses are not kept.
+	Ntendon    int
+	TendonName []string  // (ntendon)
+	TendonAdr  []int     // first wrap of the tendon (ntendon)
+	TendonNum  []int     // number of wraps (ntendon)
+	WrapJntID  []int     // hinge or slide joint of the wrap (nwrap)
+	WrapCoef   []float64 // coefficient of the joint in the length (nwrap)
 
 	Qpos0      []float64 // default pose: joints at 0, free joints at the body's pose (nq)
 	QposSpring []float64 // spring reference pose (nq)

@@ -93,7 +93,7 @@ type Task struct {
 	NParam     int     // per-problem parameters (e.g. a goal); 0 if none
 
 	// Actions a in [ActLow, ActHigh] map to controls ctrl = CtrlOffset + CtrlScale·a,
-	// plus, where CtrlRelative is set, the position of the actuated joint
+	// plus, where CtrlRelative is set, the position of the actuated joint (or tendon length)
 	// (gym-robotics' ctrl_set_action for position servos: the target is
 	// relative to where the joint is now); ctrl is then clamped to the
 	// actuator's range when applied.
@@ -265,7 +265,12 @@ func (t *Task) SetCtrl(d *Data, a []float64) {
 	for i := range d.Ctrl {
 		d.Ctrl[i] = t.CtrlOffset[i] + t.CtrlScale[i]*a[i]
 		if t.CtrlRelative != nil && t.CtrlRelative[i] {
-			d.Ctrl[i] += d.Qpos[m.JntQposAdr[m.ActTrnID[i]]]
+			if m.ActTrnType != nil && m.ActTrnType[i] == TrnTendon {
+				l, _ := tendonState(m, d, m.ActTrnID[i])
+				d.Ctrl[i] += l
+			} else {
+				d.Ctrl[i] += d.Qpos[m.JntQposAdr[m.ActTrnID[i]]]
+			}
 		}
 	}
 }

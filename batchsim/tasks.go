@@ -13,7 +13,9 @@ var modelFiles embed.FS
 
 // taskBuilders makes each task from its embedded model file.
 var taskBuilders = map[string]func() (*Task, error){
-	"halfcheetah": HalfCheetah,
+	"halfcheetah":     HalfCheetah,
+	"humanoidstandup": HumanoidStandup,
+	"fetchpickplace":  FetchPickPlace,
 }
 
 // TaskNames lists the tasks, sorted.
