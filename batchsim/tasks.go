@@ -16,6 +16,7 @@ var taskBuilders = map[string]func() (*Task, error){
 	"halfcheetah":     HalfCheetah,
 	"humanoidstandup": HumanoidStandup,
 	"fetchpickplace":  FetchPickPlace,
+	"door":            Door,
 }
 
 // TaskNames lists the tasks, sorted.
