@@ -120,8 +120,12 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		env := batchsim.NewEnv(task)
 		env.Reset(rand.New(rand.NewPCG(epSeed, 0x5EED)))
 		bar := newProgress(stderr, n, fmt.Sprintf("episode %d/%d", e+1, *episodes))
-		ep, err := icem.RunEpisode(ctx, pl, env, icem.EpisodeOptions{Steps: n, Seed: epSeed,
-			Progress: func(p icem.Progress) { bar.set(p.Step, fmt.Sprintf("return %.1f", p.Return)) }})
+		opts := icem.EpisodeOptions{Steps: n, Seed: epSeed, Params: env.Params,
+			Progress: func(p icem.Progress) { bar.set(p.Step, fmt.Sprintf("return %.1f", p.Return)) }}
+		if len(task.Success) > 0 {
+			opts.Success = func(e *batchsim.Env) bool { return e.Solved() }
+		}
+		ep, err := icem.RunEpisode(ctx, pl, env, opts)
 		bar.finish()
 		if err != nil {
 			return err
