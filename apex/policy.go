@@ -11,6 +11,10 @@
 //   - Dataset (dataset.go): (observation, expert action) pairs grouped by
 //     rollout with their Provenance, keeping the latest Window rollouts.
 //   - Trainer (train.go): Adam on MSE + L1 + L2, TrainSteps steps per call.
+//   - Run (loop.go): the APEX loop of Alg. 2 with the baselines and
+//     ablations of RunConfig (config.go), DAgger relabelling, evaluation of
+//     the policy alone (eval.go), and its run folder (runfolder.go:
+//     config.json, metrics.csv, checkpoints, resume; plots.go).
 //
 // Checkpoints: Trainer.Save (policy, Adam moments, step count) and
 // Dataset.Save hold the whole training state; with every random stream
