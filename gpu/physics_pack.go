@@ -13,7 +13,10 @@ import (
 // rank with their gains, and the joint-limit gains.
 func packPhysics(p *packed, m *batchsim.Model) {
 	nb, nj, nv, ng := m.Nbody, m.Njnt, m.Nv, m.Ngeom
-	h := m.Opt.Timestep / float64(max(m.Opt.Substeps, 1))
+	// Gains for the two step lengths batchsim.Step takes: the whole timestep
+	// (no contact or limit active) and the sub-step.
+	hFull := m.Opt.Timestep
+	hSub := m.Opt.Timestep / float64(max(m.Opt.Substeps, 1))
 
 	node := make([]int, nb)
 	root := make([]int, nb)
@@ -79,10 +82,11 @@ func packPhysics(p *packed, m *batchsim.Model) {
 			g1, g2, r1, r2 = g2, g1, r2, r1
 		}
 		solref := [2]float64{(m.GeomSolref[g1][0] + m.GeomSolref[g2][0]) / 2, (m.GeomSolref[g1][1] + m.GeomSolref[g2][1]) / 2}
-		w2, _, gimp := solGains(solref, h)
+		w2, _, gimp := solGains(solref, hFull)
+		w2s, _, gimps := solGains(solref, hSub)
 		pairI = append(pairI, g1, g2, pairKind(r1, r2))
 		pairF = append(pairF, math.Max(m.GeomMargin[g1], m.GeomMargin[g2]),
-			math.Max(m.GeomFriction[g1], m.GeomFriction[g2]), mp[i], w2, gimp)
+			math.Max(m.GeomFriction[g1], m.GeomFriction[g2]), mp[i], w2, gimp, w2s, gimps)
 	}
 	p.addInts("H_PAIR", pairI...)
 
@@ -121,8 +125,9 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	ieff := batchsim.JointLimitInertia(m)
 	for j := 0; j < nj; j++ {
 		rng = append(rng, m.JntRange[j][0], m.JntRange[j][1])
-		w2, gam, _ := solGains(m.JntSolref[j], h)
-		lim = append(lim, ieff[j]*w2, ieff[j]*gam)
+		w2, gam, _ := solGains(m.JntSolref[j], hFull)
+		w2s, gams, _ := solGains(m.JntSolref[j], hSub)
+		lim = append(lim, ieff[j]*w2, ieff[j]*gam, ieff[j]*w2s, ieff[j]*gams)
 	}
 	p.addFloats("H_F_JNT_RANGE", rng...)
 	p.addFloats("H_F_JNT_STIFF", m.JntStiffness...)

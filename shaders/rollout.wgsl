@@ -73,13 +73,13 @@ const H_F_JNT_POS: u32 = 42u;    // (njnt × 3)
 const H_F_JNT_AXIS: u32 = 43u;   // (njnt × 3)
 const H_F_JNT_RANGE: u32 = 44u;  // (njnt × 2)
 const H_F_JNT_STIFF: u32 = 45u;  // (njnt)
-const H_F_JNT_LIMGAIN: u32 = 46u; // limit stiffness k, damping c for step h (njnt × 2)
+const H_F_JNT_LIMGAIN: u32 = 46u; // limit k, c for the whole step, then for the sub-step (njnt × 4)
 const H_F_DOF_DAMP: u32 = 47u;   // (nv)
 const H_F_DOF_ARM: u32 = 48u;    // (nv)
 const H_F_GEOM_POS: u32 = 49u;   // (ngeom × 3)
 const H_F_GEOM_MAT: u32 = 50u;   // orientation in the body frame, row-major (ngeom × 9)
 const H_F_GEOM_SIZE: u32 = 51u;  // (ngeom × 3)
-const H_F_PAIR: u32 = 52u;       // margin, mu, mp, ω², γ' (npair × 5)
+const H_F_PAIR: u32 = 52u;       // margin, mu, mp, ω², γ' (whole step), ω², γ' (sub-step) (npair × 7)
 const H_F_ACT: u32 = 53u;        // gear, gain, bias0, bias1, bias2, ctrl lo, ctrl hi (nu × 7)
 const H_F_QPOS0: u32 = 54u;      // (nq)
 const H_F_QPOS_SPRING: u32 = 55u; // (nq)
@@ -304,6 +304,10 @@ var<private> u6: array<V6, MAX_DOFS>;
 var<private> dinv: array<f32, MAX_DOFS>;
 var<private> uf: array<f32, MAX_DOFS>;
 var<private> sacc: array<V6, MAX_DOFS>;
+// gain_sel picks the contact and limit gains of the step length being taken:
+// 0 for the whole timestep, 2 for the sub-step (see physics_step).
+var<private> gain_sel: u32;
+var<private> contact_found: bool; // contacts() met a contact closer than its margin
 
 fn mv3(field: u32, k: u32) -> vec3<f32> {
 	let o = hdr(field) + 3u * k;
@@ -508,12 +512,13 @@ fn apply_force(b: u32, pos: vec3<f32>, f: vec3<f32>, sgn: f32) {
 fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
 	let g1 = u32(mi(H_PAIR, 3u * pi));
 	let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
-	let o = hdr(H_F_PAIR) + 5u * pi;
+	let o = hdr(H_F_PAIR) + 7u * pi;
 	let margin = model_f[o];
 	let mu = model_f[o + 1u];
 	let mp = model_f[o + 2u];
-	let w2 = model_f[o + 3u];
-	let gimp = model_f[o + 4u];
+	contact_found = true;
+	let w2 = model_f[o + 3u + gain_sel];
+	let gimp = model_f[o + 4u + gain_sel];
 	let b1 = u32(mi(H_GEOM_BODY, g1));
 	let b2 = u32(mi(H_GEOM_BODY, g2));
 	let vr = point_vel(b2, pos) - point_vel(b1, pos);
@@ -681,8 +686,8 @@ fn contacts(nv: u32, nbody: u32, npair: u32) {
 	for (var i = 0u; i < nv; i++) { fext[i] = V6(); }
 	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
 	for (var pi = 0u; pi < npair; pi++) {
-		let mg = model_f[hdr(H_F_PAIR) + 5u * pi];
-		if (model_f[hdr(H_F_PAIR) + 5u * pi + 2u] == 0.0) { continue; } // mp = 0: both static
+		let mg = model_f[hdr(H_F_PAIR) + 7u * pi];
+		if (model_f[hdr(H_F_PAIR) + 7u * pi + 2u] == 0.0) { continue; } // mp = 0: both static
 		let g1 = u32(mi(H_PAIR, 3u * pi));
 		let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
 		let kind = mi(H_PAIR, 3u * pi + 2u);
@@ -774,8 +779,8 @@ fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
 		} else {
 			continue;
 		}
-		let gk = mf(H_F_JNT_LIMGAIN, 2u * j);
-		let gc = mf(H_F_JNT_LIMGAIN, 2u * j + 1u);
+		let gk = mf(H_F_JNT_LIMGAIN, 4u * j + gain_sel);
+		let gc = mf(H_F_JNT_LIMGAIN, 4u * j + 1u + gain_sel);
 		let f = gk * x - gc * sgn * qvel[da];
 		if (f > 0.0) {
 			qfrc[da] += sgn * f;
@@ -906,17 +911,45 @@ fn state_finite(nq: u32, nv: u32) -> bool {
 	return ok;
 }
 
+// limit_active is engine.go's limitActive: a limited hinge or slide beyond
+// its range.
+fn limit_active(njnt: u32) -> bool {
+	var on = false;
+	for (var j = 0u; j < njnt; j++) {
+		if (mi(H_JNT_LIMITED, j) == 0 || mi(H_JNT_TYPE, j) == JNT_FREE) { continue; }
+		let q = qpos[u32(mi(H_JNT_QPOSADR, j))];
+		on = on || q < mf(H_F_JNT_RANGE, 2u * j) || q > mf(H_F_JNT_RANGE, 2u * j + 1u);
+	}
+	return on;
+}
+
 // physics_step is one batchsim.Step; it returns false when the state is no
-// longer finite (Step's error).
+// longer finite (Step's error). Like Step, it takes the whole timestep unless
+// a contact or a joint limit is active at its start, and then H_SUBSTEPS
+// sub-steps; the contact forces found with the whole step's gains are then
+// recomputed with the sub-step's.
 fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
 	let njnt = hdr(H_NJNT);
 	let npair = hdr(H_NPAIR);
-	let ns = hdr(H_SUBSTEPS);
-	let h = mf(H_F_OPT, 5u); // timestep / substeps, computed in float64
-	for (var k = 0u; k < ns; k++) {
-		kinematics(nbody, njnt);
-		com_vel(nv);
+	var ns = 1u;
+	var h = mf(H_F_OPT, 0u);
+	gain_sel = 0u;
+	contact_found = false;
+	kinematics(nbody, njnt);
+	com_vel(nv);
+	contacts(nv, nbody, npair);
+	if (hdr(H_SUBSTEPS) > 1u && (contact_found || limit_active(njnt))) {
+		ns = hdr(H_SUBSTEPS);
+		h = mf(H_F_OPT, 5u); // timestep / substeps, computed in float64
+		gain_sel = 2u;
 		contacts(nv, nbody, npair);
+	}
+	for (var k = 0u; k < ns; k++) {
+		if (k > 0u) {
+			kinematics(nbody, njnt);
+			com_vel(nv);
+			contacts(nv, nbody, npair);
+		}
 		actuation(nv, njnt, nu, h);
 		acceleration(nv, nbody);
 		integrate(nv, njnt, h);
