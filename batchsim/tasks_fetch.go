@@ -6,13 +6,6 @@ import (
 	"math/rand/v2"
 )
 
-// FetchSubsteps is the number of sub-steps of Fetch's 0.002 s timestep.
-// Penalty friction is viscous below its Coulomb bound, so a held cube creeps
-// at about its weight over the summed tangential damping of the pad
-// contacts, which the step length bounds (γ' < 1/h); four sub-steps keep the
-// creep of a 2 kg cube in the pads under 1 cm/s.
-const FetchSubsteps = 4
-
 // Fetch's qpos layout (models/fetch_pickplace.xml).
 const (
 	fetchQposCube  = 5 // cube position (3) then quaternion (4)
@@ -28,12 +21,17 @@ const (
 // 50-step episodes, a goal per episode (NParam = 3), the 28-dim observation
 // of gym-robotics, planning cost ‖goal − cube‖, reported reward
 // −[‖goal − cube‖ > 0.05] and success at ‖goal − cube‖ ≤ 0.05.
+//
+// Penalty friction is viscous below its Coulomb bound, so a held cube creeps
+// at about its weight over the summed tangential damping of the pad
+// contacts, which the sub-step bounds (γ' < 1/h): the stiff pad and cube
+// contacts (solref 0.002) make the loader choose 8 sub-steps per contact
+// step (autoSubsteps), at which a 2 kg cube creeps about 5 mm/s.
 func FetchPickPlace() (*Task, error) {
 	m, err := embeddedModel("fetch_pickplace.xml")
 	if err != nil {
 		return nil, err
 	}
-	m.Opt.Substeps = FetchSubsteps
 	site := func(name string) (int, error) {
 		for i, n := range m.SiteName {
 			if n == name {
