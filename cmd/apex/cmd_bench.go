@@ -96,7 +96,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	var rows []benchRow
 	for _, size := range sizes {
 		b := &batchsim.Batch{Task: task, Problems: 1, Samples: size, Horizon: *horizon,
-			Qpos: append([]float64(nil), m.Qpos0...), Qvel: make([]float64, m.Nv),
+			Qpos: append([]float64(nil), m.Qpos0...), Qvel: make([]float64, m.Nv), Params: make([]float64, task.NParam),
 			Actions: make([]float64, size**horizon*m.Nu)}
 		for i := range b.Actions {
 			k := i % m.Nu
