@@ -1280,7 +1280,6 @@ func (c *compiler) finish() error {
 	}
 	c.contactPairs()
 	m.Opt.Substeps = autoSubsteps(m)
-	m.Opt.Substeps = autoSubsteps(m)
 	// The engine's limits (the GPU kernel's private arrays).
 	limits := []struct {
 		name    string

@@ -931,24 +931,25 @@ fn limit_active(njnt: u32) -> bool {
 fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
 	let njnt = hdr(H_NJNT);
 	let npair = hdr(H_NPAIR);
+	let nsub = hdr(H_SUBSTEPS);
 	var ns = 1u;
 	var h = mf(H_F_OPT, 0u);
-	gain_sel = 0u;
-	contact_found = false;
-	kinematics(nbody, njnt);
-	com_vel(nv);
-	contacts(nv, nbody, npair);
-	if (hdr(H_SUBSTEPS) > 1u && (contact_found || limit_active(njnt))) {
-		ns = hdr(H_SUBSTEPS);
-		h = mf(H_F_OPT, 5u); // timestep / substeps, computed in float64
-		gain_sel = 2u;
-		contacts(nv, nbody, npair);
-	}
+	// Contacts are found with the sub-step's gains: when none is found their
+	// gains do not matter, and the step is then taken whole. One call site
+	// per stage, since lavapipe inlines every call.
+	gain_sel = select(0u, 2u, nsub > 1u);
 	for (var k = 0u; k < ns; k++) {
-		if (k > 0u) {
-			kinematics(nbody, njnt);
-			com_vel(nv);
-			contacts(nv, nbody, npair);
+		contact_found = false;
+		kinematics(nbody, njnt);
+		com_vel(nv);
+		contacts(nv, nbody, npair);
+		if (k == 0u && nsub > 1u) {
+			if (contact_found || limit_active(njnt)) {
+				ns = nsub;
+				h = mf(H_F_OPT, 5u); // timestep / substeps, computed in float64
+			} else {
+				gain_sel = 0u;
+			}
 		}
 		actuation(nv, njnt, nu, h);
 		acceleration(nv, nbody);
