@@ -45,7 +45,7 @@ demo: deps build
 
 # Fuzz the MJCF loader for 10 minutes (the seed corpus runs in make test).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoadXML -fuzztime 10m ./batchsim/
+	$(GO) test -run '^$$' -fuzz FuzzLoadXML -fuzztime 10m -fuzzminimizetime 10s -parallel 1 ./batchsim/
 
 clean:
 	rm -rf bin

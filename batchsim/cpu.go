@@ -175,8 +175,9 @@ func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, gu
 	return main, guide, norm
 }
 
-// checkBatch validates the sizes of a batch (a programmer error panics in
-// gonum's style would be harsher than the CLI needs: return an error).
+// checkBatch validates the sizes and values of a batch. Sizes come from our
+// own code, but a batch also carries user data (start states, actions), so
+// a mismatch is an error rather than a panic.
 func checkBatch(b *Batch) error {
 	if b.Task == nil || b.Task.Model == nil {
 		return fmt.Errorf("batch: no task")
