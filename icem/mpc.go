@@ -13,6 +13,9 @@ type Progress struct {
 	Step, Steps int     // steps done, steps planned
 	Return      float64 // reported reward summed so far
 	Elapsed     time.Duration
+	// Problem is the planning problem after this step's Plan call: its Best
+	// and Elites are what the planner considered for the step just taken.
+	Problem *Problem
 }
 
 // EpisodeOptions configure RunEpisode. The zero value runs until the
@@ -113,7 +116,7 @@ func RunEpisode(ctx context.Context, pl *Planner, env *batchsim.Env, opt Episode
 		ep.Return += r
 		ep.States = append(ep.States, stateOf(env))
 		if opt.Progress != nil {
-			opt.Progress(Progress{Step: step + 1, Steps: steps, Return: ep.Return, Elapsed: time.Since(start)})
+			opt.Progress(Progress{Step: step + 1, Steps: steps, Return: ep.Return, Elapsed: time.Since(start), Problem: pr})
 		}
 	}
 	if opt.Success != nil {

@@ -116,6 +116,18 @@ func (pr *Problem) Best() []float64 { return pr.best }
 // already shifted for the next step (h × nu).
 func (pr *Problem) Mean() []float64 { return pr.mean }
 
+// Elites returns the elite sequences of the last Plan call's final CEM
+// iteration, best f first, each h × nu: views into the problem's memory,
+// valid until its next Plan call (the viewer draws them as planned paths).
+func (pr *Problem) Elites() [][]float64 {
+	n := len(pr.best)
+	out := make([][]float64, pr.nElites)
+	for k := range out {
+		out[k] = pr.elites[k*n : (k+1)*n]
+	}
+	return out
+}
+
 // worker is the scratch space of one goroutine of the planner's host work.
 type worker struct {
 	noise *ColoredNoise

@@ -115,13 +115,23 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		Iterations: cfg.Iterations, Horizon: *horizon, Backend: ev.Name()}
 	successes, withSuccess := 0, 0
 	var last *icem.Episode
+	var lastPaths [][]viewer.PlannedPath
 	for e := 0; e < *episodes; e++ {
 		epSeed := *seed + uint64(e)
 		env := batchsim.NewEnv(task)
 		env.Reset(rand.New(rand.NewPCG(epSeed, 0x5EED)))
 		bar := newProgress(stderr, n, fmt.Sprintf("episode %d/%d", e+1, *episodes))
+		var rec *pathRecorder
+		if *saveTraj != "" {
+			rec = newPathRecorder(env)
+		}
 		opts := icem.EpisodeOptions{Steps: n, Seed: epSeed, Params: env.Params,
-			Progress: func(p icem.Progress) { bar.set(p.Step, fmt.Sprintf("return %.1f", p.Return)) }}
+			Progress: func(p icem.Progress) {
+				bar.set(p.Step, fmt.Sprintf("return %.1f", p.Return))
+				if rec != nil {
+					rec.record(p.Problem, env)
+				}
+			}}
 		if len(task.Success) > 0 {
 			opts.Success = func(e *batchsim.Env) bool { return e.Solved() }
 		}
@@ -131,6 +141,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		last = ep
+		if rec != nil {
+			lastPaths = rec.paths
+		}
 		pe := planEpisode{Episode: e, Seed: epSeed, Return: ep.Return, Steps: len(ep.Rewards), Success: ep.Success,
 			WallSeconds: ep.Wall.Seconds(), StepsPerSec: ep.StepsPerSec, SimSteps: ep.SimStepsPerSec, NonFinite: ep.NonFinite}
 		if ep.Success != nil {
@@ -163,7 +176,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		sum.SuccessRate = &r
 	}
 	if *saveTraj != "" {
-		if err := viewer.SaveTraj(*saveTraj, episodeTraj(task, last)); err != nil {
+		tr := episodeTraj(task, last)
+		tr.Paths = lastPaths
+		if err := viewer.SaveTraj(*saveTraj, tr); err != nil {
 			return err
 		}
 	}
@@ -187,4 +202,53 @@ func episodeTraj(task *batchsim.Task, ep *icem.Episode) *viewer.Trajectory {
 		tr.Qvel = append(tr.Qvel, s[m.Nq:])
 	}
 	return tr
+}
+
+// pathRecorder keeps, per step of an episode, the paths of the root body
+// under the planner's elite sequences and its best one, for the viewer's
+// overlay. It replays each sequence from the state the step started from.
+type pathRecorder struct {
+	env        *batchsim.Env // the episode's environment
+	sim        *batchsim.Env // scratch world for the replays
+	qpos, qvel []float64     // start state of the current step
+	paths      [][]viewer.PlannedPath
+}
+
+func newPathRecorder(env *batchsim.Env) *pathRecorder {
+	r := &pathRecorder{env: env, sim: batchsim.NewEnv(env.Task)}
+	r.sim.Params = env.Params
+	r.qpos = append([]float64(nil), env.Data.Qpos...)
+	r.qvel = append([]float64(nil), env.Data.Qvel...)
+	return r
+}
+
+// record is called after each step with the problem that planned it.
+func (r *pathRecorder) record(pr *icem.Problem, env *batchsim.Env) {
+	var step []viewer.PlannedPath
+	if pr != nil {
+		for _, seq := range pr.Elites() {
+			step = append(step, r.replay(seq, false))
+		}
+		step = append(step, r.replay(pr.Best(), true))
+	}
+	r.paths = append(r.paths, step)
+	copy(r.qpos, env.Data.Qpos)
+	copy(r.qvel, env.Data.Qvel)
+}
+
+// replay rolls seq out from the step's start state and returns the path of
+// body 1 (the root of the tree).
+func (r *pathRecorder) replay(seq []float64, best bool) viewer.PlannedPath {
+	m := r.sim.Task.Model
+	nu := m.Nu
+	r.sim.SetState(r.qpos, r.qvel)
+	p := viewer.PlannedPath{Body: m.BodyName[1], Best: best, Points: [][3]float64{r.sim.Data.Xpos[1]}}
+	for t := 0; t+nu <= len(seq); t += nu {
+		if _, _, err := r.sim.Act(seq[t : t+nu]); err != nil {
+			break
+		}
+		batchsim.Forward(m, r.sim.Data)
+		p.Points = append(p.Points, r.sim.Data.Xpos[1])
+	}
+	return p
 }

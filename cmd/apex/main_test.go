@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/apex-robotics/apex/viewer"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -145,7 +147,25 @@ func TestPlanJSON(t *testing.T) {
 	if len(s.Episodes) != 1 || s.Episodes[0].Steps != 5 || s.Population != 25 || s.Iterations != 2 {
 		t.Errorf("summary %+v", s)
 	}
-	if _, err := os.Stat(traj); err != nil {
-		t.Error(err)
+	tr, err := viewer.LoadTraj(traj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Paths) != 5 {
+		t.Fatalf("%d steps of planned paths, want 5", len(tr.Paths))
+	}
+	for k, step := range tr.Paths {
+		bests := 0
+		for _, p := range step {
+			if p.Best {
+				bests++
+			}
+			if len(p.Points) != 31 {
+				t.Errorf("step %d: path of %d points, want horizon + 1 = 31", k, len(p.Points))
+			}
+		}
+		if bests != 1 || len(step) < 2 {
+			t.Errorf("step %d: %d paths with %d best, want elites and one best", k, len(step), bests)
+		}
 	}
 }
