@@ -14,13 +14,14 @@ import (
 	"strings"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/viewer"
 )
 
 func init() {
 	register(&command{
 		name:    "sim",
 		summary: "Simulate a model or task under given controls and write one JSON state per control step.",
-		usage:   "sim (--model PATH.xml | --task NAME) --steps N [--frame-skip K] [--init-qpos v,v,...] [--init-qvel v,v,...] [--ctrl-file F.csv | --ctrl zero] [--seed S] --out F.jsonl",
+		usage:   "sim (--model PATH.xml | --task NAME) --steps N [--frame-skip K] [--init-qpos v,v,...] [--init-qvel v,v,...] [--ctrl-file F.csv | --ctrl zero] [--seed S] --out F.jsonl [--save-traj F.traj]",
 		run:     runSim,
 	})
 }
@@ -44,6 +45,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	ctrl := fs.String("ctrl", "zero", "controls when no --ctrl-file is given: zero")
 	seed := fs.Uint64("seed", 1, "random seed of the task's reset")
 	out := fs.String("out", "", "output file (JSON lines)")
+	saveTraj := fs.String("save-traj", "", "also write the run as a .traj file for apex view / apex render")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -123,7 +125,17 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	env.SetState(env.Data.Qpos, env.Data.Qvel)
 	a := make([]float64, m.Nu)
-	return writeAtomic(*out, func(f *os.File) error {
+	tr := &viewer.Trajectory{Version: viewer.TrajVersion, Model: m.File, Nq: m.Nq, Nv: m.Nv,
+		Dt: m.Opt.Timestep * float64(task.FrameSkip)}
+	if *taskName != "" {
+		tr.Task = task.Name
+	}
+	frame := func() {
+		tr.Qpos = append(tr.Qpos, append([]float64(nil), env.Data.Qpos...))
+		tr.Qvel = append(tr.Qvel, append([]float64(nil), env.Data.Qvel...))
+	}
+	frame()
+	err := writeAtomic(*out, func(f *os.File) error {
 		w := bufio.NewWriter(f)
 		enc := json.NewEncoder(w)
 		if err := enc.Encode(simLine{T: env.Data.Time, Qpos: env.Data.Qpos, Qvel: env.Data.Qvel}); err != nil {
@@ -137,6 +149,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
+			frame()
+			tr.Actions = append(tr.Actions, append([]float64(nil), a...))
+			tr.Rewards = append(tr.Rewards, r)
 			line := simLine{T: env.Data.Time, Qpos: env.Data.Qpos, Qvel: env.Data.Qvel}
 			if *taskName != "" {
 				line.Reward = &r
@@ -147,6 +162,10 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		}
 		return w.Flush()
 	})
+	if err != nil || *saveTraj == "" {
+		return err
+	}
+	return viewer.SaveTraj(*saveTraj, tr)
 }
 
 // readControls reads a CSV file of nu columns; errors name file:line.

@@ -53,9 +53,13 @@ func TestModelWarnsAboutRK4(t *testing.T) {
 
 func TestSimTask(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "s.jsonl")
-	code, _, errOut := runCLI(t, "sim", "--task", "halfcheetah", "--steps", "5", "--out", out)
+	trajFile := filepath.Join(t.TempDir(), "s.traj")
+	code, _, errOut := runCLI(t, "sim", "--task", "halfcheetah", "--steps", "5", "--out", out, "--save-traj", trajFile)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if tr, err := viewer.LoadTraj(trajFile); err != nil || len(tr.Qpos) != 6 || len(tr.Rewards) != 5 || tr.Task != "halfcheetah" {
+		t.Errorf("trajectory: %v, %+v", err, tr)
 	}
 	f, err := os.Open(out)
 	if err != nil {
