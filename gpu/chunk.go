@@ -2,8 +2,11 @@ package gpu
 
 import "github.com/apex-robotics/apex/batchsim"
 
-// Splitting the horizon. One dispatch runs control steps [t0, t1) of its
-// worlds; world_out carries state and partial costs to the next dispatch.
+// Splitting the horizon. One dispatch runs physics steps [k0, k1) of its
+// worlds, counted over the whole horizon (control step t's physics steps are
+// t·FrameSkip … t·FrameSkip+FrameSkip−1), so that a dispatch may end inside a
+// control step; world_out carries state, the control step's starting qpos
+// and partial costs to the next dispatch.
 //
 // Two limits call for it. Display drivers reset a device whose work runs
 // past about 2 s (PHYSICS.md), and Mesa's llvmpipe (lavapipe) ends every loop
@@ -22,17 +25,31 @@ const loopBudget = 32768
 // large batch well under the 2 s watchdog.
 const hardwareStepsPerDispatch = 16
 
-// stepLoopIterations estimates the loop iterations of one control step of
-// task t with a policy of the given layers (nil for none). It counts every
-// loop of the kernel's physics stage per sub-step, with 6-vector loops as
-// 6 iterations and the 6×6 ones as 36; measured on the cheetah (nv 9, 9
-// pairs): about 620 per physics step, which this overestimates by 2–3×.
-func stepLoopIterations(t *batchsim.Task, layers []batchsim.Dense) int {
+// physicsLoopIterations estimates the loop iterations of one physics step
+// of m at its worst (every step sub-stepped): every loop of the kernel's
+// physics stage per sub-step, with 6-vector loops as 6 iterations and the
+// 6×6 ones as 36, and for box–box pairs the separating-axis and clipping
+// loops. Measured on the cheetah (nv 9, 9 pairs): about 620 per physics
+// step, which this overestimates by 2–3×.
+func physicsLoopIterations(m *batchsim.Model) int {
+	boxBox := 0
+	for i := 0; i < m.Npair; i++ {
+		if m.GeomType[m.PairGeom1[i]] == batchsim.GeomBox && m.GeomType[m.PairGeom2[i]] == batchsim.GeomBox {
+			boxBox++
+		}
+	}
+	phys := 120*m.Nv + 20*m.Nbody + 30*m.Npair + 100*boxBox + 10*m.Njnt + 4*m.Nu + m.Nq + m.Nv + 50
+	return max(m.Opt.Substeps, 1) * phys
+}
+
+// controlLoopIterations estimates the loop iterations that a control step
+// adds to its physics steps: controls, costs and the policy of the given
+// layers (nil for none).
+func controlLoopIterations(t *batchsim.Task, layers []batchsim.Dense) int {
 	m := t.Model
-	phys := 120*m.Nv + 20*m.Nbody + 30*m.Npair + 10*m.Njnt + 2*m.Nu + m.Nq + m.Nv + 50
-	it := t.FrameSkip*max(m.Opt.Substeps, 1)*phys + 3*m.Nu + len(t.Cost)*(m.Nv+1) + 2*m.Nq
+	it := 3*m.Nu + len(t.Cost)*(m.Nv+6*m.Nbody+1) + 3*m.Nq
 	if layers != nil {
-		it += t.ObsDim() * 2
+		it += t.ObsDim()*2 + 20*m.Nbody
 		for _, l := range layers {
 			it += l.Out * (l.In/4 + l.In%4 + 1)
 		}
@@ -40,13 +57,21 @@ func stepLoopIterations(t *batchsim.Task, layers []batchsim.Dense) int {
 	return it
 }
 
-// stepsPerDispatch returns the control steps one dispatch may run.
-func (e *Evaluator) stepsPerDispatch(t *batchsim.Task, h int) int {
+// stepsPerDispatch returns the physics steps one dispatch may run: whole
+// control steps where one fits the loop budget, else as many physics steps
+// as fit beside one control step's overhead (a run of fewer than FrameSkip
+// physics steps starts at most one control step).
+func (e *Evaluator) stepsPerDispatch(t *batchsim.Task) int {
 	if e.stepsPer > 0 {
-		return min(e.stepsPer, h)
+		return e.stepsPer
 	}
 	if !e.dev.Info.Software {
-		return min(hardwareStepsPerDispatch, h)
+		return hardwareStepsPerDispatch * t.FrameSkip
 	}
-	return min(max(loopBudget/stepLoopIterations(t, e.layers), 1), h)
+	phys := physicsLoopIterations(t.Model)
+	ctl := controlLoopIterations(t, e.layers)
+	if per := t.FrameSkip*phys + ctl; per <= loopBudget {
+		return loopBudget / per * t.FrameSkip
+	}
+	return min(max((loopBudget-ctl)/phys, 1), t.FrameSkip)
 }

@@ -21,8 +21,9 @@ type Options struct {
 	// maxComputeWorkgroupsPerDimension allow. Tests force it small to cover
 	// the splitting path.
 	MaxWorldsPerDispatch int
-	// StepsPerDispatch caps the control steps of one dispatch; 0 chooses
-	// from the device and the task (see chunk.go).
+	// StepsPerDispatch caps the physics steps of one dispatch (a dispatch
+	// may end inside a control step); 0 chooses from the device and the
+	// task (see chunk.go).
 	StepsPerDispatch int
 }
 
@@ -268,11 +269,13 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	nq, nv, nu, h := m.Nq, m.Nv, m.Nu, b.Horizon
 	total := b.Problems * b.Samples
 
-	// Start states, record list.
+	// Start states with their task parameters, record list.
 	e.scratch = e.scratch[:0]
+	np := t.NParam
 	for p := 0; p < b.Problems; p++ {
 		e.scratch = appendF32(e.scratch, b.Qpos[p*nq:(p+1)*nq])
 		e.scratch = appendF32(e.scratch, b.Qvel[p*nv:(p+1)*nv])
+		e.scratch = appendF32(e.scratch, b.Params[p*np:(p+1)*np])
 	}
 	if err := e.upload(bStart, f32bytes(e.scratch)); err != nil {
 		return err
@@ -288,11 +291,13 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	if err := e.ensure(bStates, stateBytes); err != nil {
 		return err
 	}
-	chunk := min(e.worldsPerDispatch(h, nu, nq+nv), total)
+	// world_out holds the costs, the state and the qpos at the start of the
+	// control step of each world (rollout.wgsl).
+	chunk := min(e.worldsPerDispatch(h, nu, 2*nq+nv), total)
 	if err := e.ensure(bActions, uint64(chunk*h*nu)*4); err != nil {
 		return err
 	}
-	if err := e.ensure(bWorld, uint64(chunk*(4+nq+nv))*4); err != nil {
+	if err := e.ensure(bWorld, uint64(chunk*(4+2*nq+nv))*4); err != nil {
 		return err
 	}
 	if err := e.ensure(bDims, dimsSize); err != nil {
@@ -320,21 +325,22 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		hasPolicy = 1
 	}
 	wg := kconst("WORKGROUP_SIZE")
-	steps := e.stepsPerDispatch(t, h)
+	steps := e.stepsPerDispatch(t)
+	nphys := h * t.FrameSkip
 	for w0 := 0; w0 < total; w0 += chunk {
 		n := min(chunk, total-w0)
 		e.scratch = appendF32(e.scratch[:0], b.Actions[w0*h*nu:(w0+n)*h*nu])
 		if err := e.dev.WriteBuffer(e.bufs[bActions], 0, f32bytes(e.scratch)); err != nil {
 			return err
 		}
-		for t0 := 0; t0 < h; t0 += steps {
-			t1 := min(t0+steps, h)
+		for k0 := 0; k0 < nphys; k0 += steps {
+			k1 := min(k0+steps, nphys)
 			dims := []uint32{uint32(b.Problems), uint32(b.Samples), uint32(h), uint32(w0), uint32(n),
-				uint32(len(b.Record)), hasPolicy, uint32(t0), uint32(t1), 0, 0, 0}
+				uint32(len(b.Record)), hasPolicy, uint32(k0), uint32(k1), 0, 0, 0}
 			if err := e.dev.WriteBuffer(e.bufs[bDims], 0, u32bytes(dims)); err != nil {
 				return err
 			}
-			lastT, lastW := t1 == h, w0+n == total
+			lastT, lastW := k1 == nphys, w0+n == total
 			err := e.dev.Encode("rollout", func(enc *wgpu.CommandEncoder) error {
 				if err := Dispatch(enc, "rollout", e.pipeline, e.group, uint32((n+wg-1)/wg)); err != nil {
 					return err

@@ -41,6 +41,9 @@ func (p *packed) addFloats(slot string, vals ...float64) {
 // naming the limit.
 func checkLimits(t *batchsim.Task) error {
 	m := t.Model
+	if t.FrameSkip < 1 {
+		return fmt.Errorf("gpu: task %s has frame skip %d, want at least 1", t.Name, t.FrameSkip)
+	}
 	for _, c := range []struct {
 		what     string
 		n, limit int
@@ -80,26 +83,45 @@ func packTask(t *batchsim.Task) (*packed, error) {
 	p.set("H_NTERM", len(t.Cost))
 	p.set("H_NOBS_SEG", len(t.Obs))
 	p.set("H_NOBS", t.ObsDim())
+	p.set("H_NPARAM", t.NParam)
 
 	kinds := make([]int, len(t.Cost))
 	idx := make([]int, len(t.Cost))
+	jdx := make([]int, len(t.Cost))
 	xs := make([]float64, len(t.Cost))
 	ws := make([]float64, len(t.Cost))
 	for k, tm := range t.Cost {
-		kinds[k], idx[k], xs[k], ws[k] = int(tm.Kind), tm.I, tm.X, tm.W
+		kinds[k], idx[k], jdx[k], xs[k], ws[k] = int(tm.Kind), tm.I, tm.J, tm.X, tm.W
 	}
 	p.addInts("H_TERM_KIND", kinds...)
 	p.addInts("H_TERM_I", idx...)
+	p.addInts("H_TERM_J", jdx...)
 	var seg []int
+	var segX []float64
+	sites := 0
 	for _, s := range t.Obs {
 		seg = append(seg, int(s.Kind), s.From, s.To)
+		segX = append(segX, s.X)
+		if s.Kind == batchsim.ObsSitePos || s.Kind == batchsim.ObsSiteRel {
+			sites = 1
+		}
 	}
 	p.addInts("H_OBS_SEG", seg...)
+	p.set("H_OBS_SITES", sites)
+	rel := make([]int, m.Nu)
+	for a, r := range t.CtrlRelative {
+		if r {
+			rel[a] = 1
+		}
+	}
+	p.addInts("H_CTRL_REL", rel...)
 
 	g := m.Opt.Gravity
 	// The sub-step length last: timestep / substeps, computed in float64.
-	p.addFloats("H_F_OPT", m.Opt.Timestep, g[0], g[1], g[2], t.ControlDt(), m.Opt.Timestep/float64(max(m.Opt.Substeps, 1)))
+	p.addFloats("H_F_OPT", m.Opt.Timestep, g[0], g[1], g[2], t.ControlDt(), m.Opt.Timestep/float64(max(m.Opt.Substeps, 1)),
+		batchsim.FrictionlossVel)
 	p.addFloats("H_F_TERM_X", xs...)
+	p.addFloats("H_F_OBS_X", segX...)
 	p.addFloats("H_F_TERM_W", ws...)
 	p.addFloats("H_F_CTRL_OFS", t.CtrlOffset...)
 	p.addFloats("H_F_CTRL_SCL", t.CtrlScale...)

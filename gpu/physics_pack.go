@@ -73,6 +73,7 @@ func packPhysics(p *packed, m *batchsim.Model) {
 
 	// Pairs, ordered so that the first geom has the lower rank (contact.go).
 	mp := batchsim.PairContactMass(m)
+	mpt := batchsim.PairFrictionMass(m)
 	var pairI []int
 	var pairF []float64
 	for i := 0; i < m.Npair; i++ {
@@ -86,7 +87,9 @@ func packPhysics(p *packed, m *batchsim.Model) {
 		w2s, _, gimps := solGains(solref, hSub)
 		pairI = append(pairI, g1, g2, pairKind(r1, r2))
 		pairF = append(pairF, math.Max(m.GeomMargin[g1], m.GeomMargin[g2]),
-			math.Max(m.GeomFriction[g1], m.GeomFriction[g2]), mp[i], w2, gimp, w2s, gimps)
+			math.Max(m.GeomFriction[g1], m.GeomFriction[g2]), mp[i], mpt[i],
+			boundRadius(m.GeomType[g1], m.GeomSize[g1])+boundRadius(m.GeomType[g2], m.GeomSize[g2]),
+			w2, gimp, w2s, gimps)
 	}
 	p.addInts("H_PAIR", pairI...)
 
@@ -103,6 +106,39 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	}
 	p.addInts("H_ACT_TRN", trn...)
 	p.addInts("H_ACT_LIMITED", actLim...)
+	trnType := make([]int, m.Nu)
+	for a := range m.ActTrnType {
+		trnType[a] = int(m.ActTrnType[a])
+	}
+	p.addInts("H_ACT_TRNTYPE", trnType...)
+	var tendon []int
+	for k := 0; k < m.Ntendon; k++ {
+		tendon = append(tendon, m.TendonAdr[k], m.TendonNum[k])
+	}
+	p.addInts("H_TENDON", tendon...)
+	p.addInts("H_WRAP_JNT", m.WrapJntID...)
+	p.addFloats("H_F_WRAP_COEF", m.WrapCoef...)
+
+	// Joint friction and conditional upper limits (dynamics.go), none when
+	// the model leaves them nil.
+	fric := make([]float64, nv)
+	copy(fric, m.DofFrictionloss)
+	p.addFloats("H_F_DOF_FRIC", fric...)
+	lockJnt := make([]int, nj)
+	var lock []float64
+	for j := 0; j < nj; j++ {
+		lockJnt[j] = -1
+		var l [4]float64
+		if len(m.JntLockJnt) == nj && m.JntLockJnt[j] >= 0 {
+			lockJnt[j], l = m.JntLockJnt[j], m.JntLock[j]
+		}
+		lock = append(lock, l[:]...)
+	}
+	p.addInts("H_JNT_LOCKJNT", lockJnt...)
+	p.addFloats("H_F_JNT_LOCK", lock...)
+
+	p.addInts("H_SITE_BODY", m.SiteBodyID...)
+	p.addFloats("H_F_SITE_POS", flat3(m.SitePos)...)
 
 	p.addFloats("H_F_BODY_POS", flat3(m.BodyPos)...)
 	p.addFloats("H_F_BODY_QUAT", flat4(m.BodyQuat)...)
@@ -146,6 +182,20 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	p.addFloats("H_F_ACT", actF...)
 	p.addFloats("H_F_QPOS0", m.Qpos0...)
 	p.addFloats("H_F_QPOS_SPRING", m.QposSpring...)
+}
+
+// boundRadius mirrors contact.go's: the radius about a geom's centre that
+// holds it (0 for a plane, whose pairs skip the bounding-sphere test).
+func boundRadius(t batchsim.GeomType, sz batchsim.Vec3) float64 {
+	switch t {
+	case batchsim.GeomSphere:
+		return sz[0]
+	case batchsim.GeomCapsule, batchsim.GeomCylinder:
+		return sz[0] + sz[1]
+	case batchsim.GeomBox:
+		return math.Sqrt(sz[0]*sz[0] + sz[1]*sz[1] + sz[2]*sz[2])
+	}
+	return 0
 }
 
 // geomRank and pairKind mirror contact.go: pair dispatch by geom type

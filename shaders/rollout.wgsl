@@ -59,7 +59,7 @@ const H_PAIR: u32 = 29u;         // geom1, geom2 ordered by rank, kind (npair ×
 const H_ACT_TRN: u32 = 30u;      // (nu)
 const H_ACT_LIMITED: u32 = 31u;  // (nu)
 // offsets into model_f
-const H_F_OPT: u32 = 32u;        // timestep, gravity xyz, control dt, sub-step h
+const H_F_OPT: u32 = 32u;        // timestep, gravity xyz, control dt, sub-step h, friction-loss velocity
 const H_F_TERM_X: u32 = 33u;     // (nterm)
 const H_F_TERM_W: u32 = 34u;     // (nterm)
 const H_F_CTRL_OFS: u32 = 35u;   // (nu)
@@ -79,11 +79,27 @@ const H_F_DOF_ARM: u32 = 48u;    // (nv)
 const H_F_GEOM_POS: u32 = 49u;   // (ngeom × 3)
 const H_F_GEOM_MAT: u32 = 50u;   // orientation in the body frame, row-major (ngeom × 9)
 const H_F_GEOM_SIZE: u32 = 51u;  // (ngeom × 3)
-const H_F_PAIR: u32 = 52u;       // margin, mu, mp, ω², γ' (whole step), ω², γ' (sub-step) (npair × 7)
+const H_F_PAIR: u32 = 52u;       // margin, mu, mp, mpt, bound radius, ω², γ' (whole step), ω², γ' (sub-step) (npair × PAIR_F)
 const H_F_ACT: u32 = 53u;        // gear, gain, bias0, bias1, bias2, ctrl lo, ctrl hi (nu × 7)
 const H_F_QPOS0: u32 = 54u;      // (nq)
 const H_F_QPOS_SPRING: u32 = 55u; // (nq)
-const H_SIZE: u32 = 64u;
+const H_NPARAM: u32 = 56u;       // task parameters per problem, after each start state in start_in
+const H_OBS_SITES: u32 = 57u;    // 1 when an observation segment reads site positions
+const H_TERM_J: u32 = 58u;       // second index of a term (nterm)
+const H_SITE_BODY: u32 = 59u;    // (nsite)
+const H_JNT_LOCKJNT: u32 = 60u;  // gate joint of a conditional upper limit, -1 none (njnt)
+const H_ACT_TRNTYPE: u32 = 61u;  // 0 joint, 3 tendon (nu)
+const H_TENDON: u32 = 62u;       // first wrap, number of wraps (ntendon × 2)
+const H_WRAP_JNT: u32 = 63u;     // (nwrap)
+const H_CTRL_REL: u32 = 64u;     // 1: ctrl relative to the joint or tendon position (nu)
+const H_F_OBS_X: u32 = 65u;      // threshold of an observation segment (nobs_seg)
+const H_F_SITE_POS: u32 = 66u;   // (nsite × 3)
+const H_F_DOF_FRIC: u32 = 67u;   // friction loss (nv)
+const H_F_JNT_LOCK: u32 = 68u;   // locked upper limit, catch, gate low, gate high (njnt × 4)
+const H_F_WRAP_COEF: u32 = 69u;  // (nwrap)
+const H_SIZE: u32 = 80u;
+// Floats per pair in H_F_PAIR.
+const PAIR_F: u32 = 9u;
 
 // Term kinds, as batchsim.TermKind.
 const TERM_QVEL: i32 = 0;
@@ -96,6 +112,8 @@ const TERM_CONST: i32 = 6;
 const TERM_QPOS_SQ_ERR: i32 = 7;
 const TERM_QVEL_SQ: i32 = 8;
 const TERM_CONTACT_SQ: i32 = 9;
+const TERM_QPOS_DIST: i32 = 10;
+const TERM_QPOS_DIST_ABOVE: i32 = 11;
 
 struct Dims {
 	problems: u32,   // P
@@ -105,8 +123,8 @@ struct Dims {
 	nworlds: u32,    // worlds in this dispatch
 	nrecord: u32,    // entries of record_in
 	has_policy: u32, // 1: accumulate the guidance cost
-	t0: u32,         // first control step of this dispatch
-	t1: u32,         // end (exclusive) of this dispatch's control steps
+	k0: u32,         // first physics step (control step × frame skip + k) of this dispatch
+	k1: u32,         // end (exclusive) of this dispatch's physics steps
 	pad0: u32,
 	pad1: u32,
 	pad2: u32,
@@ -121,12 +139,13 @@ struct Dims {
 @group(0) @binding(2) var<storage, read> policy: array<f32>;
 // Data in.
 @group(0) @binding(3) var<uniform> dims_in: Dims;
-@group(0) @binding(4) var<storage, read> start_in: array<f32>;   // (P × (nq+nv))
+@group(0) @binding(4) var<storage, read> start_in: array<f32>;   // qpos, qvel, task parameters (P × (nq+nv+nparam))
 @group(0) @binding(5) var<storage, read> actions_in: array<f32>; // (nworlds × h × nu), this dispatch's worlds
 @group(0) @binding(6) var<storage, read> record_in: array<i32>;  // worlds whose states to record (nrecord)
 // Data out.
 // world_out carries each world between dispatches that split the horizon:
-// main, guide, norm, dead flag (nworlds × 4), then qpos, qvel (nworlds × (nq+nv)).
+// main, guide, norm, dead flag (nworlds × 4), then qpos, qvel and the qpos
+// at the start of the control step (nworlds × (2nq+nv)).
 @group(0) @binding(7) var<storage, read_write> world_out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> states_out: array<f32>; // (nrecord × (h+1) × (nq+nv))
 
@@ -146,6 +165,7 @@ var<private> ctrl: array<f32, MAX_ACTUATORS>;
 var<private> act: array<f32, MAX_ACTUATORS>;
 var<private> cfrc_ext: array<f32, 192>; // (torque, force) per body, MAX_BODIES × 6
 var<private> nn: array<f32, 512>;       // policy ping-pong buffers, 2 × MAX_WIDTH
+var<private> param_base: u32;           // this world's task parameters in start_in
 
 fn hdr(slot: u32) -> u32 { return u32(model_i[slot]); }
 fn mi(field: u32, k: u32) -> i32 { return model_i[hdr(field) + k]; }
@@ -156,16 +176,51 @@ fn pu(k: u32) -> u32 { return bitcast<u32>(policy[k]); }
 fn safe_tanh(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
 
 // observe writes the task's observation of the current state to nn[0:nobs].
+// It is batchsim.Task.ObserveParams; site segments recompute the body poses.
 fn observe() {
+	if (hdr(H_OBS_SITES) != 0u) { body_poses(hdr(H_NBODY)); }
 	let nseg = hdr(H_NOBS_SEG);
 	var k = 0u;
 	for (var s = 0u; s < nseg; s++) {
 		let kind = mi(H_OBS_SEG, 3u * s);
 		let i0 = u32(mi(H_OBS_SEG, 3u * s + 1u));
 		let i1 = u32(mi(H_OBS_SEG, 3u * s + 2u));
-		for (var i = i0; i < i1; i++) {
-			if (kind == 0) { nn[k] = qpos[i]; } else { nn[k] = qvel[i]; }
-			k++;
+		switch kind {
+			case 0, 1, 6: { // qpos, qvel, params
+				for (var i = i0; i < i1; i++) {
+					if (kind == 0) {
+						nn[k] = qpos[i];
+					} else if (kind == 1) {
+						nn[k] = qvel[i];
+					} else {
+						nn[k] = start_in[param_base + i];
+					}
+					k++;
+				}
+			}
+			case 2, 3, 4, 5: { // site pos, site − site, quaternion Euler angles, qvel − qvel
+				var v: vec3<f32>;
+				if (kind == 2) {
+					v = site_pos(i0);
+				} else if (kind == 3) {
+					v = site_pos(i0) - site_pos(i1);
+				} else if (kind == 4) {
+					let w = qpos[i0]; let x = qpos[i0 + 1u]; let y = qpos[i0 + 2u]; let z = qpos[i0 + 3u];
+					v = vec3<f32>(
+						atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y)),
+						asin(clamp(2.0 * (w * y - z * x), -1.0, 1.0)),
+						atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)));
+				} else {
+					v = vec3<f32>(qvel[i0] - qvel[i1], qvel[i0 + 1u] - qvel[i1 + 1u], qvel[i0 + 2u] - qvel[i1 + 2u]);
+				}
+				nn[k] = v.x; nn[k + 1u] = v.y; nn[k + 2u] = v.z;
+				k += 3u;
+			}
+			case 7: { // sign of qpos against X
+				nn[k] = select(-1.0, 1.0, qpos[i0] > mf(H_F_OBS_X, s));
+				k++;
+			}
+			default: {}
 		}
 	}
 }
@@ -254,6 +309,16 @@ fn step_value(nq: u32, nv: u32, nu: u32, nbody: u32) -> f32 {
 				for (var j = 0u; j < 6u * nbody; j++) { s += cfrc_ext[j] * cfrc_ext[j]; }
 				v += w * min(s, x);
 			}
+			case 10, 11: {
+				let pj = param_base + u32(max(mi(H_TERM_J, k), 0));
+				let e = vec3<f32>(qpos[i] - start_in[pj], qpos[i + 1u] - start_in[pj + 1u], qpos[i + 2u] - start_in[pj + 2u]);
+				let dist = sqrt(dot(e, e));
+				if (kind == 10) {
+					v += w * dist;
+				} else if (dist > x) {
+					v += w;
+				}
+			}
 			default: {}
 		}
 	}
@@ -271,6 +336,7 @@ fn step_value(nq: u32, nv: u32, nu: u32, nbody: u32) -> f32 {
 const JNT_FREE: i32 = 0;
 const JNT_SLIDE: i32 = 2;
 const JNT_HINGE: i32 = 3;
+const TRN_TENDON: i32 = 3;
 const DOF_FREE_TRANS: i32 = 1;
 const DOF_FREE_ROT: i32 = 2;
 const PAIR_PLANE_SPHERE: i32 = 0;
@@ -385,6 +451,18 @@ fn ia_mul(i: u32, x: V6) -> V6 {
 
 // kinematics is kinematics.go's kinematics (body poses) and comPos.
 fn kinematics(nbody: u32, njnt: u32) {
+	body_poses(nbody);
+	com_pos(njnt);
+}
+
+// site_pos is the world position of site s (kinematics.go); it needs body_poses.
+fn site_pos(s: u32) -> vec3<f32> {
+	let b = u32(mi(H_SITE_BODY, s));
+	return xmat[b] * mv3(H_F_SITE_POS, s) + xpos[b];
+}
+
+// body_poses is the body part of kinematics.go's kinematics.
+fn body_poses(nbody: u32) {
 	xpos[0] = vec3<f32>(0.0);
 	xquat[0] = vec4<f32>(1.0, 0.0, 0.0, 0.0);
 	xmat[0] = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
@@ -431,18 +509,21 @@ fn kinematics(nbody: u32, njnt: u32) {
 		xmat[b] = quat_to_mat(bq);
 		xipos[b] = bp + xmat[b] * mv3(H_F_BODY_IPOS, b);
 	}
-	// comPos
+}
+
+// com_pos is kinematics.go's comPos.
+fn com_pos(njnt: u32) {
 	for (var j = 0u; j < njnt; j++) {
 		let b = u32(mi(H_JNT_BODY, j));
 		let o = xpos[u32(mi(H_BODY_ROOT, b))];
 		let da = u32(mi(H_JNT_DOFADR, j));
 		let t = mi(H_JNT_TYPE, j);
 		if (t == JNT_FREE) {
-			for (var k = 0u; k < 3u; k++) {
-				var c: V6;
-				c[3u + k] = 1.0;
-				cdof[da + k] = c;
-			}
+			// Explicit values: naga initialises a local declared without a
+			// value once per call, not per loop iteration.
+			cdof[da] = V6(0.0, 0.0, 0.0, 1.0, 0.0, 0.0);
+			cdof[da + 1u] = V6(0.0, 0.0, 0.0, 0.0, 1.0, 0.0);
+			cdof[da + 2u] = V6(0.0, 0.0, 0.0, 0.0, 0.0, 1.0);
 			let off = o - xpos[b];
 			for (var k = 0u; k < 3u; k++) {
 				let ax = xmat[b][k];
@@ -463,7 +544,7 @@ fn kinematics(nbody: u32, njnt: u32) {
 // com_vel is kinematics.go's comVel.
 fn com_vel(nv: u32) {
 	for (var i = 0u; i < nv; i++) {
-		var vp: V6;
+		var vp = V6(0.0, 0.0, 0.0, 0.0, 0.0, 0.0); // a root: reset in every iteration
 		let p = mi(H_DOF_PARENT, i);
 		if (p >= 0) { vp = cvel[p]; }
 		var sq = cdof[i];
@@ -512,13 +593,14 @@ fn apply_force(b: u32, pos: vec3<f32>, f: vec3<f32>, sgn: f32) {
 fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
 	let g1 = u32(mi(H_PAIR, 3u * pi));
 	let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
-	let o = hdr(H_F_PAIR) + 7u * pi;
+	let o = hdr(H_F_PAIR) + PAIR_F * pi;
 	let margin = model_f[o];
 	let mu = model_f[o + 1u];
 	let mp = model_f[o + 2u];
+	let mpt = model_f[o + 3u];
 	contact_found = true;
-	let w2 = model_f[o + 3u + gain_sel];
-	let gimp = model_f[o + 4u + gain_sel];
+	let w2 = model_f[o + 5u + gain_sel];
+	let gimp = model_f[o + 6u + gain_sel];
 	let b1 = u32(mi(H_GEOM_BODY, g1));
 	let b2 = u32(mi(H_GEOM_BODY, g2));
 	let vr = point_vel(b2, pos) - point_vel(b1, pos);
@@ -530,7 +612,7 @@ fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
 	let vt = vr - n * vn;
 	let vtn = length(vt);
 	if (vtn > 1e-12) {
-		let ft = min(mu * fn_, mp * gimp * vtn);
+		let ft = min(mu * fn_, mpt * gimp * vtn);
 		f = f + vt * (-ft / vtn);
 	}
 	apply_force(b2, pos, f, 1.0);
@@ -680,14 +762,142 @@ fn capsule_box(pi: u32, c1: vec3<f32>, r1: mat3x3<f32>, sz1: vec3<f32>, c2: vec3
 	}
 }
 
+// copysign is math.Copysign for a nonzero or +0 sign.
+fn copysign(m: f32, s: f32) -> f32 { return select(-abs(m), abs(m), s >= 0.0); }
+
+// box_box is contact_box.go's boxBox: separating axes over the 3 + 3 face
+// normals and the 9 edge cross products, then the incident face clipped by
+// the reference face's side planes (at most 8 points) or one edge–edge
+// point. Box 1 is the pair's first geom; normals point from box 1 to box 2.
+fn box_box(pi: u32, c1: vec3<f32>, r1: mat3x3<f32>, sz1_: vec3<f32>, c2: vec3<f32>, r2: mat3x3<f32>, sz2_: vec3<f32>, mg: f32) {
+	var a = r1; // columns: the box axes (naga indexes only variables dynamically)
+	var b = r2;
+	var sz1 = sz1_;
+	var sz2 = sz2_;
+	let dc = c2 - c1;
+	var ar: array<vec3<f32>, 3>; // ar[i][j] = |a_i·b_j|
+	for (var i = 0u; i < 3u; i++) {
+		ar[i] = abs(vec3<f32>(dot(a[i], b[0]), dot(a[i], b[1]), dot(a[i], b[2])));
+	}
+	var best_face = 3.0e38;
+	var face_axis = 0u;
+	for (var i = 0u; i < 6u; i++) {
+		var pen: f32;
+		if (i < 3u) {
+			pen = sz1[i] + dot(sz2, ar[i]) - abs(dot(dc, a[i]));
+		} else {
+			let j = i - 3u;
+			pen = sz1[0] * ar[0][j] + sz1[1] * ar[1][j] + sz1[2] * ar[2][j] + sz2[j] - abs(dot(dc, b[j]));
+		}
+		if (pen < -mg) { return; }
+		if (pen < best_face) { best_face = pen; face_axis = i; }
+	}
+	var best_edge = 3.0e38;
+	var edge_axis = -1;
+	var edge_n = vec3<f32>(0.0);
+	for (var i = 0u; i < 3u; i++) {
+		for (var j = 0u; j < 3u; j++) {
+			var l = cross(a[i], b[j]);
+			let ln = length(l);
+			if (ln < 1e-6) { continue; } // parallel edges: a face axis covers them
+			l = l * (1.0 / ln);
+			let ra = sz1[0] * abs(dot(a[0], l)) + sz1[1] * abs(dot(a[1], l)) + sz1[2] * abs(dot(a[2], l));
+			let rb = sz2[0] * abs(dot(b[0], l)) + sz2[1] * abs(dot(b[1], l)) + sz2[2] * abs(dot(b[2], l));
+			let pen = ra + rb - abs(dot(dc, l));
+			if (pen < -mg) { return; }
+			if (pen < best_edge) { best_edge = pen; edge_axis = i32(3u * i + j); edge_n = l; }
+		}
+	}
+	if (edge_axis >= 0 && best_edge < best_face - 0.05 * abs(best_face) - 1e-5) {
+		let i = u32(edge_axis) / 3u;
+		let j = u32(edge_axis) % 3u;
+		var n = edge_n;
+		if (dot(n, dc) < 0.0) { n = -n; }
+		var e1 = c1;
+		var e2 = c2;
+		for (var k = 0u; k < 3u; k++) {
+			if (k != i) { e1 = e1 + a[k] * copysign(sz1[k], dot(a[k], n)); }
+			if (k != j) { e2 = e2 + b[k] * (-copysign(sz2[k], dot(b[k], n))); }
+		}
+		let q = closest_seg_seg(e1, a[i], sz1[i], e2, b[j], sz2[j]);
+		let dist = dot(q[1] - q[0], n);
+		if (dist >= mg) { return; }
+		contact(pi, (q[0] + q[1]) / 2.0, n, dist);
+		return;
+	}
+	// Face contact: reference box R (whose face axis won), incident box I.
+	var cr = c1;
+	var ci = c2;
+	var axr = a;
+	var axi = b;
+	var szr = sz1;
+	var szi = sz2;
+	var k = face_axis;
+	var flip = false;
+	if (face_axis >= 3u) {
+		cr = c2; ci = c1; axr = b; axi = a; szr = sz2; szi = sz1; k = face_axis - 3u; flip = true;
+	}
+	var n = axr[k];
+	if (dot(ci - cr, n) < 0.0) { n = -n; }
+	// incident face: the face of I most anti-parallel to n
+	var m = 0u;
+	var dm = 0.0;
+	for (var q = 0u; q < 3u; q++) {
+		let v = dot(axi[q], n);
+		if (abs(v) > abs(dm)) { m = q; dm = v; }
+	}
+	let fc = ci + axi[m] * (-copysign(szi[m], dm));
+	let eu = axi[(m + 1u) % 3u] * szi[(m + 1u) % 3u];
+	let ev = axi[(m + 2u) % 3u] * szi[(m + 2u) % 3u];
+	var poly: array<vec3<f32>, 8>;
+	var tmp: array<vec3<f32>, 8>;
+	poly[0] = (fc + eu) + ev;
+	poly[1] = (fc - eu) + ev;
+	poly[2] = (fc - eu) - ev;
+	poly[3] = (fc + eu) - ev;
+	var np = 4u;
+	// clip against the 4 side planes ±axr[p]·(x − cr) ≤ szr[p], p ≠ k
+	for (var side = 0u; side < 4u; side++) {
+		let p = (k + 1u + side / 2u) % 3u;
+		let ax = axr[p] * select(-1.0, 1.0, side % 2u == 0u);
+		let lim = szr[p];
+		var nt = 0u;
+		for (var q = 0u; q < np; q++) {
+			let x0 = poly[q];
+			let x1 = poly[(q + 1u) % np];
+			let d0 = dot(x0 - cr, ax) - lim;
+			let d1 = dot(x1 - cr, ax) - lim;
+			if (d0 <= 0.0 && nt < 8u) {
+				tmp[nt] = x0;
+				nt++;
+			}
+			if ((d0 < 0.0) != (d1 < 0.0) && d0 != d1 && nt < 8u) {
+				tmp[nt] = x0 + (x1 - x0) * (d0 / (d0 - d1));
+				nt++;
+			}
+		}
+		poly = tmp;
+		np = nt;
+		if (np == 0u) { return; }
+	}
+	var nc = n;
+	if (flip) { nc = -n; }
+	for (var q = 0u; q < np; q++) {
+		let dist = dot(poly[q] - cr, n) - szr[k];
+		if (dist >= mg) { continue; }
+		contact(pi, poly[q] + n * (-dist / 2.0), nc, dist);
+	}
+}
+
 // contacts clears the contact forces and applies those of every pair
 // (collide and contactForces of contact.go). It needs com_vel.
 fn contacts(nv: u32, nbody: u32, npair: u32) {
 	for (var i = 0u; i < nv; i++) { fext[i] = V6(); }
 	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
 	for (var pi = 0u; pi < npair; pi++) {
-		let mg = model_f[hdr(H_F_PAIR) + 7u * pi];
-		if (model_f[hdr(H_F_PAIR) + 7u * pi + 2u] == 0.0) { continue; } // mp = 0: both static
+		let po = hdr(H_F_PAIR) + PAIR_F * pi;
+		let mg = model_f[po];
+		if (model_f[po + 2u] == 0.0) { continue; } // mp = 0: both static
 		let g1 = u32(mi(H_PAIR, 3u * pi));
 		let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
 		let kind = mi(H_PAIR, 3u * pi + 2u);
@@ -695,6 +905,12 @@ fn contacts(nv: u32, nbody: u32, npair: u32) {
 		let bb2 = u32(mi(H_GEOM_BODY, g2));
 		let c1 = xmat[bb1] * mv3(H_F_GEOM_POS, g1) + xpos[bb1];
 		let c2 = xmat[bb2] * mv3(H_F_GEOM_POS, g2) + xpos[bb2];
+		if (kind > PAIR_PLANE_BOX) {
+			// bounding-sphere test, as collide
+			let dv = c2 - c1;
+			let rb = model_f[po + 4u] + mg;
+			if (dot(dv, dv) > rb * rb) { continue; }
+		}
 		let r1 = xmat[bb1] * mm9(H_F_GEOM_MAT, g1);
 		let r2 = xmat[bb2] * mm9(H_F_GEOM_MAT, g2);
 		let sz1 = mv3(H_F_GEOM_SIZE, g1);
@@ -739,11 +955,7 @@ fn contacts(nv: u32, nbody: u32, npair: u32) {
 				capsule_box(pi, c1, r1, sz1, c2, r2, sz2, mg);
 			}
 			case 8: {
-				for (var v = 0u; v < 8u; v++) {
-					let s = vec3<f32>(sgn_bit(v, 0u), sgn_bit(v, 1u), sgn_bit(v, 2u));
-					sphere_box(pi, c1 + r1 * (s * sz1), 0.0, c2, r2, sz2, mg, false);
-					sphere_box(pi, c2 + r2 * (s * sz2), 0.0, c1, r1, sz1, mg, true);
-				}
+				box_box(pi, c1, r1, sz1, c2, r2, sz2, mg);
 			}
 			default: {}
 		}
@@ -756,6 +968,19 @@ fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
 		let dmp = mf(H_F_DOF_DAMP, i);
 		qfrc[i] = -dmp * qvel[i];
 		diag_extra[i] = h * dmp;
+		// Regularised Coulomb friction: an implicit damper fl/FrictionlossVel
+		// below that speed, a constant force against the motion above it.
+		let fl = mf(H_F_DOF_FRIC, i);
+		if (fl > 0.0) {
+			let v = qvel[i];
+			let b = fl / mf(H_F_OPT, 6u);
+			if (abs(v) * b <= fl) {
+				qfrc[i] -= b * v;
+				diag_extra[i] += h * b;
+			} else {
+				qfrc[i] -= copysign(fl, v);
+			}
+		}
 	}
 	for (var j = 0u; j < njnt; j++) {
 		let t = mi(H_JNT_TYPE, j);
@@ -769,7 +994,17 @@ fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
 		var x = 0.0;
 		var sgn = 0.0;
 		let lo = mf(H_F_JNT_RANGE, 2u * j);
-		let hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
+		var hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
+		let lj = mi(H_JNT_LOCKJNT, j);
+		if (lj >= 0) {
+			// dynamics.go's lockedUpper
+			let lk = hdr(H_F_JNT_LOCK) + 4u * j;
+			if (q < model_f[lk + 1u]) {
+				let g = qpos[u32(mi(H_JNT_QPOSADR, u32(lj)))];
+				let tl = clamp((g - model_f[lk + 2u]) / (model_f[lk + 3u] - model_f[lk + 2u]), 0.0, 1.0);
+				hi = model_f[lk] + tl * (hi - model_f[lk]);
+			}
+		}
 		if (q < lo) {
 			x = lo - q;
 			sgn = 1.0;
@@ -794,11 +1029,50 @@ fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
 			c = clamp(c, model_f[o + 5u], model_f[o + 6u]);
 		}
 		let j = u32(mi(H_ACT_TRN, a));
+		let gear = model_f[o];
+		if (mi(H_ACT_TRNTYPE, a) == TRN_TENDON) {
+			let w0 = u32(mi(H_TENDON, 2u * j));
+			let w1 = w0 + u32(mi(H_TENDON, 2u * j + 1u));
+			var l = 0.0;
+			var lv = 0.0;
+			for (var w = w0; w < w1; w++) {
+				let jw = u32(mi(H_WRAP_JNT, w));
+				let cf = mf(H_F_WRAP_COEF, w);
+				l += cf * qpos[u32(mi(H_JNT_QPOSADR, jw))];
+				lv += cf * qvel[u32(mi(H_JNT_DOFADR, jw))];
+			}
+			let force = model_f[o + 1u] * c + model_f[o + 2u] + model_f[o + 3u] * gear * l + model_f[o + 4u] * gear * lv;
+			for (var w = w0; w < w1; w++) {
+				let jw = u32(mi(H_WRAP_JNT, w));
+				qfrc[u32(mi(H_JNT_DOFADR, jw))] += mf(H_F_WRAP_COEF, w) * gear * force;
+			}
+			continue;
+		}
 		let qa = u32(mi(H_JNT_QPOSADR, j));
 		let da = u32(mi(H_JNT_DOFADR, j));
-		let gear = model_f[o];
 		let force = model_f[o + 1u] * c + model_f[o + 2u] + model_f[o + 3u] * gear * qpos[qa] + model_f[o + 4u] * gear * qvel[da];
 		qfrc[da] += gear * force;
+	}
+}
+
+// set_ctrl is batchsim.Task.SetCtrl for the action in act, relative to the
+// positions at the start of the control step (qpos_before).
+fn set_ctrl(nu: u32) {
+	for (var a = 0u; a < nu; a++) {
+		var c = mf(H_F_CTRL_OFS, a) + mf(H_F_CTRL_SCL, a) * act[a];
+		if (mi(H_CTRL_REL, a) != 0) {
+			let j = u32(mi(H_ACT_TRN, a));
+			if (mi(H_ACT_TRNTYPE, a) == TRN_TENDON) {
+				let w0 = u32(mi(H_TENDON, 2u * j));
+				let w1 = w0 + u32(mi(H_TENDON, 2u * j + 1u));
+				for (var w = w0; w < w1; w++) {
+					c += mf(H_F_WRAP_COEF, w) * qpos_before[u32(mi(H_JNT_QPOSADR, u32(mi(H_WRAP_JNT, w))))];
+				}
+			} else {
+				c += qpos_before[u32(mi(H_JNT_QPOSADR, j))];
+			}
+		}
+		ctrl[a] = c;
 	}
 }
 
@@ -985,19 +1259,21 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 		if (u32(record_in[k]) == world) { slot = i32(k); }
 	}
 	let cbase = 4u * local;
-	let sbase = 4u * dims_in.nworlds + local * (nq + nv);
+	let sbase = 4u * dims_in.nworlds + local * (2u * nq + nv);
+	let s0 = p * (nq + nv + hdr(H_NPARAM));
+	param_base = s0 + nq + nv;
 	var main_cost = 0.0;
 	var guide = 0.0;
 	var norm = 0.0;
 	var dead = false;
-	if (dims_in.t0 == 0u) {
-		let s0 = p * (nq + nv);
+	if (dims_in.k0 == 0u) {
 		for (var i = 0u; i < nq; i++) { qpos[i] = start_in[s0 + i]; }
 		for (var i = 0u; i < nv; i++) { qvel[i] = start_in[s0 + nq + i]; }
 		record_state(slot, 0u, nq, nv);
 	} else {
 		for (var i = 0u; i < nq; i++) { qpos[i] = world_out[sbase + i]; }
 		for (var i = 0u; i < nv; i++) { qvel[i] = world_out[sbase + nq + i]; }
+		for (var i = 0u; i < nq; i++) { qpos_before[i] = world_out[sbase + nq + nv + i]; }
 		main_cost = world_out[cbase];
 		guide = world_out[cbase + 1u];
 		norm = world_out[cbase + 2u];
@@ -1005,35 +1281,35 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	}
 	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
 
-	for (var t = dims_in.t0; t < dims_in.t1; t++) {
+	// One iteration per physics step g = t·skip + k of control step t, so
+	// that a dispatch may end inside a control step (gpu/chunk.go).
+	for (var g = dims_in.k0; g < dims_in.k1; g++) {
+		let t = g / skip;
+		let k = g - t * skip;
 		let a0 = (local * h + t) * nu;
-		for (var i = 0u; i < nu; i++) {
-			act[i] = actions_in[a0 + i];
-			norm += act[i] * act[i];
-		}
-		if (dead) {
-			record_state(slot, t + 1u, nq, nv);
-			continue;
-		}
-		if (dims_in.has_policy != 0u) {
-			guide += policy_guide(nu);
-		}
-		for (var i = 0u; i < nq; i++) { qpos_before[i] = qpos[i]; }
-		for (var i = 0u; i < nu; i++) {
-			ctrl[i] = mf(H_F_CTRL_OFS, i) + mf(H_F_CTRL_SCL, i) * act[i];
-		}
-		for (var k = 0u; k < skip; k++) {
-			if (!physics_step(nq, nv, nu, nbody)) {
-				dead = true;
-				break;
+		for (var i = 0u; i < nu; i++) { act[i] = actions_in[a0 + i]; }
+		if (k == 0u) {
+			for (var i = 0u; i < nu; i++) { norm += act[i] * act[i]; }
+			if (!dead) {
+				if (dims_in.has_policy != 0u) {
+					guide += policy_guide(nu);
+				}
+				for (var i = 0u; i < nq; i++) { qpos_before[i] = qpos[i]; }
 			}
 		}
-		if (dead) {
-			main_cost = bitcast<f32>(0x7fc00000u); // NaN, as the CPU evaluator
-		} else {
-			main_cost += step_value(nq, nv, nu, nbody);
+		if (!dead) {
+			set_ctrl(nu);
+			if (!physics_step(nq, nv, nu, nbody)) {
+				dead = true;
+				main_cost = bitcast<f32>(0x7fc00000u); // NaN, as the CPU evaluator
+			}
 		}
-		record_state(slot, t + 1u, nq, nv);
+		if (k + 1u == skip) {
+			if (!dead) {
+				main_cost += step_value(nq, nv, nu, nbody);
+			}
+			record_state(slot, t + 1u, nq, nv);
+		}
 	}
 	world_out[cbase] = main_cost;
 	world_out[cbase + 1u] = guide;
@@ -1041,4 +1317,5 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	world_out[cbase + 3u] = select(0.0, 1.0, dead);
 	for (var i = 0u; i < nq; i++) { world_out[sbase + i] = qpos[i]; }
 	for (var i = 0u; i < nv; i++) { world_out[sbase + nq + i] = qvel[i]; }
+	for (var i = 0u; i < nq; i++) { world_out[sbase + nq + nv + i] = qpos_before[i]; }
 }

@@ -1,0 +1,326 @@
+package gpu
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/apex-robotics/apex/batchsim"
+)
+
+// The parity tests of every task (batchsim.NewTask) share one Evaluator, so
+// that the package's tests compile the kernel once.
+var shared struct {
+	once sync.Once
+	dev  *Device
+	e    *Evaluator
+	err  error
+}
+
+// sharedEvaluator returns the package's Evaluator, or skips the test when
+// the machine has no WebGPU adapter. It lives until the test binary exits.
+func sharedEvaluator(tb testing.TB) *Evaluator {
+	tb.Helper()
+	shared.once.Do(func() {
+		if os.Getenv("XDG_RUNTIME_DIR") == "" {
+			dir, err := os.MkdirTemp("", "gpu-test-xdg")
+			if err != nil {
+				shared.err = err
+				return
+			}
+			os.Setenv("XDG_RUNTIME_DIR", dir)
+		}
+		shared.dev, shared.err = NewDevice()
+		if shared.err != nil {
+			return
+		}
+		shared.e, shared.err = NewEvaluator(Options{Device: shared.dev})
+	})
+	if errors.Is(shared.err, ErrNoAdapter) {
+		tb.Skipf("no WebGPU adapter: %v", shared.err)
+	}
+	if shared.err != nil {
+		tb.Fatal(shared.err)
+	}
+	return shared.e
+}
+
+func mustTask(tb testing.TB, name string) *batchsim.Task {
+	tb.Helper()
+	t, err := batchsim.NewTask(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// siteID returns the index of site name in m.
+func siteID(tb testing.TB, m *batchsim.Model, name string) int {
+	tb.Helper()
+	for i, n := range m.SiteName {
+		if n == name {
+			return i
+		}
+	}
+	tb.Fatalf("model %s has no site %q", m.Name, name)
+	return -1
+}
+
+// taskStates draws n start states (and task parameters) of task that
+// exercise its features: Humanoid lying on or pushed into the floor, Door
+// with the latch locked or free and the hinge and latch slow (friction as a
+// damper) or fast, Fetch from its reset with the gripper at the cube (box
+// pads against the cube) in half the states.
+func taskStates(tb testing.TB, rng *rand.Rand, task *batchsim.Task, n int) (qpos, qvel, params []float64) {
+	m := task.Model
+	d := batchsim.NewData(m)
+	var g0 batchsim.Vec3
+	if task.Name == "fetchpickplace" {
+		g0 = d.SiteXpos[siteID(tb, m, "grip")]
+	}
+	u := func(a float64) float64 { return a * (2*rng.Float64() - 1) }
+	for p := 0; p < n; p++ {
+		q := append([]float64(nil), m.Qpos0...)
+		v := make([]float64, m.Nv)
+		par := make([]float64, task.NParam)
+		switch task.Name {
+		case "humanoidstandup":
+			for i := 7; i < m.Nq; i++ {
+				q[i] += u(0.4)
+			}
+			q[2] += u(0.08) // from pushed 8 cm into the floor to lifted 8 cm
+			for i := range v {
+				v[i] = 0.5 * rng.NormFloat64()
+			}
+		case "door":
+			task.ResetHook(rng, m, q, v, par)
+			for i := 0; i < 5; i++ {
+				q[i] += u(0.3)
+			}
+			q[8] = 0.3 * rng.Float64() // door: at the latch's lowered limit or past it
+			q[9] = 1.6 * rng.Float64() // latch: locked below 1.2, free above 1.3
+			for i := range v {
+				v[i] = 0.3 * rng.NormFloat64()
+			}
+			if rng.IntN(2) == 0 { // below FrictionlossVel: the damper branch
+				v[8] = u(0.008)
+				v[9] = u(0.008)
+			}
+		case "fetchpickplace":
+			task.ResetHook(rng, m, q, v, par)
+			// The reset puts the cube exactly on the table (distance 0, the
+			// margin), where whether the contact is active is a rounding
+			// tie; 20 µm into it is where it rests (g/ω² = 10 µm).
+			q[7] -= 2e-5
+			if rng.IntN(2) == 0 {
+				for k := 0; k < 3; k++ {
+					q[k] = q[5+k] - g0[k] + u(0.005)
+				}
+				q[2] += 0.02
+			}
+			q[3] = 0.05 * rng.Float64()
+			q[4] = 0.05 * rng.Float64()
+			for i := range v {
+				v[i] = 0.05 * rng.NormFloat64()
+			}
+		default: // the cheetah, from 0.25 m into the floor to 0.05 m above it
+			for i := range q {
+				q[i] += u(0.1)
+			}
+			q[1] += -0.1 + u(0.15)
+			for i := range v {
+				v[i] = 0.5 * rng.NormFloat64()
+			}
+		}
+		batchsim.NormalizeQuats(m, q)
+		qpos = append(qpos, q...)
+		qvel = append(qvel, v...)
+		params = append(params, par...)
+	}
+	return qpos, qvel, params
+}
+
+// stepTol is the relative qvel tolerance of one physics step per task. The
+// kernel is float32: where a state sits in a stiff contact the penalty
+// force is k·pen with pen computed as a difference of positions near 1 m,
+// which float32 resolves to 6e-8 m; Fetch's pad and cube contacts (solref
+// 0.002, per-point mass near the cube's) turn that into a force error of
+// about mp·ω²·6e-8 ≈ 0.1·(1/0.002·2)²·6e-8 = 6e-3 N on a 0.1 kg cube over
+// a 0.25 ms sub-step, i.e. 1.5e-5 m/s per sub-step, 8 sub-steps: about 1e-4
+// of velocities of order 1, growing with the gripper's 10 kN/m servos. We
+// allow 2e-3 there and 1e-4 elsewhere.
+var stepTol = map[string]float64{
+	"halfcheetah":     gpuTol,
+	"humanoidstandup": gpuTol,
+	"door":            gpuTol,
+	"fetchpickplace":  2e-3,
+}
+
+// TestTaskStepParity takes one physics step of every task from 60 random
+// states and controls on the device and with the Go engine and compares
+// qvel after it.
+func TestTaskStepParity(t *testing.T) {
+	for _, name := range batchsim.TaskNames() {
+		t.Run(name, func(t *testing.T) {
+			e := sharedEvaluator(t)
+			task := mustTask(t, name)
+			one := *task
+			one.FrameSkip = 1 // one control step = one physics step
+			m := task.Model
+			rng := rand.New(rand.NewPCG(11, uint64(len(name))))
+			const n = 60
+			b := &batchsim.Batch{Task: &one, Problems: n, Samples: 1, Horizon: 1}
+			b.Qpos, b.Qvel, b.Params = taskStates(t, rng, task, n)
+			for p := 0; p < n; p++ {
+				for i := 0; i < m.Nu; i++ {
+					b.Actions = append(b.Actions, task.ActLow[i]+(task.ActHigh[i]-task.ActLow[i])*rng.Float64())
+				}
+				b.Record = append(b.Record, p)
+			}
+			var r batchsim.Result
+			if err := e.Evaluate(b, &r); err != nil {
+				t.Fatal(err)
+			}
+			d := batchsim.NewData(m)
+			worst, touching := 0.0, 0
+			for p := 0; p < n; p++ {
+				batchsim.ResetData(m, d)
+				copy(d.Qpos, b.Qpos[p*m.Nq:(p+1)*m.Nq])
+				copy(d.Qvel, b.Qvel[p*m.Nv:(p+1)*m.Nv])
+				one.SetCtrl(d, b.Actions[p*m.Nu:(p+1)*m.Nu])
+				if err := batchsim.Step(m, d); err != nil {
+					t.Fatal(err)
+				}
+				for _, w := range d.CfrcExt {
+					if w != ([6]float64{}) {
+						touching++
+						break
+					}
+				}
+				got := r.States[p][(m.Nq+m.Nv)+m.Nq:]
+				diff, ref := 0.0, 0.0
+				for i, v := range d.Qvel {
+					diff += (got[i] - v) * (got[i] - v)
+					ref += v * v
+				}
+				err := math.Sqrt(diff) / max(math.Sqrt(ref), 1)
+				worst = max(worst, err)
+				if err > stepTol[name] {
+					t.Errorf("state %d: ‖Δqvel‖/‖qvel‖ = %.2g after one step, want < %.0e\n gpu %.6g\n cpu %.6g", p, err, stepTol[name], got, d.Qvel)
+				}
+			}
+			if name != "door" && touching < n/4 {
+				t.Errorf("only %d of %d states in contact: the test does not exercise contacts", touching, n)
+			}
+			t.Logf("%s: one step, %d states (%d in contact): worst relative qvel error %.2g (tolerance %.0e)", name, n, touching, worst, stepTol[name])
+		})
+	}
+}
+
+// rolloutHorizon is the horizon of each task's cost parity test: short
+// enough that float32 rounding has not been amplified by the contacts into
+// a different trajectory (chaotic divergence), long enough to run several
+// control steps and, for Fetch (20 physics steps of 8 sub-steps per
+// control step), dispatches that end inside a control step.
+var rolloutHorizon = map[string]int{
+	"halfcheetah":     10,
+	"humanoidstandup": 6,
+	"door":            10,
+	"fetchpickplace":  3,
+}
+
+// TestTaskRolloutParity compares the cost terms (main, guide with a random
+// policy, norm) of short rollouts of every task with the CPU evaluator.
+func TestTaskRolloutParity(t *testing.T) {
+	for _, name := range batchsim.TaskNames() {
+		t.Run(name, func(t *testing.T) {
+			e := sharedEvaluator(t)
+			task := mustTask(t, name)
+			m := task.Model
+			rng := rand.New(rand.NewPCG(13, uint64(len(name))))
+			const problems, samples = 4, 4
+			h := rolloutHorizon[name]
+			b := &batchsim.Batch{Task: task, Problems: problems, Samples: samples, Horizon: h, Record: []int{0, 9}}
+			b.Qpos, b.Qvel, b.Params = taskStates(t, rng, task, problems)
+			for i := 0; i < problems*samples*h; i++ {
+				for a := 0; a < m.Nu; a++ {
+					b.Actions = append(b.Actions, task.ActLow[a]+(task.ActHigh[a]-task.ActLow[a])*rng.Float64())
+				}
+			}
+			pn := randomPolicy(rng, task.ObsDim(), m.Nu, 64, 64)
+			copy(pn.ActLow, task.ActLow)
+			copy(pn.ActHigh, task.ActHigh)
+			cpu := batchsim.NewCPU(2)
+			for _, ev := range []batchsim.Evaluator{e, cpu} {
+				if err := ev.SetPolicy(pn); err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer e.SetPolicy(nil)
+			var rg, rc batchsim.Result
+			if err := e.Evaluate(b, &rg); err != nil {
+				t.Fatal(err)
+			}
+			if err := cpu.Evaluate(b, &rc); err != nil {
+				t.Fatal(err)
+			}
+			var worst [3]float64
+			for s := range rc.Main {
+				for k, pair := range [3][2]float64{{rg.Main[s], rc.Main[s]}, {rg.Guide[s], rc.Guide[s]}, {rg.Norm[s], rc.Norm[s]}} {
+					err := relErr(pair[0], pair[1])
+					worst[k] = max(worst[k], err)
+					if err > gpuTol || math.IsNaN(err) {
+						t.Errorf("sample %d, term %s: gpu %.7g, cpu %.7g (rel. err %.2g)", s, [3]string{"main", "guide", "norm"}[k], pair[0], pair[1], err)
+					}
+				}
+			}
+			t.Logf("%s: %d-step rollouts, %d samples: worst relative error main %.2g, guide %.2g, norm %.2g",
+				name, h, len(rc.Main), worst[0], worst[1], worst[2])
+		})
+	}
+}
+
+// TestSplitInsideControlStep runs Fetch with dispatches of 7 physics steps,
+// which end inside its 20-step control steps: the costs must equal those of
+// whole-horizon dispatches exactly, since the arithmetic is the same.
+func TestSplitInsideControlStep(t *testing.T) {
+	e := sharedEvaluator(t)
+	task := mustTask(t, "fetchpickplace")
+	rng := rand.New(rand.NewPCG(17, 18))
+	const problems, samples, h = 2, 3, 2
+	b := &batchsim.Batch{Task: task, Problems: problems, Samples: samples, Horizon: h, Record: []int{4}}
+	b.Qpos, b.Qvel, b.Params = taskStates(t, rng, task, problems)
+	for i := 0; i < problems*samples*h*task.Model.Nu; i++ {
+		b.Actions = append(b.Actions, 2*rng.Float64()-1)
+	}
+	pn := randomPolicy(rng, task.ObsDim(), task.Model.Nu, 16)
+	split, err := NewEvaluator(Options{Device: e.dev, StepsPerDispatch: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer split.Close()
+	var res [2]batchsim.Result
+	for i, ev := range []*Evaluator{e, split} {
+		if err := ev.SetPolicy(pn); err != nil {
+			t.Fatal(err)
+		}
+		if err := ev.Evaluate(b, &res[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.SetPolicy(nil)
+	for s := range res[0].Main {
+		if res[0].Main[s] != res[1].Main[s] || res[0].Guide[s] != res[1].Guide[s] || res[0].Norm[s] != res[1].Norm[s] {
+			t.Errorf("sample %d: whole (%g, %g, %g), split (%g, %g, %g)", s,
+				res[0].Main[s], res[0].Guide[s], res[0].Norm[s], res[1].Main[s], res[1].Guide[s], res[1].Norm[s])
+		}
+	}
+	for i := range res[0].States[0] {
+		if res[0].States[0][i] != res[1].States[0][i] {
+			t.Fatalf("recorded state entry %d: %g vs %g", i, res[0].States[0][i], res[1].States[0][i])
+		}
+	}
+}
