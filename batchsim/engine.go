@@ -165,9 +165,9 @@ func NewData(m *Model) *Data {
 		kind, mc, _ := pairKind(r1, r2)
 		s.pairs[i] = pairInfo{
 			g1: g1, g2: g2, kind: kind,
-			margin: math.Max(m.GeomMargin[g1], m.GeomMargin[g2]),
-			mu:     math.Max(m.GeomFriction[g1], m.GeomFriction[g2]),
-			solref: [2]float64{(m.GeomSolref[g1][0] + m.GeomSolref[g2][0]) / 2, (m.GeomSolref[g1][1] + m.GeomSolref[g2][1]) / 2},
+			margin: m.PairMargin[i],
+			mu:     m.PairFriction[i],
+			solref: m.PairSolref[i],
 			rbound: boundRadius(m.GeomType[g1], &m.GeomSize[g1]) + boundRadius(m.GeomType[g2], &m.GeomSize[g2]),
 		}
 		maxCon += mc

@@ -8,3 +8,20 @@ func JointLimitInertia(m *Model) []float64 {
 	d := NewData(m)
 	return append([]float64(nil), d.jntIeff...)
 }
+
+// SolGains maps a solref (time constant, damping ratio) at step h to the
+// per-unit-mass stiffness ω², damping γ and implicit damping γ' that the
+// penalty contacts and limits use (contact.go), for other backends.
+func SolGains(ref [2]float64, h float64) (w2, gam, gamImpl float64) { return solGains(ref, h) }
+
+// PairKind is the contact routine, 0–8 in contact.go's order (9: none), of
+// a pair of geoms of types t1, t2 after ordering them by rank, and whether
+// they were swapped to get there.
+func PairKind(t1, t2 GeomType) (kind int, swapped bool) {
+	r1, r2 := geomRank(t1), geomRank(t2)
+	if r1 > r2 {
+		r1, r2, swapped = r2, r1, true
+	}
+	kind, _, _ = pairKind(r1, r2)
+	return kind, swapped
+}

@@ -1443,10 +1443,10 @@ func (c *compiler) contactPairs() {
 			if m.GeomType[b] < m.GeomType[a] {
 				a, b = b, a
 			}
+			// condim is not modelled: every contact has sliding friction.
+			// (MuJoCo makes a pair of condim-1 geoms frictionless; the
+			// humanoids' self-contacts are such pairs.)
 			friction := max(m.GeomFriction[a], m.GeomFriction[b])
-			if max(c.geomCondim[a], c.geomCondim[b]) == 1 {
-				friction = 0 // condim 1: frictionless contact
-			}
 			m.PairGeom1 = append(m.PairGeom1, a)
 			m.PairGeom2 = append(m.PairGeom2, b)
 			m.PairFriction = append(m.PairFriction, friction)

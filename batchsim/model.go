@@ -182,7 +182,7 @@ type Model struct {
 	PairGeom1 []int // first geom of the pair (npair)
 	PairGeom2 []int // second geom of the pair (npair)
 	// Per-pair contact parameters, mixed from the two geoms when the model is
-	// compiled: friction = max of the two (0 when both have condim 1),
+	// compiled: friction = max of the two (condim is not modelled),
 	// solref = mean, margin = max.
 	PairFriction []float64    // sliding friction coefficient (npair)
 	PairSolref   [][2]float64 // time constant, damping ratio (npair)

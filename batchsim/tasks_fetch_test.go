@@ -72,6 +72,7 @@ func TestFetchGraspHolds(t *testing.T) {
 	slick, _ := FetchPickPlace()
 	m := *slick.Model
 	m.GeomFriction = make([]float64, len(m.GeomFriction))
+	m.PairFriction = make([]float64, len(m.PairFriction))
 	slick.Model = &m
 	if r := scriptedGrasp(t, slick, 1.3419, 0.7491); r.lift > 0.02 {
 		t.Errorf("frictionless pads lifted the cube %.3f m", r.lift)

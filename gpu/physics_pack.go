@@ -78,16 +78,14 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	var pairF []float64
 	for i := 0; i < m.Npair; i++ {
 		g1, g2 := m.PairGeom1[i], m.PairGeom2[i]
-		r1, r2 := geomRank(m.GeomType[g1]), geomRank(m.GeomType[g2])
-		if r1 > r2 {
-			g1, g2, r1, r2 = g2, g1, r2, r1
+		kind, swapped := batchsim.PairKind(m.GeomType[g1], m.GeomType[g2])
+		if swapped {
+			g1, g2 = g2, g1
 		}
-		solref := [2]float64{(m.GeomSolref[g1][0] + m.GeomSolref[g2][0]) / 2, (m.GeomSolref[g1][1] + m.GeomSolref[g2][1]) / 2}
-		w2, _, gimp := solGains(solref, hFull)
-		w2s, _, gimps := solGains(solref, hSub)
-		pairI = append(pairI, g1, g2, pairKind(r1, r2))
-		pairF = append(pairF, math.Max(m.GeomMargin[g1], m.GeomMargin[g2]),
-			math.Max(m.GeomFriction[g1], m.GeomFriction[g2]), mp[i], mpt[i],
+		w2, _, gimp := batchsim.SolGains(m.PairSolref[i], hFull)
+		w2s, _, gimps := batchsim.SolGains(m.PairSolref[i], hSub)
+		pairI = append(pairI, g1, g2, kind)
+		pairF = append(pairF, m.PairMargin[i], m.PairFriction[i], mp[i], mpt[i],
 			boundRadius(m.GeomType[g1], m.GeomSize[g1])+boundRadius(m.GeomType[g2], m.GeomSize[g2]),
 			w2, gimp, w2s, gimps)
 	}
@@ -161,8 +159,8 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	ieff := batchsim.JointLimitInertia(m)
 	for j := 0; j < nj; j++ {
 		rng = append(rng, m.JntRange[j][0], m.JntRange[j][1])
-		w2, gam, _ := solGains(m.JntSolref[j], hFull)
-		w2s, gams, _ := solGains(m.JntSolref[j], hSub)
+		w2, gam, _ := batchsim.SolGains(m.JntSolref[j], hFull)
+		w2s, gams, _ := batchsim.SolGains(m.JntSolref[j], hSub)
 		lim = append(lim, ieff[j]*w2, ieff[j]*gam, ieff[j]*w2s, ieff[j]*gams)
 	}
 	p.addFloats("H_F_JNT_RANGE", rng...)
@@ -196,62 +194,6 @@ func boundRadius(t batchsim.GeomType, sz batchsim.Vec3) float64 {
 		return math.Sqrt(sz[0]*sz[0] + sz[1]*sz[1] + sz[2]*sz[2])
 	}
 	return 0
-}
-
-// geomRank and pairKind mirror contact.go: pair dispatch by geom type
-// (cylinders collide as capsules); -1 / 9 (none) for unsupported types.
-func geomRank(t batchsim.GeomType) int {
-	switch t {
-	case batchsim.GeomPlane:
-		return 0
-	case batchsim.GeomSphere:
-		return 1
-	case batchsim.GeomCapsule, batchsim.GeomCylinder:
-		return 2
-	case batchsim.GeomBox:
-		return 3
-	}
-	return -1
-}
-
-func pairKind(ra, rb int) int {
-	switch {
-	case ra == 0 && rb == 1:
-		return 0 // plane–sphere
-	case ra == 0 && rb == 2:
-		return 1 // plane–capsule
-	case ra == 0 && rb == 3:
-		return 2 // plane–box
-	case ra == 1 && rb == 1:
-		return 3 // sphere–sphere
-	case ra == 1 && rb == 2:
-		return 4 // sphere–capsule
-	case ra == 2 && rb == 2:
-		return 5 // capsule–capsule
-	case ra == 1 && rb == 3:
-		return 6 // sphere–box
-	case ra == 2 && rb == 3:
-		return 7 // capsule–box
-	case ra == 3 && rb == 3:
-		return 8 // box–box
-	}
-	return 9
-}
-
-// solGains mirrors contact.go's solGains: per-unit-mass stiffness ω²,
-// damping γ and its implicit form γ' for solref (τ, ζ) at step h.
-func solGains(ref [2]float64, h float64) (w2, gam, gamImpl float64) {
-	tau, zeta := ref[0], ref[1]
-	if tau <= 0 || zeta <= 0 {
-		tau, zeta = 0.02, 1
-	}
-	tau = math.Max(tau, 2*h)
-	w := 2 / (tau * zeta)
-	if w*h > 1 {
-		w = 1 / h
-	}
-	gam = 2 * zeta * w
-	return w * w, gam, gam / (1 + gam*h)
 }
 
 // quatToMat is MuJoCo's mju_quat2Mat, row-major.
