@@ -75,7 +75,7 @@ func (c *CPU) SetPolicy(p *PolicyNet) error {
 // Evaluate implements Evaluator. A rollout whose state becomes non-finite
 // gets a NaN main cost; the planner ranks such samples last.
 func (c *CPU) Evaluate(b *Batch, r *Result) error {
-	if err := checkBatch(b); err != nil {
+	if err := b.Validate(); err != nil {
 		return err
 	}
 	if c.policy != nil {
@@ -173,37 +173,4 @@ func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, gu
 		}
 	}
 	return main, guide, norm
-}
-
-// checkBatch validates the sizes and values of a batch. Sizes come from our
-// own code, but a batch also carries user data (start states, actions), so
-// a mismatch is an error rather than a panic.
-func checkBatch(b *Batch) error {
-	if b.Task == nil || b.Task.Model == nil {
-		return fmt.Errorf("batch: no task")
-	}
-	m := b.Task.Model
-	switch {
-	case b.Problems < 1 || b.Samples < 1 || b.Horizon < 1:
-		return fmt.Errorf("batch: problems %d, samples %d, horizon %d: each must be at least 1", b.Problems, b.Samples, b.Horizon)
-	case len(b.Qpos) != b.Problems*m.Nq:
-		return fmt.Errorf("batch: %d start positions, want problems × nq = %d", len(b.Qpos), b.Problems*m.Nq)
-	case len(b.Qvel) != b.Problems*m.Nv:
-		return fmt.Errorf("batch: %d start velocities, want problems × nv = %d", len(b.Qvel), b.Problems*m.Nv)
-	case len(b.Actions) != b.Problems*b.Samples*b.Horizon*m.Nu:
-		return fmt.Errorf("batch: %d actions, want problems × samples × horizon × nu = %d", len(b.Actions), b.Problems*b.Samples*b.Horizon*m.Nu)
-	case len(b.Params) != b.Problems*b.Task.NParam:
-		return fmt.Errorf("batch: %d task parameters, want problems × %d", len(b.Params), b.Task.NParam)
-	}
-	for _, s := range b.Record {
-		if s < 0 || s >= b.Problems*b.Samples {
-			return fmt.Errorf("batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
-		}
-	}
-	for i, x := range b.Actions {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("batch: action %d is %v", i, x)
-		}
-	}
-	return nil
 }

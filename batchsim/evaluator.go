@@ -1,5 +1,10 @@
 package batchsim
 
+import (
+	"fmt"
+	"math"
+)
+
 // Batch is one call's worth of planning work: P problems (start states) and,
 // for each, N action sequences of horizon h. All flat arrays are row-major in
 // the order of the shape in their comment.
@@ -67,4 +72,37 @@ type Evaluator interface {
 	// Name says which backend and device this is, for logs and benchmarks.
 	Name() string
 	Close() error
+}
+
+// Validate checks the sizes and values of a batch, for every evaluator.
+// Sizes come from our own code, but a batch also carries user data (start
+// states, actions), so a mismatch is an error rather than a panic.
+func (b *Batch) Validate() error {
+	if b.Task == nil || b.Task.Model == nil {
+		return fmt.Errorf("batch: no task")
+	}
+	m := b.Task.Model
+	switch {
+	case b.Problems < 1 || b.Samples < 1 || b.Horizon < 1:
+		return fmt.Errorf("batch: problems %d, samples %d, horizon %d: each must be at least 1", b.Problems, b.Samples, b.Horizon)
+	case len(b.Qpos) != b.Problems*m.Nq:
+		return fmt.Errorf("batch: %d start positions, want problems × nq = %d", len(b.Qpos), b.Problems*m.Nq)
+	case len(b.Qvel) != b.Problems*m.Nv:
+		return fmt.Errorf("batch: %d start velocities, want problems × nv = %d", len(b.Qvel), b.Problems*m.Nv)
+	case len(b.Actions) != b.Problems*b.Samples*b.Horizon*m.Nu:
+		return fmt.Errorf("batch: %d actions, want problems × samples × horizon × nu = %d", len(b.Actions), b.Problems*b.Samples*b.Horizon*m.Nu)
+	case len(b.Params) != b.Problems*b.Task.NParam:
+		return fmt.Errorf("batch: %d task parameters, want problems × %d", len(b.Params), b.Task.NParam)
+	}
+	for _, s := range b.Record {
+		if s < 0 || s >= b.Problems*b.Samples {
+			return fmt.Errorf("batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
+		}
+	}
+	for i, x := range b.Actions {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("batch: action %d is %v", i, x)
+		}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package gpu
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 
@@ -386,30 +385,13 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	return nil
 }
 
-// checkBatch validates the sizes of b, as the CPU evaluator does.
+// checkBatch validates b as every evaluator does, plus the kernel's index range.
 func checkBatch(b *batchsim.Batch) error {
-	if b.Task == nil || b.Task.Model == nil {
-		return errors.New("gpu: batch has no task")
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("gpu: %w", err)
 	}
-	m := b.Task.Model
-	switch {
-	case b.Problems < 1 || b.Samples < 1 || b.Horizon < 1:
-		return fmt.Errorf("gpu: batch: problems %d, samples %d, horizon %d: each must be at least 1", b.Problems, b.Samples, b.Horizon)
-	case len(b.Qpos) != b.Problems*m.Nq:
-		return fmt.Errorf("gpu: batch: %d start positions, want problems × nq = %d", len(b.Qpos), b.Problems*m.Nq)
-	case len(b.Qvel) != b.Problems*m.Nv:
-		return fmt.Errorf("gpu: batch: %d start velocities, want problems × nv = %d", len(b.Qvel), b.Problems*m.Nv)
-	case len(b.Actions) != b.Problems*b.Samples*b.Horizon*m.Nu:
-		return fmt.Errorf("gpu: batch: %d actions, want problems × samples × horizon × nu = %d", len(b.Actions), b.Problems*b.Samples*b.Horizon*m.Nu)
-	case len(b.Params) != b.Problems*b.Task.NParam:
-		return fmt.Errorf("gpu: batch: %d task parameters, want problems × %d", len(b.Params), b.Task.NParam)
-	case b.Problems*b.Samples > math.MaxUint32/4:
+	if b.Problems*b.Samples > math.MaxUint32/4 {
 		return fmt.Errorf("gpu: batch of %d samples too large", b.Problems*b.Samples)
-	}
-	for _, s := range b.Record {
-		if s < 0 || s >= b.Problems*b.Samples {
-			return fmt.Errorf("gpu: batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
-		}
 	}
 	return nil
 }
