@@ -41,8 +41,8 @@ import "math"
 // whole pair behaves as one spring–damper of mass m_eff regardless of how
 // many points it is discretised into. mpt = mp except for box–box pairs,
 // whose mp averages a_i over the box's vertices (rotational compliance, see
-// effectiveMasses) while mpt keeps the centre's. PairContactMass and
-// PairFrictionMass expose mp and mpt for the GPU.
+// effectiveMasses) while mpt keeps the centre's. PairMasses exposes
+// mp and mpt for the GPU.
 //
 // Stability: the gym cheetah (dt = 0.01, solref 0.02 1) runs stably with one
 // sub-step and comes to rest within 0.1 mm of MuJoCo's torso height

@@ -270,29 +270,6 @@ func effectiveMasses(m *Model, d *Data) {
 	s.h = 0
 }
 
-// PairContactMass returns, for each candidate pair of m, the per-point
-// effective mass mp of contact.go's force law, so that another backend can
-// apply the same contact gains. It costs one NewData.
-func PairContactMass(m *Model) []float64 {
-	d := NewData(m)
-	out := make([]float64, m.Npair)
-	for i := range out {
-		out[i] = d.pairs[i].mp
-	}
-	return out
-}
-
-// PairFrictionMass is PairContactMass for the friction force's damping
-// (mpt in contact.go); it differs from the normal's only for box–box pairs.
-func PairFrictionMass(m *Model) []float64 {
-	d := NewData(m)
-	out := make([]float64, m.Npair)
-	for i := range out {
-		out[i] = d.pairs[i].mpt
-	}
-	return out
-}
-
 // setStep recomputes the contact and limit gains when the sub-step length
 // changes.
 func (s *scratch) setStep(m *Model, h float64) {

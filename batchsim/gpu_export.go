@@ -3,7 +3,7 @@ package batchsim
 // JointLimitInertia returns, for each joint of m, the effective inertia of
 // its dof at Qpos0 that scales the joint-limit gains (see fwdActuation and
 // setStep), so that another backend (package gpu) can apply the same limit
-// penalty. Like PairContactMass it costs one NewData.
+// penalty. Like PairMasses it costs one NewData.
 func JointLimitInertia(m *Model) []float64 {
 	d := NewData(m)
 	return append([]float64(nil), d.jntIeff...)
@@ -24,4 +24,17 @@ func PairKind(t1, t2 GeomType) (kind int, swapped bool) {
 	}
 	kind, _, _ = pairKind(r1, r2)
 	return kind, swapped
+}
+
+// PairMasses returns, for each candidate pair of m, the per-point effective
+// masses of contact.go's force law, mp for the normal force and mpt for the
+// friction damping (they differ only for box–box pairs), so that another
+// backend can apply the same contact gains. It costs one NewData.
+func PairMasses(m *Model) (mp, mpt []float64) {
+	d := NewData(m)
+	mp, mpt = make([]float64, m.Npair), make([]float64, m.Npair)
+	for i := range mp {
+		mp[i], mpt[i] = d.pairs[i].mp, d.pairs[i].mpt
+	}
+	return mp, mpt
 }

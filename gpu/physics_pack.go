@@ -72,8 +72,7 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	p.addInts("H_GEOM_BODY", m.GeomBodyID...)
 
 	// Pairs, ordered so that the first geom has the lower rank (contact.go).
-	mp := batchsim.PairContactMass(m)
-	mpt := batchsim.PairFrictionMass(m)
+	mp, mpt := batchsim.PairMasses(m)
 	var pairI []int
 	var pairF []float64
 	for i := 0; i < m.Npair; i++ {
