@@ -217,37 +217,17 @@ func (p *Policy) changed() {
 	p.mu.Unlock()
 }
 
-// Act writes π(obs) to dst. It does not allocate (after warm-up) and is safe
-// for concurrent use. Its arithmetic is that of batchsim.PolicyNet.Act, term
-// for term, so both give bitwise identical actions.
+// Act writes π(obs) to dst. It runs the evaluators' own inference
+// (batchsim.PolicyNet.Act on the Net snapshot), so the planner, the policy
+// rollouts and the guidance cost see bitwise identical actions. It does not
+// allocate (after warm-up and after each change of the weights) and is safe
+// for concurrent use.
 func (p *Policy) Act(obs, dst []float64) {
 	if len(obs) != p.obsDim || len(dst) != p.actDim {
 		panic(fmt.Sprintf("apex: Act: obs %d, dst %d, want %d, %d", len(obs), len(dst), p.obsDim, p.actDim))
 	}
 	buf := p.scratch.Get().(*[2][]float64)
-	x, y := buf[0][:len(obs)], buf[1]
-	for i := range obs {
-		x[i] = (obs[i] - p.obsMean[i]) / p.obsStd[i]
-	}
-	last := len(p.layers) - 1
-	for li, l := range p.layers {
-		y = y[:l.out]
-		for o := 0; o < l.out; o++ {
-			s := l.b[o]
-			row := l.w[o*l.in : (o+1)*l.in]
-			for i, v := range row {
-				s += v * x[i]
-			}
-			if li < last && s < 0 {
-				s = 0
-			}
-			y[o] = s
-		}
-		x, y = y, x[:cap(x)]
-	}
-	for i := range dst {
-		dst[i] = p.actLow[i] + (math.Tanh(x[i])+1)*0.5*(p.actHigh[i]-p.actLow[i])
-	}
+	p.Net().Act(obs, dst, buf)
 	p.scratch.Put(buf)
 }
 
