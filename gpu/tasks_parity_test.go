@@ -182,38 +182,7 @@ func TestTaskStepParity(t *testing.T) {
 				}
 				b.Record = append(b.Record, p)
 			}
-			var r batchsim.Result
-			if err := e.Evaluate(b, &r); err != nil {
-				t.Fatal(err)
-			}
-			d := batchsim.NewData(m)
-			worst, touching := 0.0, 0
-			for p := 0; p < n; p++ {
-				batchsim.ResetData(m, d)
-				copy(d.Qpos, b.Qpos[p*m.Nq:(p+1)*m.Nq])
-				copy(d.Qvel, b.Qvel[p*m.Nv:(p+1)*m.Nv])
-				one.SetCtrl(d, b.Actions[p*m.Nu:(p+1)*m.Nu])
-				if err := batchsim.Step(m, d); err != nil {
-					t.Fatal(err)
-				}
-				for _, w := range d.CfrcExt {
-					if w != ([6]float64{}) {
-						touching++
-						break
-					}
-				}
-				got := r.States[p][(m.Nq+m.Nv)+m.Nq:]
-				diff, ref := 0.0, 0.0
-				for i, v := range d.Qvel {
-					diff += (got[i] - v) * (got[i] - v)
-					ref += v * v
-				}
-				err := math.Sqrt(diff) / max(math.Sqrt(ref), 1)
-				worst = max(worst, err)
-				if err > stepTol[name] {
-					t.Errorf("state %d: ‖Δqvel‖/‖qvel‖ = %.2g after one step, want < %.0e\n gpu %.6g\n cpu %.6g", p, err, stepTol[name], got, d.Qvel)
-				}
-			}
+			worst, touching := stepParity(t, e, b, stepTol[name])
 			if name != "door" && touching < n/4 {
 				t.Errorf("only %d of %d states in contact: the test does not exercise contacts", touching, n)
 			}
