@@ -41,7 +41,9 @@ func randObs(rng *rand.Rand, n int, scale float64) []float64 {
 	return o
 }
 
-func TestPolicyMatchesPolicyNet(t *testing.T) {
+// Policy.Act runs the PolicyNet snapshot itself, so they cannot differ; what
+// can go wrong is the export (shapes) and the squash (bounds).
+func TestPolicyNetShapeAndBounds(t *testing.T) {
 	for _, hidden := range [][]int{nil, {7}, {16, 9, 5, 3}} {
 		p := testPolicy(1, 11, hidden)
 		net := p.Net()
@@ -52,16 +54,11 @@ func TestPolicyMatchesPolicyNet(t *testing.T) {
 		if hidden == nil && (p.Hidden()[0] != 128 || len(p.Hidden()) != 3) {
 			t.Errorf("default hidden %v, want 3×128", p.Hidden())
 		}
-		buf := [2][]float64{make([]float64, net.MaxWidth()), make([]float64, net.MaxWidth())}
 		rng := rand.New(rand.NewPCG(2, 3))
-		got, want := make([]float64, 3), make([]float64, 3)
+		got := make([]float64, 3)
 		for k := 0; k < 200; k++ {
 			obs := randObs(rng, 11, []float64{0.1, 1, 100}[k%3]) // 100: saturates tanh
 			p.Act(obs, got)
-			net.Act(obs, want, &buf)
-			if !equalBits(got, want) {
-				t.Fatalf("hidden %v, obs %d: Policy.Act %v, PolicyNet.Act %v", hidden, k, got, want)
-			}
 			for j, a := range got {
 				if a < net.ActLow[j] || a > net.ActHigh[j] {
 					t.Fatalf("action %d = %v outside [%v, %v]", j, a, net.ActLow[j], net.ActHigh[j])
