@@ -26,19 +26,28 @@ const loopBudget = 32768
 const hardwareStepsPerDispatch = 16
 
 // physicsLoopIterations estimates the loop iterations of one physics step
-// of m at its worst (every step sub-stepped): every loop of the kernel's
-// physics stage per sub-step, with 6-vector loops as 6 iterations and the
-// 6×6 ones as 36, and for box–box pairs the separating-axis and clipping
-// loops. Measured on the cheetah (nv 9, 9 pairs): about 620 per physics
-// step, which this overestimates by 2–3×.
-func physicsLoopIterations(m *batchsim.Model) int {
-	boxBox := 0
+// of m at its worst (every step sub-stepped). In the generic kernel that is
+// every loop of the physics stage per sub-step, with 6-vector loops as 6
+// iterations and the 6×6 ones as 36, and for box–box pairs the
+// separating-axis and clipping loops; measured on the cheetah (nv 9, 9
+// pairs): about 620 per physics step, which this overestimates by 2–3×. In
+// the specialised kernel (specialize.go) only the sub-step loop and the
+// collision functions' own loops remain.
+func physicsLoopIterations(m *batchsim.Model, specialized bool) int {
+	boxBox, planeBox := 0, 0
 	for i := 0; i < m.Npair; i++ {
-		if m.GeomType[m.PairGeom1[i]] == batchsim.GeomBox && m.GeomType[m.PairGeom2[i]] == batchsim.GeomBox {
+		t1, t2 := m.GeomType[m.PairGeom1[i]], m.GeomType[m.PairGeom2[i]]
+		switch {
+		case t1 == batchsim.GeomBox && t2 == batchsim.GeomBox:
 			boxBox++
+		case t2 == batchsim.GeomBox:
+			planeBox++
 		}
 	}
 	phys := 120*m.Nv + 20*m.Nbody + 30*m.Npair + 100*boxBox + 10*m.Njnt + 4*m.Nu + m.Nq + m.Nv + 50
+	if specialized {
+		phys = 100*boxBox + 9*planeBox + 20
+	}
 	return max(m.Opt.Substeps, 1) * phys
 }
 
@@ -68,7 +77,7 @@ func (e *Evaluator) stepsPerDispatch(t *batchsim.Task) int {
 	if !e.dev.Info.Software {
 		return hardwareStepsPerDispatch * t.FrameSkip
 	}
-	phys := physicsLoopIterations(t.Model)
+	phys := physicsLoopIterations(t.Model, !e.generic)
 	ctl := controlLoopIterations(t, e.layers)
 	if per := t.FrameSkip*phys + ctl; per <= loopBudget {
 		return loopBudget / per * t.FrameSkip

@@ -258,9 +258,11 @@ func (d *Device) CreateComputePipeline(label string, module *wgpu.ShaderModule, 
 func (d *Device) CreateBindGroup(label string, pipeline *wgpu.ComputePipeline, buffers []*wgpu.Buffer) (*wgpu.BindGroup, error) {
 	layout := pipeline.GetBindGroupLayout(0)
 	defer layout.Release()
-	entries := make([]wgpu.BindGroupEntry, len(buffers))
+	var entries []wgpu.BindGroupEntry
 	for i, b := range buffers {
-		entries[i] = wgpu.BindGroupEntry{Binding: uint32(i), Buffer: b, Size: wgpu.WholeSize}
+		if b != nil {
+			entries = append(entries, wgpu.BindGroupEntry{Binding: uint32(i), Buffer: b, Size: wgpu.WholeSize})
+		}
 	}
 	g, err := d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: label, Layout: layout, Entries: entries})
 	if err != nil {

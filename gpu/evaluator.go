@@ -24,6 +24,10 @@ type Options struct {
 	// may end inside a control step); 0 chooses from the device and the
 	// task (see chunk.go).
 	StepsPerDispatch int
+	// Generic runs the kernel that reads the model's indices at run time,
+	// compiled once for every task, instead of the kernel specialised to
+	// each task's model (specialize.go), compiled once per task.
+	Generic bool
 }
 
 // Evaluator is the GPU implementation of batchsim.Evaluator: one kernel
@@ -37,6 +41,7 @@ type Evaluator struct {
 	ownDev   bool
 	maxWorld int
 	stepsPer int
+	generic  bool
 
 	module   *wgpu.ShaderModule
 	pipeline *wgpu.ComputePipeline
@@ -81,7 +86,7 @@ const dimsSize = 48 // struct Dims: 12 × u32
 
 // NewEvaluator compiles the rollout kernel on o.Device (or a new device).
 func NewEvaluator(o Options) (*Evaluator, error) {
-	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch}
+	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, generic: o.Generic}
 	if e.dev == nil {
 		d, err := NewDevice()
 		if err != nil {
@@ -89,18 +94,40 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 		}
 		e.dev, e.ownDev = d, true
 	}
-	var err error
-	e.module, err = e.dev.CreateShaderModule(rolloutShader, shaders.MustSource(rolloutShader))
-	if err != nil {
-		e.Close()
-		return nil, err
-	}
-	e.pipeline, err = e.dev.CreateComputePipeline("rollout", e.module, "rollout")
-	if err != nil {
-		e.Close()
-		return nil, err
+	if e.generic {
+		if err := e.compile(shaders.MustSource(rolloutShader)); err != nil {
+			e.Close()
+			return nil, err
+		}
 	}
 	return e, nil
+}
+
+// compile replaces the kernel by one compiled from src.
+func (e *Evaluator) compile(src string) error {
+	e.releaseKernel()
+	var err error
+	e.module, err = e.dev.CreateShaderModule(rolloutShader, src)
+	if err != nil {
+		return err
+	}
+	e.pipeline, err = e.dev.CreateComputePipeline("rollout", e.module, "rollout")
+	return err
+}
+
+func (e *Evaluator) releaseKernel() {
+	if e.group != nil {
+		e.group.Release()
+		e.group = nil
+	}
+	if e.pipeline != nil {
+		e.pipeline.Release()
+		e.pipeline = nil
+	}
+	if e.module != nil {
+		e.module.Release()
+		e.module = nil
+	}
 }
 
 // Name implements batchsim.Evaluator.
@@ -109,10 +136,7 @@ func (e *Evaluator) Name() string { return "gpu (WGSL float32 on " + e.dev.Info.
 // Close releases the kernel and buffers, and the device if the Evaluator
 // opened it.
 func (e *Evaluator) Close() error {
-	if e.group != nil {
-		e.group.Release()
-		e.group = nil
-	}
+	e.releaseKernel()
 	for i, b := range e.bufs {
 		if b != nil {
 			b.Release()
@@ -124,14 +148,6 @@ func (e *Evaluator) Close() error {
 			(*b).Release()
 			*b = nil
 		}
-	}
-	if e.pipeline != nil {
-		e.pipeline.Release()
-		e.pipeline = nil
-	}
-	if e.module != nil {
-		e.module.Release()
-		e.module = nil
 	}
 	if e.ownDev && e.dev != nil {
 		err := e.dev.Close()
@@ -256,6 +272,16 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		}
 		if err := e.upload(bModelF, f32bytes(pk.floats)); err != nil {
 			return err
+		}
+		if !e.generic {
+			src, err := specialize(shaders.MustSource(rolloutShader), pk)
+			if err != nil {
+				return err
+			}
+			e.task = nil
+			if err := e.compile(src); err != nil {
+				return err
+			}
 		}
 		e.task = t
 	}

@@ -13,6 +13,7 @@ import (
 type packed struct {
 	ints   []int32
 	floats []float32
+	nsite  int // sites, for the kernel's site table (specialize.go)
 }
 
 func newPacked() *packed {
@@ -84,6 +85,7 @@ func packTask(t *batchsim.Task) (*packed, error) {
 	p.set("H_NOBS_SEG", len(t.Obs))
 	p.set("H_NOBS", t.ObsDim())
 	p.set("H_NPARAM", t.NParam)
+	p.nsite = m.Nsite
 
 	kinds := make([]int, len(t.Cost))
 	idx := make([]int, len(t.Cost))

@@ -10,8 +10,14 @@ import (
 
 // TestStepParity takes one physics step from 100 random states and controls
 // of HalfCheetah near the floor (contacts and joint limits active in many of
-// them) on the device and with the Go engine, and compares qvel after it.
+// them) on the device and with the Go engine, and compares qvel after it,
+// with the kernel specialised to the model and with the generic one.
 func TestStepParity(t *testing.T) {
+	t.Run("specialized", func(t *testing.T) { cheetahStepParity(t, Options{}) })
+	t.Run("generic", func(t *testing.T) { cheetahStepParity(t, Options{Generic: true}) })
+}
+
+func cheetahStepParity(t *testing.T, o Options) {
 	task := cheetahTask(t)
 	one := *task
 	one.FrameSkip = 1 // one control step = one physics step
@@ -35,7 +41,7 @@ func TestStepParity(t *testing.T) {
 		}
 		b.Record = append(b.Record, p)
 	}
-	e := newTestEvaluator(t, Options{})
+	e := newTestEvaluator(t, o)
 	worst, touching := stepParity(t, e, b, gpuTol)
 	if touching < n/4 {
 		t.Errorf("only %d of %d states touch the floor: the test does not exercise contacts", touching, n)

@@ -163,7 +163,7 @@ var<private> qvel: array<f32, MAX_DOFS>;
 var<private> qpos_before: array<f32, MAX_QPOS>;
 var<private> ctrl: array<f32, MAX_ACTUATORS>;
 var<private> act: array<f32, MAX_ACTUATORS>;
-var<private> cfrc_ext: array<f32, 192>; // (torque, force) per body, MAX_BODIES × 6
+var<private> cfrc_ext: array<array<f32, 6>, MAX_BODIES>; // (torque, force) per body
 var<private> nn: array<f32, 512>;       // policy ping-pong buffers, 2 × MAX_WIDTH
 var<private> param_base: u32;           // this world's task parameters in start_in
 
@@ -176,53 +176,63 @@ fn pu(k: u32) -> u32 { return bitcast<u32>(policy[k]); }
 fn safe_tanh(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
 
 // observe writes the task's observation of the current state to nn[0:nobs].
-// It is batchsim.Task.ObserveParams; site segments recompute the body poses.
+// It is batchsim.Task.ObserveParams, one call per entry or 3-vector; site
+// segments recompute the body poses.
 fn observe() {
 	if (hdr(H_OBS_SITES) != 0u) { body_poses(hdr(H_NBODY)); }
-	let nseg = hdr(H_NOBS_SEG);
+	// DRIVER observe
 	var k = 0u;
-	for (var s = 0u; s < nseg; s++) {
+	for (var s = 0u; s < hdr(H_NOBS_SEG); s++) {
 		let kind = mi(H_OBS_SEG, 3u * s);
 		let i0 = u32(mi(H_OBS_SEG, 3u * s + 1u));
 		let i1 = u32(mi(H_OBS_SEG, 3u * s + 2u));
-		switch kind {
-			case 0, 1, 6: { // qpos, qvel, params
-				for (var i = i0; i < i1; i++) {
-					if (kind == 0) {
-						nn[k] = qpos[i];
-					} else if (kind == 1) {
-						nn[k] = qvel[i];
-					} else {
-						nn[k] = start_in[param_base + i];
-					}
-					k++;
-				}
-			}
-			case 2, 3, 4, 5: { // site pos, site − site, quaternion Euler angles, qvel − qvel
-				var v: vec3<f32>;
-				if (kind == 2) {
-					v = site_pos(i0);
-				} else if (kind == 3) {
-					v = site_pos(i0) - site_pos(i1);
-				} else if (kind == 4) {
-					let w = qpos[i0]; let x = qpos[i0 + 1u]; let y = qpos[i0 + 2u]; let z = qpos[i0 + 3u];
-					v = vec3<f32>(
-						atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y)),
-						asin(clamp(2.0 * (w * y - z * x), -1.0, 1.0)),
-						atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)));
-				} else {
-					v = vec3<f32>(qvel[i0] - qvel[i1], qvel[i0 + 1u] - qvel[i1 + 1u], qvel[i0 + 2u] - qvel[i1 + 2u]);
-				}
-				nn[k] = v.x; nn[k + 1u] = v.y; nn[k + 2u] = v.z;
-				k += 3u;
-			}
-			case 7: { // sign of qpos against X
-				nn[k] = select(-1.0, 1.0, qpos[i0] > mf(H_F_OBS_X, s));
+		if (kind == 0 || kind == 1 || kind == 6) {
+			for (var i = i0; i < i1; i++) {
+				obs_entry(k, kind, i);
 				k++;
 			}
-			default: {}
+		} else {
+			obs_vec(k, s, kind, i0, i1);
+			k += select(3u, 1u, kind == 7);
 		}
 	}
+	// END
+}
+
+// obs_entry writes qpos[i] (kind 0), qvel[i] (1) or task parameter i (6) to nn[k].
+fn obs_entry(k: u32, kind: i32, i: u32) {
+	if (kind == 0) {
+		nn[k] = qpos[i];
+	} else if (kind == 1) {
+		nn[k] = qvel[i];
+	} else {
+		nn[k] = start_in[param_base + i];
+	}
+}
+
+// obs_vec writes segment s of kind 2–5 (site position, site − site,
+// quaternion Euler angles, qvel − qvel) to nn[k:k+3], or of kind 7 (sign
+// of qpos against X) to nn[k].
+fn obs_vec(k: u32, s: u32, kind: i32, i0: u32, i1: u32) {
+	if (kind == 7) {
+		nn[k] = select(-1.0, 1.0, qpos[i0] > mf(H_F_OBS_X, s));
+		return;
+	}
+	var v: vec3<f32>;
+	if (kind == 2) {
+		v = site_pos(i0);
+	} else if (kind == 3) {
+		v = site_pos(i0) - site_pos(i1);
+	} else if (kind == 4) {
+		let w = qpos[i0]; let x = qpos[i0 + 1u]; let y = qpos[i0 + 2u]; let z = qpos[i0 + 3u];
+		v = vec3<f32>(
+			atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y)),
+			asin(clamp(2.0 * (w * y - z * x), -1.0, 1.0)),
+			atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)));
+	} else {
+		v = vec3<f32>(qvel[i0] - qvel[i1], qvel[i0 + 1u] - qvel[i1 + 1u], qvel[i0 + 2u] - qvel[i1 + 2u]);
+	}
+	nn[k] = v.x; nn[k + 1u] = v.y; nn[k + 2u] = v.z;
 }
 
 // policy_guide returns ‖a − π(o)‖² for the observation of the current
@@ -268,61 +278,80 @@ fn policy_guide(nu: u32) -> f32 {
 	let lo = pu(P_ACT_LO);
 	let hi = pu(P_ACT_HI);
 	var g = 0.0;
-	for (var i = 0u; i < nu; i++) {
-		let pi = policy[lo + i] + (safe_tanh(nn[xo + i]) + 1.0) * 0.5 * (policy[hi + i] - policy[lo + i]);
-		let d = act[i] - pi;
-		g += d * d;
-	}
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { g += guide_term(i, lo + i, hi + i, xo + i); }
+	// END
 	return g;
 }
 
-// step_value is batchsim.Task.StepValue for the cost terms.
+// guide_term is (a_i − π_i)² for the squashed output nn[o] between the
+// bounds policy[lo] and policy[hi].
+fn guide_term(i: u32, lo: u32, hi: u32, o: u32) -> f32 {
+	let pi = policy[lo] + (safe_tanh(nn[o]) + 1.0) * 0.5 * (policy[hi] - policy[lo]);
+	let d = act[i] - pi;
+	return d * d;
+}
+
+// step_value is batchsim.Task.StepValue for the cost terms, one
+// term_value per term.
 fn step_value(nq: u32, nv: u32, nu: u32, nbody: u32) -> f32 {
-	let nterm = hdr(H_NTERM);
-	let cdt = mf(H_F_OPT, 4u);
 	var v = 0.0;
-	for (var k = 0u; k < nterm; k++) {
-		let kind = mi(H_TERM_KIND, k);
-		let i = u32(max(mi(H_TERM_I, k), 0));
-		let x = mf(H_F_TERM_X, k);
-		let w = mf(H_F_TERM_W, k);
-		switch kind {
-			case 0: { v += w * qvel[i]; }
-			case 1: { v += w * qpos[i]; }
-			case 2: { if (qpos[i] > x) { v += w; } }
-			case 3: { if (qpos[i] < x) { v += w; } }
-			case 4: { v += w * (qpos[i] - qpos_before[i]) / cdt; }
-			case 5: {
-				var s = 0.0;
-				for (var j = 0u; j < nu; j++) { s += act[j] * act[j]; }
-				v += w * s;
-			}
-			case 6: { v += w; }
-			case 7: { let e = qpos[i] - x; v += w * e * e; }
-			case 8: {
-				var s = 0.0;
-				for (var j = 0u; j < nv; j++) { s += qvel[j] * qvel[j]; }
-				v += w * s;
-			}
-			case 9: {
-				var s = 0.0;
-				for (var j = 0u; j < 6u * nbody; j++) { s += cfrc_ext[j] * cfrc_ext[j]; }
-				v += w * min(s, x);
-			}
-			case 10, 11: {
-				let pj = param_base + u32(max(mi(H_TERM_J, k), 0));
-				let e = vec3<f32>(qpos[i] - start_in[pj], qpos[i + 1u] - start_in[pj + 1u], qpos[i + 2u] - start_in[pj + 2u]);
-				let dist = sqrt(dot(e, e));
-				if (kind == 10) {
-					v += w * dist;
-				} else if (dist > x) {
-					v += w;
-				}
-			}
-			default: {}
-		}
+	// DRIVER step_value
+	for (var k = 0u; k < hdr(H_NTERM); k++) {
+		v += term_value(k, mi(H_TERM_KIND, k), u32(max(mi(H_TERM_I, k), 0)), u32(max(mi(H_TERM_J, k), 0)), nu, nv, nbody);
 	}
+	// END
 	return v;
+}
+
+// term_value is term k of kind kind on indices i and j.
+fn term_value(k: u32, kind: i32, i: u32, j: u32, nu: u32, nv: u32, nbody: u32) -> f32 {
+	let x = mf(H_F_TERM_X, k);
+	let w = mf(H_F_TERM_W, k);
+	switch kind {
+		case 0: { return w * qvel[i]; }
+		case 1: { return w * qpos[i]; }
+		case 2: { return select(0.0, w, qpos[i] > x); }
+		case 3: { return select(0.0, w, qpos[i] < x); }
+		case 4: { return w * (qpos[i] - qpos_before[i]) / mf(H_F_OPT, 4u); }
+		case 5: { return w * sum_act_sq(nu); }
+		case 6: { return w; }
+		case 7: { let e = qpos[i] - x; return w * e * e; }
+		case 8: { return w * sum_qvel_sq(nv); }
+		case 9: { return w * min(sum_cfrc_sq(nbody), x); }
+		case 10, 11: {
+			let pj = param_base + j;
+			let e = vec3<f32>(qpos[i] - start_in[pj], qpos[i + 1u] - start_in[pj + 1u], qpos[i + 2u] - start_in[pj + 2u]);
+			let dist = sqrt(dot(e, e));
+			if (kind == 10) { return w * dist; }
+			return select(0.0, w, dist > x);
+		}
+		default: { return 0.0; }
+	}
+}
+
+fn sum_act_sq(nu: u32) -> f32 {
+	var s = 0.0;
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { s += act[i] * act[i]; }
+	// END
+	return s;
+}
+
+fn sum_qvel_sq(nv: u32) -> f32 {
+	var s = 0.0;
+	// DRIVER unroll
+	for (var i = 0u; i < nv; i++) { s += qvel[i] * qvel[i]; }
+	// END
+	return s;
+}
+
+fn sum_cfrc_sq(nbody: u32) -> f32 {
+	var s = 0.0;
+	// DRIVER unroll
+	for (var i = 0u; i < nbody; i++) { s += dot6(cfrc_ext[i], cfrc_ext[i]); }
+	// END
+	return s;
 }
 
 // PHYSICS-BEGIN
@@ -439,14 +468,22 @@ fn cross_force(v: V6, f: V6) -> V6 {
 fn dot6(a: V6, b: V6) -> f32 {
 	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3] + a[4] * b[4] + a[5] * b[5];
 }
-// ia_mul returns ia[i]·x.
+// Small vector helpers with literal indices only: a private array indexed
+// by a loop variable is indexed at run time, which lavapipe does per lane.
+fn add6(a: V6, b: V6) -> V6 { return V6(a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5]); }
+fn sub6(a: V6, b: V6) -> V6 { return V6(a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4], a[5] - b[5]); }
+fn scale6(a: V6, s: f32) -> V6 { return V6(a[0] * s, a[1] * s, a[2] * s, a[3] * s, a[4] * s, a[5] * s); }
+
+// ia_mul returns ia[i]·x (indices written out: see add6).
 fn ia_mul(i: u32, x: V6) -> V6 {
-	var y: V6;
-	for (var r = 0u; r < 6u; r++) {
-		let o = 6u * r;
-		y[r] = ia[i][o] * x[0] + ia[i][o + 1u] * x[1] + ia[i][o + 2u] * x[2] + ia[i][o + 3u] * x[3] + ia[i][o + 4u] * x[4] + ia[i][o + 5u] * x[5];
-	}
-	return y;
+	let m = ia[i];
+	return V6(
+		m[0] * x[0] + m[1] * x[1] + m[2] * x[2] + m[3] * x[3] + m[4] * x[4] + m[5] * x[5],
+		m[6] * x[0] + m[7] * x[1] + m[8] * x[2] + m[9] * x[3] + m[10] * x[4] + m[11] * x[5],
+		m[12] * x[0] + m[13] * x[1] + m[14] * x[2] + m[15] * x[3] + m[16] * x[4] + m[17] * x[5],
+		m[18] * x[0] + m[19] * x[1] + m[20] * x[2] + m[21] * x[3] + m[22] * x[4] + m[23] * x[5],
+		m[24] * x[0] + m[25] * x[1] + m[26] * x[2] + m[27] * x[3] + m[28] * x[4] + m[29] * x[5],
+		m[30] * x[0] + m[31] * x[1] + m[32] * x[2] + m[33] * x[3] + m[34] * x[4] + m[35] * x[5]);
 }
 
 // kinematics is kinematics.go's kinematics (body poses) and comPos.
@@ -457,142 +494,184 @@ fn kinematics(nbody: u32, njnt: u32) {
 
 // site_pos is the world position of site s (kinematics.go); it needs body_poses.
 fn site_pos(s: u32) -> vec3<f32> {
-	let b = u32(mi(H_SITE_BODY, s));
+	let b = site_body(s);
 	return xmat[b] * mv3(H_F_SITE_POS, s) + xpos[b];
 }
 
-// body_poses is the body part of kinematics.go's kinematics.
+// body_poses is the body part of kinematics.go's kinematics: per body,
+// body_begin (or body_begin_free for a free joint), body_joint per other
+// joint, body_end.
 fn body_poses(nbody: u32) {
 	xpos[0] = vec3<f32>(0.0);
 	xquat[0] = vec4<f32>(1.0, 0.0, 0.0, 0.0);
 	xmat[0] = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
 	xipos[0] = vec3<f32>(0.0);
+	// DRIVER body_poses
 	for (var b = 1u; b < nbody; b++) {
-		let p = u32(mi(H_BODY_PARENT, b));
 		var jadr = mi(H_BODY_JNTADR, b);
 		var jnum = mi(H_BODY_JNTNUM, b);
-		var bp: vec3<f32>;
-		var bq: vec4<f32>;
 		if (jnum > 0 && mi(H_JNT_TYPE, u32(jadr)) == JNT_FREE) {
-			let a = u32(mi(H_JNT_QPOSADR, u32(jadr)));
-			bp = vec3<f32>(qpos[a], qpos[a + 1u], qpos[a + 2u]);
-			bq = normalize_quat(vec4<f32>(qpos[a + 3u], qpos[a + 4u], qpos[a + 5u], qpos[a + 6u]));
-			xanchor[jadr] = bp;
+			body_begin_free(b, u32(jadr), u32(mi(H_JNT_QPOSADR, u32(jadr))));
 			jadr++;
 			jnum--;
 		} else {
-			bp = xmat[p] * mv3(H_F_BODY_POS, b) + xpos[p];
-			bq = mul_quat(xquat[p], mq4(H_F_BODY_QUAT, b));
+			body_begin(b, u32(mi(H_BODY_PARENT, b)));
 		}
 		for (var j = jadr; j < jadr + jnum; j++) {
 			let ju = u32(j);
-			var r = quat_to_mat(bq);
-			let jp = mv3(H_F_JNT_POS, ju);
-			let axis = r * mv3(H_F_JNT_AXIS, ju);
-			let anchor = r * jp + bp;
-			xaxis[ju] = axis;
-			xanchor[ju] = anchor;
-			let a = u32(mi(H_JNT_QPOSADR, ju));
-			let t = mi(H_JNT_TYPE, ju);
-			let dq = qpos[a] - mf(H_F_QPOS0, a);
-			if (t == JNT_SLIDE) {
-				bp = bp + axis * dq;
-			} else if (t == JNT_HINGE) {
-				bq = mul_quat(bq, axis_angle_quat(mv3(H_F_JNT_AXIS, ju), dq));
-				r = quat_to_mat(bq);
-				bp = anchor - r * jp;
-			}
+			body_joint(ju, u32(mi(H_JNT_QPOSADR, ju)), mi(H_JNT_TYPE, ju));
 		}
-		bq = normalize_quat(bq);
-		xpos[b] = bp;
-		xquat[b] = bq;
-		xmat[b] = quat_to_mat(bq);
-		xipos[b] = bp + xmat[b] * mv3(H_F_BODY_IPOS, b);
+		body_end(b);
+	}
+	// END
+}
+
+// The pose of the body being placed by body_poses.
+var<private> cur_pos: vec3<f32>;
+var<private> cur_quat: vec4<f32>;
+
+fn body_begin_free(b: u32, j: u32, a: u32) {
+	cur_pos = vec3<f32>(qpos[a], qpos[a + 1u], qpos[a + 2u]);
+	cur_quat = normalize_quat(vec4<f32>(qpos[a + 3u], qpos[a + 4u], qpos[a + 5u], qpos[a + 6u]));
+	xanchor[j] = cur_pos;
+}
+
+fn body_begin(b: u32, p: u32) {
+	cur_pos = xmat[p] * mv3(H_F_BODY_POS, b) + xpos[p];
+	cur_quat = mul_quat(xquat[p], mq4(H_F_BODY_QUAT, b));
+}
+
+// body_joint moves the current body by joint j of type t (qpos address a).
+fn body_joint(j: u32, a: u32, t: i32) {
+	var r = quat_to_mat(cur_quat);
+	let jp = mv3(H_F_JNT_POS, j);
+	let axis = r * mv3(H_F_JNT_AXIS, j);
+	let anchor = r * jp + cur_pos;
+	xaxis[j] = axis;
+	xanchor[j] = anchor;
+	let dq = qpos[a] - mf(H_F_QPOS0, a);
+	if (t == JNT_SLIDE) {
+		cur_pos = cur_pos + axis * dq;
+	} else if (t == JNT_HINGE) {
+		cur_quat = mul_quat(cur_quat, axis_angle_quat(mv3(H_F_JNT_AXIS, j), dq));
+		r = quat_to_mat(cur_quat);
+		cur_pos = anchor - r * jp;
 	}
 }
 
-// com_pos is kinematics.go's comPos.
+fn body_end(b: u32) {
+	let bq = normalize_quat(cur_quat);
+	xpos[b] = cur_pos;
+	xquat[b] = bq;
+	xmat[b] = quat_to_mat(bq);
+	xipos[b] = cur_pos + xmat[b] * mv3(H_F_BODY_IPOS, b);
+}
+
+// com_pos is kinematics.go's comPos: the motion axis of each dof about the
+// root's origin, per joint j of type t on body b (first dof da).
 fn com_pos(njnt: u32) {
+	// DRIVER com_pos
 	for (var j = 0u; j < njnt; j++) {
 		let b = u32(mi(H_JNT_BODY, j));
-		let o = xpos[u32(mi(H_BODY_ROOT, b))];
-		let da = u32(mi(H_JNT_DOFADR, j));
-		let t = mi(H_JNT_TYPE, j);
-		if (t == JNT_FREE) {
-			// Explicit values: naga initialises a local declared without a
-			// value once per call, not per loop iteration.
-			cdof[da] = V6(0.0, 0.0, 0.0, 1.0, 0.0, 0.0);
-			cdof[da + 1u] = V6(0.0, 0.0, 0.0, 0.0, 1.0, 0.0);
-			cdof[da + 2u] = V6(0.0, 0.0, 0.0, 0.0, 0.0, 1.0);
-			let off = o - xpos[b];
-			for (var k = 0u; k < 3u; k++) {
-				let ax = xmat[b][k];
-				let l = cross(ax, off);
-				cdof[da + 3u + k] = V6(ax.x, ax.y, ax.z, l.x, l.y, l.z);
-			}
-		} else if (t == JNT_SLIDE) {
-			let ax = xaxis[j];
-			cdof[da] = V6(0.0, 0.0, 0.0, ax.x, ax.y, ax.z);
-		} else if (t == JNT_HINGE) {
-			let ax = xaxis[j];
-			let l = cross(ax, o - xanchor[j]);
-			cdof[da] = V6(ax.x, ax.y, ax.z, l.x, l.y, l.z);
-		}
+		joint_axes(j, mi(H_JNT_TYPE, j), b, u32(mi(H_BODY_ROOT, b)), u32(mi(H_JNT_DOFADR, j)));
+	}
+	// END
+}
+
+fn joint_axes(j: u32, t: i32, b: u32, root: u32, da: u32) {
+	let o = xpos[root];
+	if (t == JNT_FREE) {
+		cdof[da] = V6(0.0, 0.0, 0.0, 1.0, 0.0, 0.0);
+		cdof[da + 1u] = V6(0.0, 0.0, 0.0, 0.0, 1.0, 0.0);
+		cdof[da + 2u] = V6(0.0, 0.0, 0.0, 0.0, 0.0, 1.0);
+		let off = o - xpos[b];
+		let r = xmat[b];
+		let l0 = cross(r[0], off);
+		let l1 = cross(r[1], off);
+		let l2 = cross(r[2], off);
+		cdof[da + 3u] = V6(r[0].x, r[0].y, r[0].z, l0.x, l0.y, l0.z);
+		cdof[da + 4u] = V6(r[1].x, r[1].y, r[1].z, l1.x, l1.y, l1.z);
+		cdof[da + 5u] = V6(r[2].x, r[2].y, r[2].z, l2.x, l2.y, l2.z);
+	} else if (t == JNT_SLIDE) {
+		let ax = xaxis[j];
+		cdof[da] = V6(0.0, 0.0, 0.0, ax.x, ax.y, ax.z);
+	} else if (t == JNT_HINGE) {
+		let ax = xaxis[j];
+		let l = cross(ax, o - xanchor[j]);
+		cdof[da] = V6(ax.x, ax.y, ax.z, l.x, l.y, l.z);
 	}
 }
 
-// com_vel is kinematics.go's comVel.
+// com_vel is kinematics.go's comVel, per dof i with parent dof p (-1 for a
+// root), kind (DOF_*) and, for a free rotation, its translation dof fb.
 fn com_vel(nv: u32) {
+	// DRIVER com_vel
 	for (var i = 0u; i < nv; i++) {
-		var vp = V6(0.0, 0.0, 0.0, 0.0, 0.0, 0.0); // a root: reset in every iteration
-		let p = mi(H_DOF_PARENT, i);
-		if (p >= 0) { vp = cvel[p]; }
-		var sq = cdof[i];
-		let q = qvel[i];
-		for (var k = 0u; k < 6u; k++) { sq[k] *= q; }
-		let kind = mi(H_DOF_KIND, i);
-		if (kind == DOF_FREE_TRANS) {
-			cacc[i] = V6();
-		} else if (kind == DOF_FREE_ROT) {
-			cacc[i] = cross_motion(cvel[mi(H_DOF_FREEBASE, i)], sq);
-		} else {
-			cacc[i] = cross_motion(vp, sq);
-		}
-		for (var k = 0u; k < 6u; k++) { vp[k] += sq[k]; }
-		cvel[i] = vp;
+		dof_vel(i, mi(H_DOF_PARENT, i), mi(H_DOF_KIND, i), u32(max(mi(H_DOF_FREEBASE, i), 0)));
 	}
+	// END
+}
+
+fn dof_vel(i: u32, p: i32, kind: i32, fb: u32) {
+	var vp = V6(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+	if (p >= 0) { vp = cvel[p]; }
+	let sq = scale6(cdof[i], qvel[i]);
+	if (kind == DOF_FREE_TRANS) {
+		cacc[i] = V6();
+	} else if (kind == DOF_FREE_ROT) {
+		cacc[i] = cross_motion(cvel[fb], sq);
+	} else {
+		cacc[i] = cross_motion(vp, sq);
+	}
+	cvel[i] = add6(vp, sq);
+}
+
+// body_node is the last dof moving body b (-1 for a static body) and
+// body_root the child of the world it hangs from; specialize.go writes
+// them as constant tables.
+fn body_node(b: u32) -> i32 {
+	// DRIVER body_node
+	return mi(H_BODY_NODE, b);
+	// END
+}
+
+fn site_body(s: u32) -> u32 {
+	// DRIVER site_body
+	return u32(mi(H_SITE_BODY, s));
+	// END
+}
+
+fn body_root(b: u32) -> u32 {
+	// DRIVER body_root
+	return u32(mi(H_BODY_ROOT, b));
+	// END
 }
 
 // point_vel is scratch.pointVel: the world velocity of point pt fixed to body b.
 fn point_vel(b: u32, pt: vec3<f32>) -> vec3<f32> {
-	let n = mi(H_BODY_NODE, b);
+	let n = body_node(b);
 	if (n < 0) { return vec3<f32>(0.0); }
 	let v = cvel[n];
-	let r = pt - xpos[u32(mi(H_BODY_ROOT, b))];
+	let r = pt - xpos[body_root(b)];
 	let wr = cross(vec3<f32>(v[0], v[1], v[2]), r);
 	return vec3<f32>(v[3], v[4], v[5]) + wr;
 }
 
 // apply_force is scratch.applyForce.
 fn apply_force(b: u32, pos: vec3<f32>, f: vec3<f32>, sgn: f32) {
-	let n = mi(H_BODY_NODE, b);
+	let n = body_node(b);
 	if (n < 0) { return; }
 	let fs = f * sgn;
-	let t = cross(pos - xpos[u32(mi(H_BODY_ROOT, b))], fs);
-	fext[n][0] += t.x; fext[n][1] += t.y; fext[n][2] += t.z;
-	fext[n][3] += fs.x; fext[n][4] += fs.y; fext[n][5] += fs.z;
+	let t = cross(pos - xpos[body_root(b)], fs);
+	fext[n] = add6(fext[n], V6(t.x, t.y, t.z, fs.x, fs.y, fs.z));
 	let tc = cross(pos - xipos[b], fs);
-	let o = 6u * b;
-	cfrc_ext[o] += tc.x; cfrc_ext[o + 1u] += tc.y; cfrc_ext[o + 2u] += tc.z;
-	cfrc_ext[o + 3u] += fs.x; cfrc_ext[o + 4u] += fs.y; cfrc_ext[o + 5u] += fs.z;
+	cfrc_ext[b] = add6(cfrc_ext[b], V6(tc.x, tc.y, tc.z, fs.x, fs.y, fs.z));
 }
 
 // contact applies the force of one contact point of pair pi (contactForces
 // of contact.go); detection and force are fused since the contact list
 // depends on positions only and the forces are summed in the same order.
 fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
-	let g1 = u32(mi(H_PAIR, 3u * pi));
-	let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
 	let o = hdr(H_F_PAIR) + PAIR_F * pi;
 	let margin = model_f[o];
 	let mu = model_f[o + 1u];
@@ -601,8 +680,8 @@ fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
 	contact_found = true;
 	let w2 = model_f[o + 5u + gain_sel];
 	let gimp = model_f[o + 6u + gain_sel];
-	let b1 = u32(mi(H_GEOM_BODY, g1));
-	let b2 = u32(mi(H_GEOM_BODY, g2));
+	let b1 = pair_b1;
+	let b2 = pair_b2;
 	let vr = point_vel(b2, pos) - point_vel(b1, pos);
 	let vn = dot(vr, n);
 	let pen = margin - dist;
@@ -892,287 +971,431 @@ fn box_box(pi: u32, c1: vec3<f32>, r1: mat3x3<f32>, sz1_: vec3<f32>, c2: vec3<f3
 // contacts clears the contact forces and applies those of every pair
 // (collide and contactForces of contact.go). It needs com_vel.
 fn contacts(nv: u32, nbody: u32, npair: u32) {
-	for (var i = 0u; i < nv; i++) { fext[i] = V6(); }
-	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
+	zero_fext(nv);
+	zero_cfrc(nbody);
+	// DRIVER contacts
 	for (var pi = 0u; pi < npair; pi++) {
-		let po = hdr(H_F_PAIR) + PAIR_F * pi;
-		let mg = model_f[po];
-		if (model_f[po + 2u] == 0.0) { continue; } // mp = 0: both static
 		let g1 = u32(mi(H_PAIR, 3u * pi));
 		let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
-		let kind = mi(H_PAIR, 3u * pi + 2u);
-		let bb1 = u32(mi(H_GEOM_BODY, g1));
-		let bb2 = u32(mi(H_GEOM_BODY, g2));
-		let c1 = xmat[bb1] * mv3(H_F_GEOM_POS, g1) + xpos[bb1];
-		let c2 = xmat[bb2] * mv3(H_F_GEOM_POS, g2) + xpos[bb2];
-		if (kind > PAIR_PLANE_BOX) {
-			// bounding-sphere test, as collide
-			let dv = c2 - c1;
-			let rb = model_f[po + 4u] + mg;
-			if (dot(dv, dv) > rb * rb) { continue; }
-		}
-		let r1 = xmat[bb1] * mm9(H_F_GEOM_MAT, g1);
-		let r2 = xmat[bb2] * mm9(H_F_GEOM_MAT, g2);
-		let sz1 = mv3(H_F_GEOM_SIZE, g1);
-		let sz2 = mv3(H_F_GEOM_SIZE, g2);
-		switch kind {
-			case 0: { // plane–sphere
-				plane_sphere(pi, c1, r1[2], c2, sz2[0], mg);
-			}
-			case 1: { // plane–capsule
-				let ax = r2[2];
-				plane_sphere(pi, c1, r1[2], c2 + ax * sz2[1], sz2[0], mg);
-				plane_sphere(pi, c1, r1[2], c2 + ax * (-sz2[1]), sz2[0], mg);
-			}
-			case 2: { // plane–box
-				let n = r1[2];
-				let proj = vec3<f32>(dot(n, r2[0]) * sz2[0], dot(n, r2[1]) * sz2[1], dot(n, r2[2]) * sz2[2]);
-				let d0 = dot(n, c2 - c1);
-				for (var v = 0u; v < 8u; v++) {
-					let sx = sgn_bit(v, 0u);
-					let sy = sgn_bit(v, 1u);
-					let sz = sgn_bit(v, 2u);
-					let dist = d0 + sx * proj[0] + sy * proj[1] + sz * proj[2];
-					if (dist >= mg) { continue; }
-					let pos = c2 + r2[0] * (sx * sz2[0]) + r2[1] * (sy * sz2[1]) + r2[2] * (sz * sz2[2]) - n * (dist / 2.0);
-					contact(pi, pos, n, dist);
-				}
-			}
-			case 3: {
-				sphere_sphere(pi, c1, sz1[0], c2, sz2[0], mg);
-			}
-			case 4: {
-				sphere_sphere(pi, c1, sz1[0], closest_on_segment(c2, r2[2], sz2[1], c1), sz2[0], mg);
-			}
-			case 5: {
-				let q = closest_seg_seg(c1, r1[2], sz1[1], c2, r2[2], sz2[1]);
-				sphere_sphere(pi, q[0], sz1[0], q[1], sz2[0], mg);
-			}
-			case 6: {
-				sphere_box(pi, c1, sz1[0], c2, r2, sz2, mg, false);
-			}
-			case 7: {
-				capsule_box(pi, c1, r1, sz1, c2, r2, sz2, mg);
-			}
-			case 8: {
-				box_box(pi, c1, r1, sz1, c2, r2, sz2, mg);
-			}
-			default: {}
-		}
+		contact_pair(pi, mi(H_PAIR, 3u * pi + 2u), g1, g2, u32(mi(H_GEOM_BODY, g1)), u32(mi(H_GEOM_BODY, g2)));
+	}
+	// END
+}
+
+fn zero_fext(nv: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nv; i++) { fext[i] = V6(); }
+	// END
+}
+
+fn zero_cfrc(nbody: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nbody; i++) { cfrc_ext[i] = V6(); }
+	// END
+}
+
+// The bodies of the pair being collided.
+var<private> pair_b1: u32;
+var<private> pair_b2: u32;
+
+// PairGeoms is what the collision functions need of a pair's two geoms.
+struct PairGeoms {
+	c1: vec3<f32>,
+	r1: mat3x3<f32>,
+	sz1: vec3<f32>,
+	c2: vec3<f32>,
+	r2: mat3x3<f32>,
+	sz2: vec3<f32>,
+	mg: f32,   // margin
+	ok: bool,  // false: no contact possible (static pair, or beyond the bounding spheres)
+}
+
+// pair_geoms places the geoms g1 (on body bb1) and g2 (on bb2) of pair pi
+// and makes them the current pair; bound asks for the bounding-sphere test.
+fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, bound: bool) -> PairGeoms {
+	var g: PairGeoms;
+	let po = hdr(H_F_PAIR) + PAIR_F * pi;
+	g.mg = model_f[po];
+	g.ok = model_f[po + 2u] != 0.0; // mp = 0: both static
+	pair_b1 = bb1;
+	pair_b2 = bb2;
+	g.c1 = xmat[bb1] * mv3(H_F_GEOM_POS, g1) + xpos[bb1];
+	g.c2 = xmat[bb2] * mv3(H_F_GEOM_POS, g2) + xpos[bb2];
+	if (bound) {
+		// bounding-sphere test, as collide
+		let dv = g.c2 - g.c1;
+		let rb = model_f[po + 4u] + g.mg;
+		g.ok = g.ok && dot(dv, dv) <= rb * rb;
+	}
+	g.r1 = xmat[bb1] * mm9(H_F_GEOM_MAT, g1);
+	g.r2 = xmat[bb2] * mm9(H_F_GEOM_MAT, g2);
+	g.sz1 = mv3(H_F_GEOM_SIZE, g1);
+	g.sz2 = mv3(H_F_GEOM_SIZE, g2);
+	return g;
+}
+
+// contact_pair finds and applies the contacts of pair pi of kind kind
+// (PAIR_*) between geoms g1 on body bb1 and g2 on body bb2.
+fn contact_pair(pi: u32, kind: i32, g1: u32, g2: u32, bb1: u32, bb2: u32) {
+	let g = pair_geoms(pi, g1, g2, bb1, bb2, kind > PAIR_PLANE_BOX);
+	if (!g.ok) { return; }
+	switch kind {
+		case 0: { collide_0(pi, g); }
+		case 1: { collide_1(pi, g); }
+		case 2: { collide_2(pi, g); }
+		case 3: { collide_3(pi, g); }
+		case 4: { collide_4(pi, g); }
+		case 5: { collide_5(pi, g); }
+		case 6: { collide_6(pi, g); }
+		case 7: { collide_7(pi, g); }
+		case 8: { collide_8(pi, g); }
+		default: {}
 	}
 }
 
-// actuation is dynamics.go's fwdActuation.
-fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
-	for (var i = 0u; i < nv; i++) {
-		let dmp = mf(H_F_DOF_DAMP, i);
-		qfrc[i] = -dmp * qvel[i];
-		diag_extra[i] = h * dmp;
-		// Regularised Coulomb friction: an implicit damper fl/FrictionlossVel
-		// below that speed, a constant force against the motion above it.
-		let fl = mf(H_F_DOF_FRIC, i);
-		if (fl > 0.0) {
-			let v = qvel[i];
-			let b = fl / mf(H_F_OPT, 6u);
-			if (abs(v) * b <= fl) {
-				qfrc[i] -= b * v;
-				diag_extra[i] += h * b;
-			} else {
-				qfrc[i] -= copysign(fl, v);
-			}
-		}
+// collide_K is the collision of a pair of kind K (PAIR_*).
+fn collide_0(pi: u32, g: PairGeoms) { // plane–sphere
+	plane_sphere(pi, g.c1, g.r1[2], g.c2, g.sz2[0], g.mg);
+}
+fn collide_1(pi: u32, g: PairGeoms) { // plane–capsule
+	let ax = g.r2[2];
+	plane_sphere(pi, g.c1, g.r1[2], g.c2 + ax * g.sz2[1], g.sz2[0], g.mg);
+	plane_sphere(pi, g.c1, g.r1[2], g.c2 + ax * (-g.sz2[1]), g.sz2[0], g.mg);
+}
+fn collide_2(pi: u32, g: PairGeoms) { // plane–box
+	let c1 = g.c1; let c2 = g.c2; let r2 = g.r2; let sz2 = g.sz2; let mg = g.mg;
+	let n = g.r1[2];
+	let proj = vec3<f32>(dot(n, r2[0]) * sz2[0], dot(n, r2[1]) * sz2[1], dot(n, r2[2]) * sz2[2]);
+	let d0 = dot(n, c2 - c1);
+	for (var v = 0u; v < 8u; v++) {
+		let sx = sgn_bit(v, 0u);
+		let sy = sgn_bit(v, 1u);
+		let sz = sgn_bit(v, 2u);
+		let dist = d0 + sx * proj[0] + sy * proj[1] + sz * proj[2];
+		if (dist >= mg) { continue; }
+		let pos = c2 + r2[0] * (sx * sz2[0]) + r2[1] * (sy * sz2[1]) + r2[2] * (sz * sz2[2]) - n * (dist / 2.0);
+		contact(pi, pos, n, dist);
 	}
+}
+fn collide_3(pi: u32, g: PairGeoms) { // sphere–sphere
+	sphere_sphere(pi, g.c1, g.sz1[0], g.c2, g.sz2[0], g.mg);
+}
+fn collide_4(pi: u32, g: PairGeoms) { // sphere–capsule
+	sphere_sphere(pi, g.c1, g.sz1[0], closest_on_segment(g.c2, g.r2[2], g.sz2[1], g.c1), g.sz2[0], g.mg);
+}
+fn collide_5(pi: u32, g: PairGeoms) { // capsule–capsule
+	let q = closest_seg_seg(g.c1, g.r1[2], g.sz1[1], g.c2, g.r2[2], g.sz2[1]);
+	sphere_sphere(pi, q[0], g.sz1[0], q[1], g.sz2[0], g.mg);
+}
+fn collide_6(pi: u32, g: PairGeoms) { // sphere–box
+	sphere_box(pi, g.c1, g.sz1[0], g.c2, g.r2, g.sz2, g.mg, false);
+}
+fn collide_7(pi: u32, g: PairGeoms) { // capsule–box
+	capsule_box(pi, g.c1, g.r1, g.sz1, g.c2, g.r2, g.sz2, g.mg);
+}
+fn collide_8(pi: u32, g: PairGeoms) { // box–box
+	box_box(pi, g.c1, g.r1, g.sz1, g.c2, g.r2, g.sz2, g.mg);
+}
+
+// actuation is dynamics.go's fwdActuation: passive forces per dof and per
+// limited or springy hinge and slide, then the actuator forces.
+fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
+	// DRIVER actuation
+	for (var i = 0u; i < nv; i++) { dof_passive(i, h); }
 	for (var j = 0u; j < njnt; j++) {
 		let t = mi(H_JNT_TYPE, j);
 		if (t != JNT_HINGE && t != JNT_SLIDE) { continue; }
-		let qa = u32(mi(H_JNT_QPOSADR, j));
-		let da = u32(mi(H_JNT_DOFADR, j));
-		let q = qpos[qa];
-		let k = mf(H_F_JNT_STIFF, j);
-		if (k != 0.0) { qfrc[da] -= k * (q - mf(H_F_QPOS_SPRING, qa)); }
-		if (mi(H_JNT_LIMITED, j) == 0) { continue; }
-		var x = 0.0;
-		var sgn = 0.0;
-		let lo = mf(H_F_JNT_RANGE, 2u * j);
-		var hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
 		let lj = mi(H_JNT_LOCKJNT, j);
-		if (lj >= 0) {
-			// dynamics.go's lockedUpper
-			let lk = hdr(H_F_JNT_LOCK) + 4u * j;
-			if (q < model_f[lk + 1u]) {
-				let g = qpos[u32(mi(H_JNT_QPOSADR, u32(lj)))];
-				let tl = clamp((g - model_f[lk + 2u]) / (model_f[lk + 3u] - model_f[lk + 2u]), 0.0, 1.0);
-				hi = model_f[lk] + tl * (hi - model_f[lk]);
-			}
-		}
-		if (q < lo) {
-			x = lo - q;
-			sgn = 1.0;
-		} else if (q > hi) {
-			x = q - hi;
-			sgn = -1.0;
-		} else {
-			continue;
-		}
-		let gk = mf(H_F_JNT_LIMGAIN, 4u * j + gain_sel);
-		let gc = mf(H_F_JNT_LIMGAIN, 4u * j + 1u + gain_sel);
-		let f = gk * x - gc * sgn * qvel[da];
-		if (f > 0.0) {
-			qfrc[da] += sgn * f;
-			diag_extra[da] += h * gc;
-		}
+		var gate = 0u;
+		if (lj >= 0) { gate = u32(mi(H_JNT_QPOSADR, u32(lj))); }
+		joint_passive(j, u32(mi(H_JNT_QPOSADR, j)), u32(mi(H_JNT_DOFADR, j)), mi(H_JNT_LIMITED, j) != 0, lj >= 0, gate, h);
 	}
 	for (var a = 0u; a < nu; a++) {
-		var c = ctrl[a];
-		let o = hdr(H_F_ACT) + 7u * a;
-		if (mi(H_ACT_LIMITED, a) != 0) {
-			c = clamp(c, model_f[o + 5u], model_f[o + 6u]);
-		}
 		let j = u32(mi(H_ACT_TRN, a));
-		let gear = model_f[o];
 		if (mi(H_ACT_TRNTYPE, a) == TRN_TENDON) {
 			let w0 = u32(mi(H_TENDON, 2u * j));
 			let w1 = w0 + u32(mi(H_TENDON, 2u * j + 1u));
-			var l = 0.0;
-			var lv = 0.0;
+			tendon_l = 0.0;
+			tendon_v = 0.0;
 			for (var w = w0; w < w1; w++) {
 				let jw = u32(mi(H_WRAP_JNT, w));
-				let cf = mf(H_F_WRAP_COEF, w);
-				l += cf * qpos[u32(mi(H_JNT_QPOSADR, jw))];
-				lv += cf * qvel[u32(mi(H_JNT_DOFADR, jw))];
+				tendon_add(w, u32(mi(H_JNT_QPOSADR, jw)), u32(mi(H_JNT_DOFADR, jw)));
 			}
-			let force = model_f[o + 1u] * c + model_f[o + 2u] + model_f[o + 3u] * gear * l + model_f[o + 4u] * gear * lv;
+			let f = actuator_force(a, tendon_l, tendon_v);
 			for (var w = w0; w < w1; w++) {
-				let jw = u32(mi(H_WRAP_JNT, w));
-				qfrc[u32(mi(H_JNT_DOFADR, jw))] += mf(H_F_WRAP_COEF, w) * gear * force;
+				tendon_apply(w, u32(mi(H_JNT_DOFADR, u32(mi(H_WRAP_JNT, w)))), f);
 			}
-			continue;
+		} else {
+			let da = u32(mi(H_JNT_DOFADR, j));
+			qfrc[da] += actuator_force(a, qpos[u32(mi(H_JNT_QPOSADR, j))], qvel[da]);
 		}
-		let qa = u32(mi(H_JNT_QPOSADR, j));
-		let da = u32(mi(H_JNT_DOFADR, j));
-		let force = model_f[o + 1u] * c + model_f[o + 2u] + model_f[o + 3u] * gear * qpos[qa] + model_f[o + 4u] * gear * qvel[da];
-		qfrc[da] += gear * force;
+	}
+	// END
+}
+
+// dof_passive sets dof i's damping and friction loss for a step of h.
+fn dof_passive(i: u32, h: f32) {
+	let dmp = mf(H_F_DOF_DAMP, i);
+	var f = -dmp * qvel[i];
+	var dx = h * dmp;
+	// Regularised Coulomb friction: an implicit damper fl/FrictionlossVel
+	// below that speed, a constant force against the motion above it.
+	let fl = mf(H_F_DOF_FRIC, i);
+	if (fl > 0.0) {
+		let v = qvel[i];
+		let b = fl / mf(H_F_OPT, 6u);
+		if (abs(v) * b <= fl) {
+			f -= b * v;
+			dx += h * b;
+		} else {
+			f -= copysign(fl, v);
+		}
+	}
+	qfrc[i] = f;
+	diag_extra[i] = dx;
+}
+
+// joint_passive adds the spring and limit forces of hinge or slide j (qpos
+// address qa, dof da); a locked joint's upper limit depends on the gate
+// joint at qpos address gate.
+fn joint_passive(j: u32, qa: u32, da: u32, limited: bool, locked: bool, gate: u32, h: f32) {
+	let q = qpos[qa];
+	let k = mf(H_F_JNT_STIFF, j);
+	if (k != 0.0) { qfrc[da] -= k * (q - mf(H_F_QPOS_SPRING, qa)); }
+	if (!limited) { return; }
+	var x = 0.0;
+	var sgn = 0.0;
+	let lo = mf(H_F_JNT_RANGE, 2u * j);
+	var hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
+	if (locked) {
+		// dynamics.go's lockedUpper
+		let lk = hdr(H_F_JNT_LOCK) + 4u * j;
+		if (q < model_f[lk + 1u]) {
+			let tl = clamp((qpos[gate] - model_f[lk + 2u]) / (model_f[lk + 3u] - model_f[lk + 2u]), 0.0, 1.0);
+			hi = model_f[lk] + tl * (hi - model_f[lk]);
+		}
+	}
+	if (q < lo) {
+		x = lo - q;
+		sgn = 1.0;
+	} else if (q > hi) {
+		x = q - hi;
+		sgn = -1.0;
+	} else {
+		return;
+	}
+	let gk = mf(H_F_JNT_LIMGAIN, 4u * j + gain_sel);
+	let gc = mf(H_F_JNT_LIMGAIN, 4u * j + 1u + gain_sel);
+	let f = gk * x - gc * sgn * qvel[da];
+	if (f > 0.0) {
+		qfrc[da] += sgn * f;
+		diag_extra[da] += h * gc;
 	}
 }
 
+// The length and velocity of the tendon being summed by tendon_add.
+var<private> tendon_l: f32;
+var<private> tendon_v: f32;
+
+fn tendon_add(w: u32, qa: u32, da: u32) {
+	let cf = mf(H_F_WRAP_COEF, w);
+	tendon_l += cf * qpos[qa];
+	tendon_v += cf * qvel[da];
+}
+
+fn tendon_apply(w: u32, da: u32, f: f32) {
+	qfrc[da] += mf(H_F_WRAP_COEF, w) * f;
+}
+
+// actuator_force is the generalised force of actuator a on a transmission
+// of length l and velocity lv: gear × (gain·ctrl + bias).
+fn actuator_force(a: u32, l: f32, lv: f32) -> f32 {
+	var c = ctrl[a];
+	let o = hdr(H_F_ACT) + 7u * a;
+	if (mi(H_ACT_LIMITED, a) != 0) {
+		c = clamp(c, model_f[o + 5u], model_f[o + 6u]);
+	}
+	let gear = model_f[o];
+	let force = model_f[o + 1u] * c + model_f[o + 2u] + model_f[o + 3u] * gear * l + model_f[o + 4u] * gear * lv;
+	return gear * force;
+}
+
 // set_ctrl is batchsim.Task.SetCtrl for the action in act, relative to the
-// positions at the start of the control step (qpos_before).
+// positions at the start of the control step (qpos_before) for relative
+// controls.
 fn set_ctrl(nu: u32) {
+	// DRIVER set_ctrl
 	for (var a = 0u; a < nu; a++) {
-		var c = mf(H_F_CTRL_OFS, a) + mf(H_F_CTRL_SCL, a) * act[a];
+		ctrl[a] = ctrl_of(a);
 		if (mi(H_CTRL_REL, a) != 0) {
 			let j = u32(mi(H_ACT_TRN, a));
 			if (mi(H_ACT_TRNTYPE, a) == TRN_TENDON) {
 				let w0 = u32(mi(H_TENDON, 2u * j));
 				let w1 = w0 + u32(mi(H_TENDON, 2u * j + 1u));
 				for (var w = w0; w < w1; w++) {
-					c += mf(H_F_WRAP_COEF, w) * qpos_before[u32(mi(H_JNT_QPOSADR, u32(mi(H_WRAP_JNT, w))))];
+					ctrl_add(a, w, u32(mi(H_JNT_QPOSADR, u32(mi(H_WRAP_JNT, w)))));
 				}
 			} else {
-				c += qpos_before[u32(mi(H_JNT_QPOSADR, j))];
+				ctrl[a] += qpos_before[u32(mi(H_JNT_QPOSADR, j))];
 			}
 		}
-		ctrl[a] = c;
 	}
+	// END
 }
 
+fn ctrl_of(a: u32) -> f32 { return mf(H_F_CTRL_OFS, a) + mf(H_F_CTRL_SCL, a) * act[a]; }
+
+// ctrl_add adds wrap w (on the joint at qpos address qa) of a tendon to
+// the relative control a.
+fn ctrl_add(a: u32, w: u32, qa: u32) { ctrl[a] += mf(H_F_WRAP_COEF, w) * qpos_before[qa]; }
+
 // add_body_inertia is spatial.go's addBodyInertia on ia[n].
-fn add_body_inertia(n: u32, m: f32, c_: vec3<f32>, ic_: mat3x3<f32>) {
-	var c = c_; // naga indexes only variables dynamically
-	var ic = ic_;
+fn add_body_inertia(n: u32, m: f32, c: vec3<f32>, ic: mat3x3<f32>) {
 	let cc = dot(c, c);
-	for (var i = 0u; i < 3u; i++) {
-		for (var j = 0u; j < 3u; j++) {
-			var v = ic[j][i] - m * c[i] * c[j];
-			if (i == j) { v += m * cc; }
-			ia[n][6u * i + j] += v;
-		}
-	}
+	var m6 = ia[n];
+	m6[0] += (ic[0].x - m * c.x * c.x) + m * cc;
+	m6[1] += ic[1].x - m * c.x * c.y;
+	m6[2] += ic[2].x - m * c.x * c.z;
+	m6[6] += ic[0].y - m * c.y * c.x;
+	m6[7] += (ic[1].y - m * c.y * c.y) + m * cc;
+	m6[8] += ic[2].y - m * c.y * c.z;
+	m6[12] += ic[0].z - m * c.z * c.x;
+	m6[13] += ic[1].z - m * c.z * c.y;
+	m6[14] += (ic[2].z - m * c.z * c.z) + m * cc;
 	let mx = m * c.x;
 	let my = m * c.y;
 	let mz = m * c.z;
-	ia[n][4] += -mz; ia[n][5] += my; ia[n][9] += mz;
-	ia[n][11] += -mx; ia[n][15] += -my; ia[n][16] += mx;
-	ia[n][19] += mz; ia[n][20] += -my; ia[n][24] += -mz;
-	ia[n][26] += mx; ia[n][30] += my; ia[n][31] += -mx;
-	ia[n][21] += m; ia[n][28] += m; ia[n][35] += m;
+	m6[4] += -mz; m6[5] += my; m6[9] += mz;
+	m6[11] += -mx; m6[15] += -my; m6[16] += mx;
+	m6[19] += mz; m6[20] += -my; m6[24] += -mz;
+	m6[26] += mx; m6[30] += my; m6[31] += -mx;
+	m6[21] += m; m6[28] += m; m6[35] += m;
+	ia[n] = m6;
 }
 
-// acceleration is dynamics.go's fwdAcceleration (ABA).
+// acceleration is dynamics.go's fwdAcceleration (ABA), one call per body
+// and dof. The loops here are the model-generic driver; gpu/specialize.go
+// writes the same calls unrolled, with the model's indices as literals.
 fn acceleration(nv: u32, nbody: u32) {
-	for (var i = 0u; i < nv; i++) {
-		for (var k = 0u; k < 36u; k++) { ia[i][k] = 0.0; }
-	}
+	// DRIVER acceleration
+	for (var i = 0u; i < nv; i++) { ia[i] = array<f32, 36>(); }
 	for (var b = 1u; b < nbody; b++) {
-		let n = mi(H_BODY_NODE, b);
-		if (n < 0) { continue; }
-		let r = xmat[b];
-		let ic = r * mm9(H_F_BODY_ROTI, b) * transpose(r);
-		add_body_inertia(u32(n), mf(H_F_BODY_MASS, b), xipos[b] - xpos[u32(mi(H_BODY_ROOT, b))], ic);
+		aba_body(b, mi(H_BODY_NODE, b), u32(mi(H_BODY_ROOT, b)));
 	}
-	for (var i = 0u; i < nv; i++) {
-		var p = cross_force(cvel[i], ia_mul(i, cvel[i]));
-		for (var k = 0u; k < 6u; k++) { p[k] -= fext[i][k]; }
-		pa[i] = p;
-	}
+	for (var i = 0u; i < nv; i++) { aba_bias(i); }
 	for (var ii = i32(nv) - 1; ii >= 0; ii--) {
-		let i = u32(ii);
-		let sd = cdof[i];
-		var u = ia_mul(i, sd);
-		let dd = dot6(sd, u) + mf(H_F_DOF_ARM, i) + diag_extra[i];
-		let di = 1.0 / dd;
-		let ui = qfrc[i] - dot6(sd, pa[i]);
-		u6[i] = u;
-		dinv[i] = di;
-		uf[i] = ui;
-		let p = mi(H_DOF_PARENT, i);
-		if (p < 0) { continue; }
-		let pu_ = u32(p);
-		for (var r = 0u; r < 6u; r++) {
-			let ur = u[r] * di;
-			for (var k = 0u; k < 6u; k++) {
-				ia[i][6u * r + k] -= ur * u[k];
-				ia[pu_][6u * r + k] += ia[i][6u * r + k];
-			}
-		}
-		var iac = ia_mul(i, cacc[i]);
-		let sc = ui * di;
-		for (var k = 0u; k < 6u; k++) {
-			pa[pu_][k] += pa[i][k] + iac[k] + u[k] * sc;
-		}
+		aba_back(u32(ii), mi(H_DOF_PARENT, u32(ii)));
 	}
-	let aw = V6(0.0, 0.0, 0.0, -mf(H_F_OPT, 1u), -mf(H_F_OPT, 2u), -mf(H_F_OPT, 3u));
-	for (var i = 0u; i < nv; i++) {
-		var a = aw;
-		let p = mi(H_DOF_PARENT, i);
-		if (p >= 0) { a = sacc[p]; }
-		for (var k = 0u; k < 6u; k++) { a[k] += cacc[i][k]; }
-		let qdd = (uf[i] - dot6(u6[i], a)) * dinv[i];
-		qacc[i] = qdd;
-		for (var k = 0u; k < 6u; k++) { a[k] += cdof[i][k] * qdd; }
-		sacc[i] = a;
-	}
+	for (var i = 0u; i < nv; i++) { aba_fwd(i, mi(H_DOF_PARENT, i)); }
+	// END
 }
 
-// integrate is engine.go's integrate (semi-implicit Euler).
+// aba_body adds body b's inertia to the articulated inertia of dof n (the
+// last dof moving it, -1 for none) about the root's origin.
+fn aba_body(b: u32, n: i32, root: u32) {
+	if (n < 0) { return; }
+	let r = xmat[b];
+	let ic = r * mm9(H_F_BODY_ROTI, b) * transpose(r);
+	add_body_inertia(u32(n), mf(H_F_BODY_MASS, b), xipos[b] - xpos[root], ic);
+}
+
+fn aba_bias(i: u32) {
+	pa[i] = sub6(cross_force(cvel[i], ia_mul(i, cvel[i])), fext[i]);
+}
+
+// aba_back is the backward pass at dof i with parent dof p (-1 for none).
+fn aba_back(i: u32, p: i32) {
+	let sd = cdof[i];
+	var u = ia_mul(i, sd);
+	let dd = dot6(sd, u) + mf(H_F_DOF_ARM, i) + diag_extra[i];
+	let di = 1.0 / dd;
+	let ui = qfrc[i] - dot6(sd, pa[i]);
+	u6[i] = u;
+	dinv[i] = di;
+	uf[i] = ui;
+	if (p < 0) { return; }
+	let pu_ = u32(p);
+	var c = ia[i];
+	var q = ia[pu_];
+	c[0] -= u[0] * di * u[0]; q[0] += c[0];
+	c[1] -= u[0] * di * u[1]; q[1] += c[1];
+	c[2] -= u[0] * di * u[2]; q[2] += c[2];
+	c[3] -= u[0] * di * u[3]; q[3] += c[3];
+	c[4] -= u[0] * di * u[4]; q[4] += c[4];
+	c[5] -= u[0] * di * u[5]; q[5] += c[5];
+	c[6] -= u[1] * di * u[0]; q[6] += c[6];
+	c[7] -= u[1] * di * u[1]; q[7] += c[7];
+	c[8] -= u[1] * di * u[2]; q[8] += c[8];
+	c[9] -= u[1] * di * u[3]; q[9] += c[9];
+	c[10] -= u[1] * di * u[4]; q[10] += c[10];
+	c[11] -= u[1] * di * u[5]; q[11] += c[11];
+	c[12] -= u[2] * di * u[0]; q[12] += c[12];
+	c[13] -= u[2] * di * u[1]; q[13] += c[13];
+	c[14] -= u[2] * di * u[2]; q[14] += c[14];
+	c[15] -= u[2] * di * u[3]; q[15] += c[15];
+	c[16] -= u[2] * di * u[4]; q[16] += c[16];
+	c[17] -= u[2] * di * u[5]; q[17] += c[17];
+	c[18] -= u[3] * di * u[0]; q[18] += c[18];
+	c[19] -= u[3] * di * u[1]; q[19] += c[19];
+	c[20] -= u[3] * di * u[2]; q[20] += c[20];
+	c[21] -= u[3] * di * u[3]; q[21] += c[21];
+	c[22] -= u[3] * di * u[4]; q[22] += c[22];
+	c[23] -= u[3] * di * u[5]; q[23] += c[23];
+	c[24] -= u[4] * di * u[0]; q[24] += c[24];
+	c[25] -= u[4] * di * u[1]; q[25] += c[25];
+	c[26] -= u[4] * di * u[2]; q[26] += c[26];
+	c[27] -= u[4] * di * u[3]; q[27] += c[27];
+	c[28] -= u[4] * di * u[4]; q[28] += c[28];
+	c[29] -= u[4] * di * u[5]; q[29] += c[29];
+	c[30] -= u[5] * di * u[0]; q[30] += c[30];
+	c[31] -= u[5] * di * u[1]; q[31] += c[31];
+	c[32] -= u[5] * di * u[2]; q[32] += c[32];
+	c[33] -= u[5] * di * u[3]; q[33] += c[33];
+	c[34] -= u[5] * di * u[4]; q[34] += c[34];
+	c[35] -= u[5] * di * u[5]; q[35] += c[35];
+	ia[i] = c;
+	ia[pu_] = q;
+	pa[pu_] = add6(pa[pu_], add6(add6(pa[i], ia_mul(i, cacc[i])), scale6(u, ui * di)));
+}
+
+// aba_fwd is the forward pass at dof i with parent dof p (-1 for none).
+fn aba_fwd(i: u32, p: i32) {
+	var a = V6(0.0, 0.0, 0.0, -mf(H_F_OPT, 1u), -mf(H_F_OPT, 2u), -mf(H_F_OPT, 3u));
+	if (p >= 0) { a = sacc[p]; }
+	a = add6(a, cacc[i]);
+	let qdd = (uf[i] - dot6(u6[i], a)) * dinv[i];
+	qacc[i] = qdd;
+	sacc[i] = add6(a, scale6(cdof[i], qdd));
+}
+
+// integrate is engine.go's integrate (semi-implicit Euler): per dof, then
+// per joint.
 fn integrate(nv: u32, njnt: u32, h: f32) {
+	// DRIVER integrate
 	for (var i = 0u; i < nv; i++) { qvel[i] += h * qacc[i]; }
 	for (var j = 0u; j < njnt; j++) {
 		let qa = u32(mi(H_JNT_QPOSADR, j));
 		let da = u32(mi(H_JNT_DOFADR, j));
 		if (mi(H_JNT_TYPE, j) == JNT_FREE) {
-			for (var k = 0u; k < 3u; k++) { qpos[qa + k] += h * qvel[da + k]; }
-			let w = vec3<f32>(qvel[da + 3u], qvel[da + 4u], qvel[da + 5u]);
-			var q = normalize_quat(vec4<f32>(qpos[qa + 3u], qpos[qa + 4u], qpos[qa + 5u], qpos[qa + 6u]));
-			let wn = length(w);
-			if (wn > 1e-15) {
-				q = normalize_quat(mul_quat(q, axis_angle_quat(w * (1.0 / wn), h * wn)));
-			}
-			qpos[qa + 3u] = q.x; qpos[qa + 4u] = q.y; qpos[qa + 5u] = q.z; qpos[qa + 6u] = q.w;
+			integrate_free(qa, da, h);
 		} else {
 			qpos[qa] += h * qvel[da];
 		}
 	}
+	// END
+}
+
+fn integrate_free(qa: u32, da: u32, h: f32) {
+	qpos[qa] += h * qvel[da];
+	qpos[qa + 1u] += h * qvel[da + 1u];
+	qpos[qa + 2u] += h * qvel[da + 2u];
+	let w = vec3<f32>(qvel[da + 3u], qvel[da + 4u], qvel[da + 5u]);
+	var q = normalize_quat(vec4<f32>(qpos[qa + 3u], qpos[qa + 4u], qpos[qa + 5u], qpos[qa + 6u]));
+	let wn = length(w);
+	if (wn > 1e-15) {
+		q = normalize_quat(mul_quat(q, axis_angle_quat(w * (1.0 / wn), h * wn)));
+	}
+	qpos[qa + 3u] = q.x; qpos[qa + 4u] = q.y; qpos[qa + 5u] = q.z; qpos[qa + 6u] = q.w;
 }
 
 fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
@@ -1180,8 +1403,10 @@ fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000
 // state_finite is checkState: false when qpos or qvel holds a NaN or Inf.
 fn state_finite(nq: u32, nv: u32) -> bool {
 	var ok = true;
+	// DRIVER unroll
 	for (var i = 0u; i < nq; i++) { ok = ok && finite(qpos[i]); }
 	for (var i = 0u; i < nv; i++) { ok = ok && finite(qvel[i]); }
+	// END
 	return ok;
 }
 
@@ -1189,12 +1414,18 @@ fn state_finite(nq: u32, nv: u32) -> bool {
 // its range.
 fn limit_active(njnt: u32) -> bool {
 	var on = false;
+	// DRIVER limit_active
 	for (var j = 0u; j < njnt; j++) {
 		if (mi(H_JNT_LIMITED, j) == 0 || mi(H_JNT_TYPE, j) == JNT_FREE) { continue; }
-		let q = qpos[u32(mi(H_JNT_QPOSADR, j))];
-		on = on || q < mf(H_F_JNT_RANGE, 2u * j) || q > mf(H_F_JNT_RANGE, 2u * j + 1u);
+		on = on || beyond_range(j, u32(mi(H_JNT_QPOSADR, j)));
 	}
+	// END
 	return on;
+}
+
+fn beyond_range(j: u32, qa: u32) -> bool {
+	let q = qpos[qa];
+	return q < mf(H_F_JNT_RANGE, 2u * j) || q > mf(H_F_JNT_RANGE, 2u * j + 1u);
 }
 
 // physics_step is one batchsim.Step; it returns false when the state is no
@@ -1237,8 +1468,50 @@ fn record_state(slot: i32, t: u32, nq: u32, nv: u32) {
 	if (slot < 0) { return; }
 	let ns = nq + nv;
 	let base = (u32(slot) * (dims_in.horizon + 1u) + t) * ns;
+	// DRIVER unroll
 	for (var i = 0u; i < nq; i++) { states_out[base + i] = qpos[i]; }
 	for (var i = 0u; i < nv; i++) { states_out[base + nq + i] = qvel[i]; }
+	// END
+}
+
+fn load_start(s0: u32, nq: u32, nv: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nq; i++) { qpos[i] = start_in[s0 + i]; }
+	for (var i = 0u; i < nv; i++) { qvel[i] = start_in[s0 + nq + i]; }
+	// END
+}
+
+// load_world and store_world carry a world's state between dispatches.
+fn load_world(sbase: u32, nq: u32, nv: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nq; i++) { qpos[i] = world_out[sbase + i]; }
+	for (var i = 0u; i < nv; i++) { qvel[i] = world_out[sbase + nq + i]; }
+	for (var i = 0u; i < nq; i++) { qpos_before[i] = world_out[sbase + nq + nv + i]; }
+	// END
+}
+
+fn store_world(sbase: u32, nq: u32, nv: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nq; i++) { world_out[sbase + i] = qpos[i]; }
+	for (var i = 0u; i < nv; i++) { world_out[sbase + nq + i] = qvel[i]; }
+	for (var i = 0u; i < nq; i++) { world_out[sbase + nq + nv + i] = qpos_before[i]; }
+	// END
+}
+
+// load_action reads the action at a0 and returns its squared norm.
+fn load_action(a0: u32, nu: u32) -> f32 {
+	var s = 0.0;
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { act[i] = actions_in[a0 + i]; }
+	for (var i = 0u; i < nu; i++) { s += act[i] * act[i]; }
+	// END
+	return s;
+}
+
+fn save_qpos_before(nq: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nq; i++) { qpos_before[i] = qpos[i]; }
+	// END
 }
 
 @compute @workgroup_size(64) // = WORKGROUP_SIZE (naga wants a literal)
@@ -1267,34 +1540,30 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	var norm = 0.0;
 	var dead = false;
 	if (dims_in.k0 == 0u) {
-		for (var i = 0u; i < nq; i++) { qpos[i] = start_in[s0 + i]; }
-		for (var i = 0u; i < nv; i++) { qvel[i] = start_in[s0 + nq + i]; }
+		load_start(s0, nq, nv);
 		record_state(slot, 0u, nq, nv);
 	} else {
-		for (var i = 0u; i < nq; i++) { qpos[i] = world_out[sbase + i]; }
-		for (var i = 0u; i < nv; i++) { qvel[i] = world_out[sbase + nq + i]; }
-		for (var i = 0u; i < nq; i++) { qpos_before[i] = world_out[sbase + nq + nv + i]; }
+		load_world(sbase, nq, nv);
 		main_cost = world_out[cbase];
 		guide = world_out[cbase + 1u];
 		norm = world_out[cbase + 2u];
 		dead = world_out[cbase + 3u] != 0.0;
 	}
-	for (var i = 0u; i < 6u * nbody; i++) { cfrc_ext[i] = 0.0; }
+	zero_cfrc(nbody);
 
 	// One iteration per physics step g = t·skip + k of control step t, so
 	// that a dispatch may end inside a control step (gpu/chunk.go).
 	for (var g = dims_in.k0; g < dims_in.k1; g++) {
 		let t = g / skip;
 		let k = g - t * skip;
-		let a0 = (local * h + t) * nu;
-		for (var i = 0u; i < nu; i++) { act[i] = actions_in[a0 + i]; }
+		let an = load_action((local * h + t) * nu, nu);
 		if (k == 0u) {
-			for (var i = 0u; i < nu; i++) { norm += act[i] * act[i]; }
+			norm += an;
 			if (!dead) {
 				if (dims_in.has_policy != 0u) {
 					guide += policy_guide(nu);
 				}
-				for (var i = 0u; i < nq; i++) { qpos_before[i] = qpos[i]; }
+				save_qpos_before(nq);
 			}
 		}
 		if (!dead) {
@@ -1315,7 +1584,5 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	world_out[cbase + 1u] = guide;
 	world_out[cbase + 2u] = norm;
 	world_out[cbase + 3u] = select(0.0, 1.0, dead);
-	for (var i = 0u; i < nq; i++) { world_out[sbase + i] = qpos[i]; }
-	for (var i = 0u; i < nv; i++) { world_out[sbase + nq + i] = qvel[i]; }
-	for (var i = 0u; i < nq; i++) { world_out[sbase + nq + nv + i] = qpos_before[i]; }
+	store_world(sbase, nq, nv);
 }

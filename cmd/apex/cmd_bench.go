@@ -50,7 +50,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	reps := fs.Int("reps", 1, "calls per measurement (the fastest counts)")
 	check := fs.Bool("check", false, "compare the GPU's cost terms with the CPU's on each batch")
 	asJSON := fs.Bool("json", false, "print rows as JSON")
-	mjModel := fs.String("mujoco-model", filepath.Join("..", "shared", "mjcf", "half_cheetah.xml"), "model file for MuJoCo's row (mujoco-testspeed)")
+	mjModel := fs.String("mujoco-model", "", "model file for MuJoCo's row (mujoco-testspeed; default: the task's gym file in ../shared/mjcf, none for tasks without one)")
 	seed := fs.Uint64("seed", 1, "random seed of the actions")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -92,6 +92,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usagef("--backend %q: want cpu, gpu or all", *backend)
 	}
 	m := task.Model
+	// One untimed call per backend: the GPU backend compiles its kernel for
+	// the task on the first call.
+	for _, e := range bes {
+		warm := &batchsim.Batch{Task: task, Problems: 1, Samples: 1, Horizon: 1,
+			Qpos: append([]float64(nil), m.Qpos0...), Qvel: make([]float64, m.Nv), Params: make([]float64, task.NParam),
+			Actions: make([]float64, m.Nu)}
+		if err := e.ev.Evaluate(warm, &batchsim.Result{}); err != nil {
+			return fmt.Errorf("%s: %w", e.ev.Name(), err)
+		}
+	}
 	rng := rand.New(rand.NewPCG(*seed, 1))
 	var rows []benchRow
 	for _, size := range sizes {
@@ -143,7 +153,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	var mjRate float64
 	var mjErr error
-	if _, err := os.Stat(*mjModel); err == nil {
+	if *mjModel == "" {
+		*mjModel = mujocoModels[task.Name]
+	}
+	if *mjModel == "" {
+		mjErr = fmt.Errorf("task %s has no reference model file; name one with --mujoco-model", task.Name)
+	} else if _, err := os.Stat(*mjModel); err == nil {
 		mjRate, mjErr = mjref.TestSpeed(*mjModel, 50000)
 	} else {
 		mjErr = err
@@ -179,6 +194,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "mujoco: no reference row (%v)\n", mjErr)
 	}
 	return nil
+}
+
+// mujocoModels are the unmodified gym files of the tasks built from one.
+var mujocoModels = map[string]string{
+	"halfcheetah":     filepath.Join("..", "shared", "mjcf", "half_cheetah.xml"),
+	"humanoidstandup": filepath.Join("..", "shared", "mjcf", "humanoidstandup.xml"),
 }
 
 func maxRelDiff(a, b []float64) float64 {

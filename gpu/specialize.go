@@ -1,0 +1,284 @@
+package gpu
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// specialize writes the rollout kernel for one packed task. Each stage of
+// rollout.wgsl is a per-element function (one body, joint, dof, contact
+// pair, cost term or observation entry) called from a generic driver block,
+// between "// DRIVER name" and "// END", whose loops read the model's
+// indices from model_i at run time. specialize replaces every driver by the
+// same calls unrolled, with the indices as literals, and the lookup tables
+// by switches. After inlining (which every WGSL compiler does) the per-world
+// state arrays are then indexed by constants only, so the compiler keeps
+// them in registers: indexing a private array at run time is done one lane
+// at a time on lavapipe and through local memory on hardware GPUs.
+func specialize(src string, pk *packed) (string, error) {
+	var err error
+	out := driverRE.ReplaceAllStringFunc(src, func(block string) string {
+		m := driverRE.FindStringSubmatch(block)
+		name, body := m[1], m[2]
+		var c code
+		if name == "unroll" {
+			err = unrollLoops(&c, pk, body)
+		} else if gen, ok := drivers[name]; ok {
+			gen(&c, pk)
+		} else {
+			err = fmt.Errorf("gpu: %s has a driver %q that specialize does not know", rolloutShader, name)
+		}
+		return c.String()
+	})
+	if err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// driverRE matches a driver block of rollout.wgsl with its name and body.
+var driverRE = regexp.MustCompile(`(?s)[ \t]*// DRIVER (\w+)\n(.*?)[ \t]*// END\n`)
+
+// field returns entry k of the integer field in header slot.
+func (p *packed) field(slot string, k int) int {
+	return int(p.ints[int(p.ints[kconst(slot)])+k])
+}
+
+// count returns a header value such as H_NV.
+func (p *packed) count(slot string) int { return int(p.ints[kconst(slot)]) }
+
+type code struct{ strings.Builder }
+
+func (c *code) line(format string, args ...any) {
+	c.WriteString("\t")
+	fmt.Fprintf(&c.Builder, format, args...)
+	c.WriteString("\n")
+}
+
+// loopRE matches the one-line loops of an "unroll" driver.
+var loopRE = regexp.MustCompile(`^\s*for \(var (\w+) = 0u; (\w+) < (\w+); (\w+)\+\+\) \{ (.*) \}\s*$`)
+
+// unrollLoops writes each loop of body, "for (var i = 0u; i < n; i++) { S }"
+// with n one of nq, nv, nu, nbody, as S once per i with i a literal.
+func unrollLoops(c *code, p *packed, body string) error {
+	counts := map[string]int{"nq": p.count("H_NQ"), "nv": p.count("H_NV"), "nu": p.count("H_NU"), "nbody": p.count("H_NBODY")}
+	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		m := loopRE.FindStringSubmatch(l)
+		if m == nil || m[2] != m[1] || m[4] != m[1] {
+			return fmt.Errorf("gpu: %s: unroll driver line %q is not a one-line loop from 0", rolloutShader, strings.TrimSpace(l))
+		}
+		n, ok := counts[m[3]]
+		if !ok {
+			return fmt.Errorf("gpu: %s: unroll driver loops to %q, not nq, nv, nu or nbody", rolloutShader, m[3])
+		}
+		v := regexp.MustCompile(`\b` + m[1] + `\b`)
+		for i := 0; i < n; i++ {
+			c.line("%s", v.ReplaceAllString(m[5], strconv.Itoa(i)+"u"))
+		}
+	}
+	return nil
+}
+
+// table writes a switch on v returning entry k of vals for v == k.
+func table(c *code, v string, vals []int, typ string) {
+	c.line("switch %s {", v)
+	for k, x := range vals {
+		if typ == "u32" {
+			c.line("\tcase %du: { return %du; }", k, x)
+		} else {
+			c.line("\tcase %du: { return %d; }", k, x)
+		}
+	}
+	if typ == "u32" {
+		c.line("\tdefault: { return 0u; }")
+	} else {
+		c.line("\tdefault: { return -1; }")
+	}
+	c.line("}")
+}
+
+func (p *packed) fieldN(slot string, n int) []int {
+	v := make([]int, n)
+	for k := range v {
+		v[k] = p.field(slot, k)
+	}
+	return v
+}
+
+// drivers write the unrolled form of each named driver of rollout.wgsl; each
+// follows the generic loop it replaces.
+var drivers = map[string]func(*code, *packed){
+	"body_node": func(c *code, p *packed) { table(c, "b", p.fieldN("H_BODY_NODE", p.count("H_NBODY")), "i32") },
+	"body_root": func(c *code, p *packed) { table(c, "b", p.fieldN("H_BODY_ROOT", p.count("H_NBODY")), "u32") },
+	"site_body": func(c *code, p *packed) { table(c, "s", p.fieldN("H_SITE_BODY", p.nsite), "u32") },
+	"body_poses": func(c *code, p *packed) {
+		for b := 1; b < p.count("H_NBODY"); b++ {
+			jadr, jnum := p.field("H_BODY_JNTADR", b), p.field("H_BODY_JNTNUM", b)
+			if jnum > 0 && p.field("H_JNT_TYPE", jadr) == jntFree {
+				c.line("body_begin_free(%du, %du, %du);", b, jadr, p.field("H_JNT_QPOSADR", jadr))
+				jadr++
+				jnum--
+			} else {
+				c.line("body_begin(%du, %du);", b, p.field("H_BODY_PARENT", b))
+			}
+			for j := jadr; j < jadr+jnum; j++ {
+				c.line("body_joint(%du, %du, %d);", j, p.field("H_JNT_QPOSADR", j), p.field("H_JNT_TYPE", j))
+			}
+			c.line("body_end(%du);", b)
+		}
+	},
+	"com_pos": func(c *code, p *packed) {
+		for j := 0; j < p.count("H_NJNT"); j++ {
+			b := p.field("H_JNT_BODY", j)
+			c.line("joint_axes(%du, %d, %du, %du, %du);", j, p.field("H_JNT_TYPE", j), b, p.field("H_BODY_ROOT", b), p.field("H_JNT_DOFADR", j))
+		}
+	},
+	"com_vel": func(c *code, p *packed) {
+		for i := 0; i < p.count("H_NV"); i++ {
+			c.line("dof_vel(%du, %d, %d, %du);", i, p.field("H_DOF_PARENT", i), p.field("H_DOF_KIND", i), max(p.field("H_DOF_FREEBASE", i), 0))
+		}
+	},
+	"contacts": func(c *code, p *packed) {
+		// One collide_K per pair, of its kind only; pairs of two static
+		// bodies (mass factor 0) are left out.
+		for pi := 0; pi < p.count("H_NPAIR"); pi++ {
+			if p.floats[p.count("H_F_PAIR")+kconst("PAIR_F")*pi+2] == 0 {
+				continue
+			}
+			g1, g2, kind := p.field("H_PAIR", 3*pi), p.field("H_PAIR", 3*pi+1), p.field("H_PAIR", 3*pi+2)
+			c.line("{ let g = pair_geoms(%du, %du, %du, %du, %du, %t); if (g.ok) { collide_%d(%du, g); } }",
+				pi, g1, g2, p.field("H_GEOM_BODY", g1), p.field("H_GEOM_BODY", g2), kind > pairPlaneBox, kind, pi)
+		}
+	},
+	"actuation": func(c *code, p *packed) {
+		for i := 0; i < p.count("H_NV"); i++ {
+			c.line("dof_passive(%du, h);", i)
+		}
+		for j := 0; j < p.count("H_NJNT"); j++ {
+			t := p.field("H_JNT_TYPE", j)
+			if t != jntHinge && t != jntSlide {
+				continue
+			}
+			lj, gate := p.field("H_JNT_LOCKJNT", j), 0
+			if lj >= 0 {
+				gate = p.field("H_JNT_QPOSADR", lj)
+			}
+			c.line("joint_passive(%du, %du, %du, %t, %t, %du, h);", j, p.field("H_JNT_QPOSADR", j), p.field("H_JNT_DOFADR", j),
+				p.field("H_JNT_LIMITED", j) != 0, lj >= 0, gate)
+		}
+		for a := 0; a < p.count("H_NU"); a++ {
+			j := p.field("H_ACT_TRN", a)
+			if p.field("H_ACT_TRNTYPE", a) == trnTendon {
+				w0, nw := p.field("H_TENDON", 2*j), p.field("H_TENDON", 2*j+1)
+				c.line("tendon_l = 0.0;")
+				c.line("tendon_v = 0.0;")
+				for w := w0; w < w0+nw; w++ {
+					jw := p.field("H_WRAP_JNT", w)
+					c.line("tendon_add(%du, %du, %du);", w, p.field("H_JNT_QPOSADR", jw), p.field("H_JNT_DOFADR", jw))
+				}
+				c.line("{")
+				c.line("\tlet f = actuator_force(%du, tendon_l, tendon_v);", a)
+				for w := w0; w < w0+nw; w++ {
+					c.line("\ttendon_apply(%du, %du, f);", w, p.field("H_JNT_DOFADR", p.field("H_WRAP_JNT", w)))
+				}
+				c.line("}")
+				continue
+			}
+			da := p.field("H_JNT_DOFADR", j)
+			c.line("qfrc[%du] += actuator_force(%du, qpos[%du], qvel[%du]);", da, a, p.field("H_JNT_QPOSADR", j), da)
+		}
+	},
+	"set_ctrl": func(c *code, p *packed) {
+		for a := 0; a < p.count("H_NU"); a++ {
+			c.line("ctrl[%du] = ctrl_of(%du);", a, a)
+			if p.field("H_CTRL_REL", a) == 0 {
+				continue
+			}
+			j := p.field("H_ACT_TRN", a)
+			if p.field("H_ACT_TRNTYPE", a) == trnTendon {
+				w0, nw := p.field("H_TENDON", 2*j), p.field("H_TENDON", 2*j+1)
+				for w := w0; w < w0+nw; w++ {
+					c.line("ctrl_add(%du, %du, %du);", a, w, p.field("H_JNT_QPOSADR", p.field("H_WRAP_JNT", w)))
+				}
+			} else {
+				c.line("ctrl[%du] += qpos_before[%du];", a, p.field("H_JNT_QPOSADR", j))
+			}
+		}
+	},
+	"acceleration": func(c *code, p *packed) {
+		nv, nbody := p.count("H_NV"), p.count("H_NBODY")
+		for i := 0; i < nv; i++ {
+			c.line("ia[%du] = array<f32, 36>();", i)
+		}
+		for b := 1; b < nbody; b++ {
+			c.line("aba_body(%du, %d, %du);", b, p.field("H_BODY_NODE", b), p.field("H_BODY_ROOT", b))
+		}
+		for i := 0; i < nv; i++ {
+			c.line("aba_bias(%du);", i)
+		}
+		for i := nv - 1; i >= 0; i-- {
+			c.line("aba_back(%du, %d);", i, p.field("H_DOF_PARENT", i))
+		}
+		for i := 0; i < nv; i++ {
+			c.line("aba_fwd(%du, %d);", i, p.field("H_DOF_PARENT", i))
+		}
+	},
+	"integrate": func(c *code, p *packed) {
+		for i := 0; i < p.count("H_NV"); i++ {
+			c.line("qvel[%du] += h * qacc[%du];", i, i)
+		}
+		for j := 0; j < p.count("H_NJNT"); j++ {
+			qa, da := p.field("H_JNT_QPOSADR", j), p.field("H_JNT_DOFADR", j)
+			if p.field("H_JNT_TYPE", j) == jntFree {
+				c.line("integrate_free(%du, %du, h);", qa, da)
+			} else {
+				c.line("qpos[%du] += h * qvel[%du];", qa, da)
+			}
+		}
+	},
+	"limit_active": func(c *code, p *packed) {
+		for j := 0; j < p.count("H_NJNT"); j++ {
+			if p.field("H_JNT_LIMITED", j) == 0 || p.field("H_JNT_TYPE", j) == jntFree {
+				continue
+			}
+			c.line("on = on || beyond_range(%du, %du);", j, p.field("H_JNT_QPOSADR", j))
+		}
+	},
+	"step_value": func(c *code, p *packed) {
+		for k := 0; k < p.count("H_NTERM"); k++ {
+			c.line("v += term_value(%du, %d, %du, %du, nu, nv, nbody);", k, p.field("H_TERM_KIND", k),
+				max(p.field("H_TERM_I", k), 0), max(p.field("H_TERM_J", k), 0))
+		}
+	},
+	"observe": func(c *code, p *packed) {
+		k := 0
+		for s := 0; s < p.count("H_NOBS_SEG"); s++ {
+			kind, i0, i1 := p.field("H_OBS_SEG", 3*s), p.field("H_OBS_SEG", 3*s+1), p.field("H_OBS_SEG", 3*s+2)
+			if kind == 0 || kind == 1 || kind == 6 {
+				for i := i0; i < i1; i++ {
+					c.line("obs_entry(%du, %d, %du);", k, kind, i)
+					k++
+				}
+				continue
+			}
+			c.line("obs_vec(%du, %du, %d, %du, %du);", k, s, kind, i0, i1)
+			if kind == 7 {
+				k++
+			} else {
+				k += 3
+			}
+		}
+	},
+}
+
+// Kinds as rollout.wgsl numbers them (JNT_*, TRN_TENDON).
+const (
+	jntFree   = 0
+	jntSlide  = 2
+	jntHinge  = 3
+	trnTendon = 3
+
+	pairPlaneBox = 2
+)
