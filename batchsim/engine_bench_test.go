@@ -1,20 +1,14 @@
 package batchsim
 
 import (
-	"os"
 	"testing"
 )
 
-const cheetahPath = "../../shared/mjcf/half_cheetah.xml"
-
-// loadCheetah loads the gym HalfCheetah model, skipping when the shared
-// reference models are absent.
+// loadCheetah loads the gym HalfCheetah model from models/, failing when it
+// is missing.
 func loadCheetah(tb testing.TB) *Model {
 	tb.Helper()
-	if _, err := os.Stat(cheetahPath); err != nil {
-		tb.Skipf("reference model %s absent: %v", cheetahPath, err)
-	}
-	m, err := LoadFile(cheetahPath)
+	m, err := LoadFile(refModel(tb, "half_cheetah.xml"))
 	if err != nil {
 		tb.Fatalf("LoadFile: %v", err)
 	}
@@ -28,11 +22,7 @@ func loadCheetah(tb testing.TB) *Model {
 func BenchmarkStep(b *testing.B) {
 	for _, name := range []string{"half_cheetah", "humanoidstandup"} {
 		b.Run("model="+name, func(b *testing.B) {
-			path := "../../shared/mjcf/" + name + ".xml"
-			if _, err := os.Stat(path); err != nil {
-				b.Skipf("reference model %s absent: %v", path, err)
-			}
-			m, err := LoadFile(path)
+			m, err := LoadFile(refModel(b, name+".xml"))
 			if err != nil {
 				b.Fatal(err)
 			}

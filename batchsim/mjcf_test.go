@@ -11,13 +11,17 @@ import (
 	"time"
 )
 
-// sharedMJCF returns the path of a reference model in ../shared/mjcf, or
-// skips the test when the folder is absent.
-func sharedMJCF(t testing.TB, name string) string {
+// refModelDir is the repository's folder of unmodified reference models
+// (models/README.md names their origins and licences).
+var refModelDir = filepath.Join("..", "models")
+
+// refModel returns the path of a reference model in models/; the test fails
+// when it is missing, since the model is part of the repository.
+func refModel(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "shared", "mjcf", name)
+	p := filepath.Join(refModelDir, name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("reference model %s not found (../shared/mjcf is beside the checkout in CI): %v", p, err)
+		t.Fatalf("reference model %s missing (it belongs to the repository, see models/README.md): %v", p, err)
 	}
 	return p
 }
@@ -33,7 +37,7 @@ func TestLoadReferenceModels(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			m, err := LoadFile(sharedMJCF(t, tc.file))
+			m, err := LoadFile(refModel(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,11 +48,11 @@ func TestLoadReferenceModels(t *testing.T) {
 	}
 }
 
-// Body masses of HalfCheetah after settotalmass 14 (shared/design/TASKS.md).
+// Body masses of HalfCheetah after settotalmass 14 (docs/design/TASKS.md).
 func TestCheetahMasses(t *testing.T) {
 	want := map[string]float64{"torso": 6.2502, "bthigh": 1.5435, "bshin": 1.5875, "bfoot": 1.0954,
 		"fthigh": 1.4381, "fshin": 1.2008, "ffoot": 0.8845}
-	gym, err := LoadFile(sharedMJCF(t, "half_cheetah.xml"))
+	gym, err := LoadFile(refModel(t, "half_cheetah.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +76,7 @@ func TestCheetahMasses(t *testing.T) {
 
 // The task's own model file must compile to the same model as gym's.
 func TestCheetahTaskModelMatchesGym(t *testing.T) {
-	gym, err := LoadFile(sharedMJCF(t, "half_cheetah.xml"))
+	gym, err := LoadFile(refModel(t, "half_cheetah.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +214,16 @@ func TestLoadFileMissing(t *testing.T) {
 // corpus (the reference models and the inline tests) runs in make test.
 func FuzzLoadXML(f *testing.F) {
 	for _, name := range []string{"half_cheetah.xml", "humanoidstandup.xml", "humanoid_dmc.xml"} {
-		if data, err := os.ReadFile(filepath.Join("..", "..", "shared", "mjcf", name)); err == nil {
-			f.Add(data)
+		data, err := os.ReadFile(refModel(f, name))
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(data)
 	}
 	if data, err := modelFiles.ReadFile("models/half_cheetah.xml"); err == nil {
 		f.Add(data)
+	} else {
+		f.Fatal(err)
 	}
 	f.Add([]byte(`<mujoco><worldbody><body><freejoint/><geom type="box" size=".1 .1 .1"/></body></worldbody></mujoco>`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -2,7 +2,7 @@
 // kinematic tree in generalized coordinates (hinge, slide and free joints),
 // Featherstone's articulated-body algorithm, soft penalty contacts between a
 // few primitives, and semi-implicit Euler integration, as specified in
-// shared/design/PHYSICS.md. It also owns the MJCF loader, the tasks and the
+// docs/design/PHYSICS.md. It also owns the MJCF loader, the tasks and the
 // CPU implementation of the batched Evaluator.
 //
 // The layout follows MuJoCo's mjModel/mjData: a read-only Model compiled

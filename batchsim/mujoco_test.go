@@ -25,15 +25,17 @@ import (
 	"github.com/apex-robotics/apex/internal/mjref"
 )
 
-const mjcfDir = "../../shared/mjcf"
+// mjcfDir is the repository's folder of unmodified reference models
+// (models/README.md).
+const mjcfDir = "../models"
 
-// mjcfPath returns the path of a reference model, skipping the test when the
-// shared folder is absent.
+// mjcfPath returns the path of a reference model. A missing model fails the
+// test: the cross-check must never pass by checking nothing.
 func mjcfPath(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(mjcfDir, name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("reference model %s absent: %v", p, err)
+		t.Fatalf("reference model %s missing (it belongs to the repository, see models/README.md): %v", p, err)
 	}
 	return p
 }

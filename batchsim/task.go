@@ -83,7 +83,7 @@ func (s ObsSegment) Len() int {
 
 // Task is a model plus everything that turns it into a control problem: the
 // control step, episode length, reset distribution, observation, planning
-// cost and reported reward (shared/design/TASKS.md).
+// cost and reported reward (docs/design/TASKS.md).
 type Task struct {
 	Name       string
 	Model      *Model

@@ -46,7 +46,7 @@ func embeddedModel(file string) (*Model, error) {
 	return LoadXML(data, "models/"+file)
 }
 
-// HalfCheetah is HalfCheetah Running (shared/design/TASKS.md): gym's model,
+// HalfCheetah is HalfCheetah Running (docs/design/TASKS.md): gym's model,
 // frame skip 5, 1000-step episodes, iCEM's planning cost that forbids
 // flipping, and gym's reward.
 func HalfCheetah() (*Task, error) {

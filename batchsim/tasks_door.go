@@ -13,7 +13,7 @@ const (
 	doorQposLatch = 9
 )
 
-// Door is the Door task (shared/design/TASKS.md) on models/door.xml: 5
+// Door is the Door task (docs/design/TASKS.md) on models/door.xml: 5
 // actions in [−1, 1] mapped to the servos' control ranges, control step
 // 0.01 s (0.002 × 5), 200-step episodes, the door frame sampled per episode,
 // DAPG's observation adapted to the small hand, the sparse planning cost

@@ -15,7 +15,7 @@ const (
 	fetchGoalRange = 0.15
 )
 
-// FetchPickPlace is Fetch Pick&Place (shared/design/TASKS.md) with the
+// FetchPickPlace is Fetch Pick&Place (docs/design/TASKS.md) with the
 // kinematic Cartesian gripper of models/fetch_pickplace.xml: 4 actions in
 // [−1, 1] (gripper x, y, z and the fingers), control step 0.04 s (0.002 × 20),
 // 50-step episodes, a goal per episode (NParam = 3), the 28-dim observation

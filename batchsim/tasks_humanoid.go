@@ -1,6 +1,6 @@
 package batchsim
 
-// HumanoidStandup is Humanoid Standup (shared/design/TASKS.md): gym's
+// HumanoidStandup is Humanoid Standup (docs/design/TASKS.md): gym's
 // humanoidstandup.xml (embedded unchanged as models/humanoid_standup.xml),
 // lying on its back, frame skip 5 (dt 0.015 s), 500-step episodes (the APEX
 // paper's horizon), reset U(±0.01) on qpos and qvel, iCEM's planning cost

@@ -122,9 +122,9 @@ func TestMjrefLoadErrors(t *testing.T) {
 // The cheetah compiles with the sizes of gym's HalfCheetah and the total mass
 // that its settotalmass asks for.
 func TestMjrefCheetahFile(t *testing.T) {
-	const path = "../../../shared/mjcf/half_cheetah.xml"
+	const path = "../../models/half_cheetah.xml"
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference model absent: %v", err)
+		t.Fatalf("reference model missing (it belongs to the repository, see models/README.md): %v", err)
 	}
 	s, err := LoadFile(path)
 	if err != nil {
