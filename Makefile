@@ -5,7 +5,7 @@ export XDG_RUNTIME_DIR ?= /tmp/apex-xdg
 # Debian packages the project needs: MuJoCo 2.2.2 for the cross-check and the
 # speed reference, Mesa's lavapipe (a software Vulkan device) for the WGSL
 # kernels when there is no GPU.
-DEB_PACKAGES := libmujoco-dev libmujoco-samples mesa-vulkan-drivers libvulkan1 libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev xvfb
+DEB_PACKAGES := libopenblas0 libmujoco-dev libmujoco-samples mesa-vulkan-drivers libvulkan1 libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev xvfb
 MISSING = $(shell for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)
 
 .PHONY: deps build test vet bench demo fuzz clean

@@ -9,7 +9,13 @@ import (
 	"math/rand/v2"
 	"os"
 
-	"gonum.org/v1/gonum/mat"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apex-robotics/apex/internal/openblas"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // TrainSteps is the number of gradient steps per training call in the paper
@@ -81,9 +87,10 @@ type TrainStats struct {
 // policy in place. Its whole state (policy, Adam moments, step count) can be
 // saved and loaded, so a resumed run continues bit for bit.
 //
-// The minibatch forward and backward passes are matrix products (gonum
-// mat.Dense.Mul, which splits large products over all cores); their
-// matrices are reused between steps.
+// The minibatch forward and backward passes are matrix products (Dgemm of
+// OpenBLAS when it can be loaded, else gonum's pure-Go one; see
+// SetCompute) over chunks of trainChunk rows, run on the trainer's workers;
+// their matrices are reused between steps.
 type Trainer struct {
 	cfg  TrainConfig
 	p    *Policy
@@ -91,9 +98,62 @@ type Trainer struct {
 	grad []float64 // gradient, laid out like p.params
 	step int       // Adam steps taken
 
+	workers int
+	mm      dgemmer
+	blas    string
+
 	ws  *workspace
 	idx []int // minibatch indices
 }
+
+// dgemmer is the matrix product of gonum's blas.Float64Level3.
+type dgemmer interface {
+	Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int,
+		b []float64, ldb int, beta float64, c []float64, ldc int)
+}
+
+// Matrix-product backends of the training (SetCompute).
+const (
+	BLASAuto     = "auto"     // OpenBLAS when it loads, else Go
+	BLASOpenBLAS = "openblas" // OpenBLAS (libopenblas.so.0), single-threaded per worker
+	BLASGo       = "go"       // gonum's pure-Go Dgemm
+)
+
+// SetCompute sets the goroutines of the training (0: GOMAXPROCS) and its
+// matrix-product backend (BLASAuto, BLASOpenBLAS or BLASGo). Neither
+// changes the result on one backend: the work is cut into fixed chunks.
+// The backends differ in rounding (summation order), not in the method.
+func (t *Trainer) SetCompute(workers int, backend string) error {
+	if workers < 0 {
+		return fmt.Errorf("apex: training workers %d < 0", workers)
+	}
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	switch backend {
+	case BLASAuto, "":
+		if _, err := openblas.Load(); err == nil {
+			t.mm, t.blas = openblas.Impl{}, BLASOpenBLAS
+		} else {
+			t.mm, t.blas = gonum.Implementation{}, BLASGo
+		}
+	case BLASOpenBLAS:
+		if _, err := openblas.Load(); err != nil {
+			return fmt.Errorf("apex: training backend: %w", err)
+		}
+		t.mm, t.blas = openblas.Impl{}, BLASOpenBLAS
+	case BLASGo:
+		t.mm, t.blas = gonum.Implementation{}, BLASGo
+	default:
+		return fmt.Errorf("apex: training backend %q: want %s, %s or %s", backend, BLASAuto, BLASOpenBLAS, BLASGo)
+	}
+	t.workers = workers
+	return nil
+}
+
+// BLAS is the name of the matrix-product backend in use (BLASOpenBLAS or
+// BLASGo).
+func (t *Trainer) BLAS() string { return t.blas }
 
 // NewTrainer returns a trainer of p with fresh Adam moments. It panics on an
 // invalid config (a programmer error).
@@ -103,7 +163,9 @@ func NewTrainer(p *Policy, cfg TrainConfig) *Trainer {
 		panic(err.Error())
 	}
 	n := len(p.params)
-	return &Trainer{cfg: cfg, p: p, m: make([]float64, n), v: make([]float64, n), grad: make([]float64, n)}
+	t := &Trainer{cfg: cfg, p: p, m: make([]float64, n), v: make([]float64, n), grad: make([]float64, n)}
+	t.SetCompute(0, BLASAuto) // cannot fail
+	return t
 }
 
 // Policy returns the policy being trained (the same pointer every time).
@@ -191,70 +253,68 @@ func (t *Trainer) adam() {
 	}
 }
 
-// workspace holds the matrices of one minibatch size.
+// trainChunk is the number of minibatch rows in one unit of parallel work.
+// It is fixed, not derived from the worker count, and chunk gradients are
+// summed in chunk order, so results do not depend on the number of workers.
+const trainChunk = 256
+
+// chunk holds the activations of up to trainChunk rows of a minibatch and
+// their share of the gradient. Matrices are row-major with stride = columns.
+type chunk struct {
+	rows      int
+	x, target []float64   // normalised observations (rows × obsDim), expert actions (rows × actDim)
+	a         [][]float64 // a[l]: output of layer l, ReLU applied for hidden layers (rows × out_l)
+	delta     [][]float64 // delta[l]: ∂loss/∂(pre-activation of layer l) (rows × out_l)
+	grad      []float64   // this chunk's gradient, laid out like the policy's params
+	sse       float64     // Σ squared action errors of the rows
+}
+
+// workspace holds the chunks of one minibatch size.
 type workspace struct {
 	batch  int
-	x      *mat.Dense   // normalised observations (batch × obsDim)
-	target *mat.Dense   // expert actions (batch × actDim)
-	a      []*mat.Dense // a[l]: output of layer l, ReLU applied for hidden layers (batch × out_l)
-	delta  []*mat.Dense // delta[l]: ∂loss/∂(pre-activation of layer l) (batch × out_l)
-	w      []*mat.Dense // views of the weights (out_l × in_l)
-	gw     []*mat.Dense // views of the weight gradients (out_l × in_l)
+	chunks []*chunk
 }
 
 func newWorkspace(p *Policy, batch int) *workspace {
-	ws := &workspace{
-		batch:  batch,
-		x:      mat.NewDense(batch, p.obsDim, nil),
-		target: mat.NewDense(batch, p.actDim, nil),
-	}
-	for _, l := range p.layers {
-		ws.a = append(ws.a, mat.NewDense(batch, l.out, nil))
-		ws.delta = append(ws.delta, mat.NewDense(batch, l.out, nil))
+	ws := &workspace{batch: batch}
+	for r := 0; r < batch; r += trainChunk {
+		n := min(trainChunk, batch-r)
+		c := &chunk{rows: n, x: make([]float64, n*p.obsDim), target: make([]float64, n*p.actDim),
+			grad: make([]float64, len(p.params))}
+		for _, l := range p.layers {
+			c.a = append(c.a, make([]float64, n*l.out))
+			c.delta = append(c.delta, make([]float64, n*l.out))
+		}
+		ws.chunks = append(ws.chunks, c)
 	}
 	return ws
 }
 
-// bind points the weight views at the policy's and the gradient's storage.
-func (ws *workspace) bind(p *Policy, grad []float64) {
-	if ws.w != nil && &ws.w[0].RawMatrix().Data[0] == &p.layers[0].w[0] &&
-		&ws.gw[0].RawMatrix().Data[0] == &grad[0] {
-		return
-	}
-	ws.w, ws.gw = ws.w[:0], ws.gw[:0]
-	off := 0
-	for _, l := range p.layers {
-		ws.w = append(ws.w, mat.NewDense(l.out, l.in, l.w))
-		ws.gw = append(ws.gw, mat.NewDense(l.out, l.in, grad[off:off+l.in*l.out]))
-		off += l.in*l.out + l.out
-	}
-}
-
-// fill loads the pairs idx into x (normalised like Policy.Act does) and target.
+// fill loads the pairs idx into the chunks' x (normalised like Policy.Act
+// does) and target.
 func (ws *workspace) fill(p *Policy, ds *Dataset, idx []int) {
-	x := ws.x.RawMatrix()
-	tg := ws.target.RawMatrix()
-	for r, i := range idx {
-		o, a := ds.Pair(i)
-		row := x.Data[r*x.Stride : r*x.Stride+p.obsDim]
-		for j := range o {
-			row[j] = (o[j] - p.obsMean[j]) / p.obsStd[j]
+	for ci, c := range ws.chunks {
+		for r, i := range idx[ci*trainChunk : ci*trainChunk+c.rows] {
+			o, a := ds.Pair(i)
+			row := c.x[r*p.obsDim : (r+1)*p.obsDim]
+			for j := range o {
+				row[j] = (o[j] - p.obsMean[j]) / p.obsStd[j]
+			}
+			copy(c.target[r*p.actDim:(r+1)*p.actDim], a)
 		}
-		copy(tg.Data[r*tg.Stride:r*tg.Stride+p.actDim], a)
 	}
 }
 
-// forward computes the layer outputs of the minibatch in ws.x; ws.a's last
-// entry holds the pre-squash outputs y.
-func (ws *workspace) forward(p *Policy) {
-	in := ws.x
+// forward computes the layer outputs of the chunk's rows; c.a's last entry
+// holds the pre-squash outputs y.
+func (c *chunk) forward(p *Policy, mm dgemmer) {
+	in, inDim := c.x, p.obsDim
 	last := len(p.layers) - 1
 	for li, l := range p.layers {
-		a := ws.a[li]
-		a.Mul(in, ws.w[li].T())
-		raw := a.RawMatrix()
-		for r := 0; r < raw.Rows; r++ {
-			row := raw.Data[r*raw.Stride : r*raw.Stride+l.out]
+		a := c.a[li]
+		mm.Dgemm(blas.NoTrans, blas.Trans, c.rows, l.out, inDim, 1, in, inDim, l.w, l.in, 0, a, l.out)
+		for r := 0; r < c.rows; r++ {
+			row := a[r*l.out : (r+1)*l.out]
 			for o, bo := range l.b {
 				s := row[o] + bo
 				if li < last && s < 0 {
@@ -263,90 +323,119 @@ func (ws *workspace) forward(p *Policy) {
 				row[o] = s
 			}
 		}
-		in = a
+		in, inDim = a, l.out
+	}
+}
+
+// lossGrad computes the chunk's squared error and its gradient (without the
+// weight penalties) with respect to the parameters into c.grad; scale is
+// ∂MSE/∂(squared error) of the whole minibatch.
+func (c *chunk) lossGrad(p *Policy, mm dgemmer, scale float64) {
+	c.forward(p, mm)
+	// Output: act = low + (tanh(y)+1)/2·(high−low).
+	last := len(p.layers) - 1
+	y, dy := c.a[last], c.delta[last]
+	c.sse = 0
+	for r := 0; r < c.rows; r++ {
+		for j := 0; j < p.actDim; j++ {
+			th := math.Tanh(y[r*p.actDim+j])
+			half := 0.5 * (p.actHigh[j] - p.actLow[j])
+			e := p.actLow[j] + (th+1)*half - c.target[r*p.actDim+j]
+			c.sse += e * e
+			dy[r*p.actDim+j] = scale * e * (1 - th*th) * half
+		}
+	}
+	// Backward through the layers.
+	off := len(c.grad)
+	for li := last; li >= 0; li-- {
+		l := p.layers[li]
+		off -= l.in*l.out + l.out
+		d := c.delta[li]
+		in := c.x
+		if li > 0 {
+			in = c.a[li-1]
+		}
+		mm.Dgemm(blas.Trans, blas.NoTrans, l.out, l.in, c.rows, 1, d, l.out, in, l.in, 0, c.grad[off:off+l.in*l.out], l.in)
+		gb := c.grad[off+l.in*l.out : off+l.in*l.out+l.out]
+		clear(gb)
+		for r := 0; r < c.rows; r++ {
+			for o, v := range d[r*l.out : (r+1)*l.out] {
+				gb[o] += v
+			}
+		}
+		if li > 0 {
+			prev, act := c.delta[li-1], c.a[li-1]
+			mm.Dgemm(blas.NoTrans, blas.NoTrans, c.rows, l.in, l.out, 1, d, l.out, l.w, l.in, 0, prev, l.in)
+			// ReLU: a > 0 exactly where the pre-activation is > 0.
+			for j, av := range act[:c.rows*l.in] {
+				if av <= 0 {
+					prev[j] = 0
+				}
+			}
+		}
 	}
 }
 
 // lossGrad computes the loss of the minibatch loaded in the workspace and
 // its gradient with respect to the parameters into t.grad. It returns the
-// total loss and its MSE part.
+// total loss and its MSE part. Chunks run on the trainer's workers; their
+// gradients are summed in chunk order.
 func (t *Trainer) lossGrad() (loss, mse float64) {
 	p, ws := t.p, t.ws
-	ws.bind(p, t.grad)
-	ws.forward(p)
-
-	// Output: act = low + (tanh(y)+1)/2·(high−low), MSE over batch × actDim.
-	last := len(p.layers) - 1
-	y := ws.a[last].RawMatrix()
-	tg := ws.target.RawMatrix()
-	dy := ws.delta[last].RawMatrix()
 	scale := 2 / float64(ws.batch*p.actDim)
-	for r := 0; r < ws.batch; r++ {
-		for j := 0; j < p.actDim; j++ {
-			th := math.Tanh(y.Data[r*y.Stride+j])
-			half := 0.5 * (p.actHigh[j] - p.actLow[j])
-			e := p.actLow[j] + (th+1)*half - tg.Data[r*tg.Stride+j]
-			mse += e * e
-			dy.Data[r*dy.Stride+j] = scale * e * (1 - th*th) * half
+	parallel(t.workers, len(ws.chunks), func(ci int) { ws.chunks[ci].lossGrad(p, t.mm, scale) })
+	copy(t.grad, ws.chunks[0].grad)
+	sse := ws.chunks[0].sse
+	for _, c := range ws.chunks[1:] {
+		for i, g := range c.grad {
+			t.grad[i] += g
 		}
+		sse += c.sse
 	}
-	mse /= float64(ws.batch * p.actDim)
-
-	// Backward through the layers.
-	off := len(t.grad)
-	for li := last; li >= 0; li-- {
-		l := p.layers[li]
-		off -= l.in*l.out + l.out
-		d := ws.delta[li]
-		in := ws.x
-		if li > 0 {
-			in = ws.a[li-1]
-		}
-		ws.gw[li].Mul(d.T(), in)
-		gb := t.grad[off+l.in*l.out : off+l.in*l.out+l.out]
-		clear(gb)
-		dr := d.RawMatrix()
-		for r := 0; r < dr.Rows; r++ {
-			for o, v := range dr.Data[r*dr.Stride : r*dr.Stride+l.out] {
-				gb[o] += v
-			}
-		}
-		if li > 0 {
-			prev := ws.delta[li-1]
-			prev.Mul(d, ws.w[li])
-			// ReLU: a > 0 exactly where the pre-activation is > 0.
-			pr, ar := prev.RawMatrix(), ws.a[li-1].RawMatrix()
-			for r := 0; r < pr.Rows; r++ {
-				prow := pr.Data[r*pr.Stride : r*pr.Stride+pr.Cols]
-				arow := ar.Data[r*ar.Stride : r*ar.Stride+pr.Cols]
-				for j, av := range arow {
-					if av <= 0 {
-						prow[j] = 0
-					}
-				}
-			}
-		}
-	}
+	mse = sse / float64(ws.batch*p.actDim)
 
 	// Weight penalties (weights only).
 	loss = mse
-	c := t.cfg
-	off = 0
+	cfg := t.cfg
+	off := 0
 	for _, l := range p.layers {
 		g := t.grad[off : off+len(l.w)]
 		for i, w := range l.w {
-			loss += c.L1*math.Abs(w) + c.L2*w*w
+			loss += cfg.L1*math.Abs(w) + cfg.L2*w*w
 			sgn := 0.0
 			if w > 0 {
 				sgn = 1
 			} else if w < 0 {
 				sgn = -1
 			}
-			g[i] += c.L1*sgn + 2*c.L2*w
+			g[i] += cfg.L1*sgn + 2*cfg.L2*w
 		}
 		off += len(l.w) + len(l.b)
 	}
 	return loss, mse
+}
+
+// parallel runs fn(k) for k in [0, n) on up to workers goroutines.
+func parallel(workers, n int, fn func(k int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for k := range n {
+			fn(k)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+				fn(k)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // MSE is the mean squared error of p's actions against the expert actions of
@@ -432,5 +521,7 @@ func LoadTrainer(path string) (*Trainer, error) {
 		return nil, fmt.Errorf("apex: load trainer %s: %d and %d Adam moments for %d parameters, step %d",
 			path, len(tf.M), len(tf.V), n, tf.Step)
 	}
-	return &Trainer{cfg: tf.Config, p: p, m: tf.M, v: tf.V, grad: make([]float64, n), step: tf.Step}, nil
+	t := &Trainer{cfg: tf.Config, p: p, m: tf.M, v: tf.V, grad: make([]float64, n), step: tf.Step}
+	t.SetCompute(0, BLASAuto) // cannot fail
+	return t, nil
 }

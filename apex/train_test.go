@@ -70,16 +70,16 @@ func TestBatchedForwardMatchesAct(t *testing.T) {
 	p := testPolicy(17, obsDim, nil)
 	tr := NewTrainer(p, TrainConfig{})
 	loadBatch(tr, ds, n)
-	tr.ws.bind(p, tr.grad)
-	tr.ws.forward(p)
-	y := tr.ws.a[len(p.layers)-1]
+	c := tr.ws.chunks[0]
+	c.forward(p, tr.mm)
+	y := c.a[len(p.layers)-1]
 	got := make([]float64, actDim)
 	for r := 0; r < n; r++ {
 		o, _ := ds.Pair(r)
 		p.Act(o, got)
 		for j := range got {
-			want := p.actLow[j] + (math.Tanh(y.At(r, j))+1)*0.5*(p.actHigh[j]-p.actLow[j])
-			// Only the order of summation differs (gonum's blocked dgemm).
+			want := p.actLow[j] + (math.Tanh(y[r*actDim+j])+1)*0.5*(p.actHigh[j]-p.actLow[j])
+			// Only the order of summation differs (a blocked dgemm).
 			if math.Abs(got[j]-want) > 1e-12 {
 				t.Fatalf("pair %d action %d: Act %v, batched %v", r, j, got[j], want)
 			}
@@ -282,35 +282,42 @@ func TestTrainSmallDatasetAndErrors(t *testing.T) {
 
 // BenchmarkTrain measures Adam steps at the paper's setting (3×128 hidden,
 // batch 1024) for HalfCheetah-sized pairs (17 → 6) and Humanoid-sized ones
-// (45 → 17).
+// (45 → 17), per matrix-product backend and worker count.
 func BenchmarkTrain(b *testing.B) {
 	for _, c := range []struct {
 		name           string
 		obsDim, actDim int
 	}{{"cheetah", 17, 6}, {"humanoid", 45, 17}} {
-		b.Run(c.name, func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			ds := NewDataset(c.obsDim, c.actDim, 50)
-			for k := 0; k < 50; k++ {
-				obs, act := randRollout(rng, 100, c.obsDim, c.actDim)
-				ds.Add(Provenance{Iteration: k}, obs, act)
+		for _, backend := range []string{BLASOpenBLAS, BLASGo} {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", c.name, backend, workers), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(1, 2))
+					ds := NewDataset(c.obsDim, c.actDim, 50)
+					for k := 0; k < 50; k++ {
+						obs, act := randRollout(rng, 100, c.obsDim, c.actDim)
+						ds.Add(Provenance{Iteration: k}, obs, act)
+					}
+					low, high := make([]float64, c.actDim), make([]float64, c.actDim)
+					for i := range low {
+						low[i], high[i] = -1, 1
+					}
+					tr := NewTrainer(NewPolicy(c.obsDim, low, high, nil, rand.NewPCG(3, 4)), TrainConfig{})
+					if err := tr.SetCompute(workers, backend); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := tr.Train(ds, 1, rng); err != nil { // allocate the workspace
+						b.Fatal(err)
+					}
+					b.ResetTimer()
+					if _, err := tr.Train(ds, b.N, rng); err != nil {
+						b.Fatal(err)
+					}
+					sps := float64(b.N) / b.Elapsed().Seconds()
+					b.ReportMetric(sps, "steps/s")
+					b.ReportMetric(1000/sps, "s/1000steps")
+				})
 			}
-			low, high := make([]float64, c.actDim), make([]float64, c.actDim)
-			for i := range low {
-				low[i], high[i] = -1, 1
-			}
-			tr := NewTrainer(NewPolicy(c.obsDim, low, high, nil, rand.NewPCG(3, 4)), TrainConfig{})
-			if _, err := tr.Train(ds, 1, rng); err != nil { // allocate the workspace
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			if _, err := tr.Train(ds, b.N, rng); err != nil {
-				b.Fatal(err)
-			}
-			sps := float64(b.N) / b.Elapsed().Seconds()
-			b.ReportMetric(sps, "steps/s")
-			b.ReportMetric(1000/sps, "s/1000steps")
-		})
+		}
 	}
 }
 
@@ -339,4 +346,38 @@ func ExampleTrainer_Train() {
 	// Output:
 	// batch: 64 steps: 500
 	// error fell tenfold: true
+}
+
+// Training gives bit-for-bit the same policy and Adam state on 1 and 2
+// workers (and on more workers than chunks), on each backend.
+func TestTrainSameOnAnyWorkerCount(t *testing.T) {
+	const obsDim, actDim = 17, 3
+	for _, backend := range []string{BLASOpenBLAS, BLASGo} {
+		var ref *Trainer
+		for _, workers := range []int{1, 2, 7} {
+			rng := rand.New(rand.NewPCG(21, 22))
+			ds := NewDataset(obsDim, actDim, 10)
+			for k := 0; k < 10; k++ {
+				obs, act := randRollout(rng, 150, obsDim, actDim)
+				ds.Add(Provenance{Iteration: k}, obs, act)
+			}
+			tr := NewTrainer(testPolicy(23, obsDim, nil), TrainConfig{BatchSize: 700}) // 3 chunks, the last short
+			if err := tr.SetCompute(workers, backend); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tr.Train(ds, 20, rand.New(rand.NewPCG(24, 25))); err != nil {
+				t.Fatal(err)
+			}
+			if ref == nil {
+				ref = tr
+				continue
+			}
+			for i := range tr.p.params {
+				if tr.p.params[i] != ref.p.params[i] || tr.m[i] != ref.m[i] || tr.v[i] != ref.v[i] {
+					t.Fatalf("%s: %d workers: parameter %d = %v (m %v, v %v), 1 worker %v (m %v, v %v)", backend, workers, i,
+						tr.p.params[i], tr.m[i], tr.v[i], ref.p.params[i], ref.m[i], ref.v[i])
+				}
+			}
+		}
+	}
 }
