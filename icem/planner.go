@@ -593,6 +593,7 @@ func (p *Planner) policyRollout(w *worker, pr *Problem, dst []float64) bool {
 	}
 	env, nu := w.env, p.nu
 	env.SetState(pr.Qpos, pr.Qvel)
+	copy(env.Params, pr.Params) // π observes the problem's goal, not the last one's
 	ok := true
 	for t := 0; t < p.h; t++ {
 		a := dst[t*nu : (t+1)*nu]

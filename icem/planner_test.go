@@ -580,3 +580,73 @@ func BenchmarkPlan(b *testing.B) {
 		})
 	}
 }
+
+// sumPolicy acts with the sum of its observation in every action component,
+// so that every observed number (a goal too) moves its actions.
+type sumPolicy struct{}
+
+func (sumPolicy) Act(obs, dst []float64) {
+	var s float64
+	for _, o := range obs {
+		s += o
+	}
+	for j := range dst {
+		dst[j] = 0.01 * s
+	}
+}
+func (sumPolicy) Net() *batchsim.PolicyNet { return nil }
+
+// The policy's h-step rollout observes the problem's task parameters (Fetch's
+// goal): two problems from the same state with different goals get the
+// rollouts of an environment that has each goal.
+func TestPolicyRolloutUsesProblemParams(t *testing.T) {
+	task, err := batchsim.NewTask("fetchpickplace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(task, batchsim.NewCPU(1), Config{Horizon: 3, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetPolicy(sumPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	env := batchsim.NewEnv(task)
+	env.Reset(rand.New(rand.NewPCG(1, 2)))
+	rollouts := map[string][]float64{}
+	for _, shift := range []float64{0, 0.1} {
+		params := append([]float64(nil), env.Params...)
+		for i := range params {
+			params[i] += shift
+		}
+		pr := p.NewProblem(1, 0)
+		pr.SetState(env.Data.Qpos, env.Data.Qvel, params)
+		got := make([]float64, 3*task.Model.Nu)
+		if !p.policyRollout(p.workers[0], pr, got) {
+			t.Fatal("rollout diverged")
+		}
+		// The same rollout by hand in an environment with these parameters.
+		ref := batchsim.NewEnv(task)
+		ref.SetState(env.Data.Qpos, env.Data.Qvel)
+		copy(ref.Params, params)
+		obs := make([]float64, task.ObsDim())
+		want := make([]float64, task.Model.Nu)
+		for s := 0; s < 3; s++ {
+			ref.Observe(obs)
+			sumPolicy{}.Act(obs, want)
+			for j := range want {
+				want[j] = min(max(want[j], task.ActLow[j]), task.ActHigh[j])
+				if got[s*task.Model.Nu+j] != want[j] {
+					t.Fatalf("params +%v: step %d action %d = %v, want %v", shift, s, j, got[s*task.Model.Nu+j], want[j])
+				}
+			}
+			if _, _, err := ref.Act(want); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rollouts[fmt.Sprint(shift)] = got
+	}
+	if slices.Equal(rollouts["0"], rollouts["0.1"]) {
+		t.Fatal("the goal does not change the policy's rollout")
+	}
+}
