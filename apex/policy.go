@@ -25,16 +25,16 @@ package apex
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/icem"
+	"github.com/apex-robotics/apex/internal/atomicfile"
 )
 
 // DefaultHidden are the hidden layer widths of the paper's policy (Table 3:
@@ -125,12 +125,61 @@ func NewPolicy(obsDim int, actLow, actHigh []float64, hidden []int, src rand.Sou
 	return p
 }
 
-// newPolicyShape allocates a zero policy of the given architecture.
-func newPolicyShape(obsDim, actDim int, hidden []int) *Policy {
+// Limits of a policy's architecture, checked before anything is allocated
+// (CheckArchitecture), so that a typo in --hidden or a corrupt policy.json
+// is an error, not an out-of-memory crash. The paper's policies have three
+// layers of 128 units and a few thousand parameters.
+const (
+	// MaxPolicyWidth bounds the observation and action sizes and each
+	// hidden layer's width.
+	MaxPolicyWidth = 1 << 16
+	// MaxPolicyLayers bounds the number of hidden layers.
+	MaxPolicyLayers = 64
+	// MaxPolicyParams bounds the weights and biases (256 MiB of float64;
+	// the trainer keeps a few copies for Adam and its gradients).
+	MaxPolicyParams = 1 << 25
+	// maxPolicyFileBytes bounds the size of a policy.json LoadPolicy reads
+	// (MaxPolicyParams numbers take about 0.7 GB as JSON).
+	maxPolicyFileBytes = 1 << 30
+)
+
+// CheckArchitecture reports whether an MLP from obsDim observations through
+// the hidden widths to actDim actions is within the limits above (and every
+// size ≥ 1), with the limit in the message.
+func CheckArchitecture(obsDim, actDim int, hidden []int) error {
+	if obsDim < 1 || actDim < 1 {
+		return fmt.Errorf("apex: policy of %d observations and %d actions: both must be ≥ 1", obsDim, actDim)
+	}
+	if obsDim > MaxPolicyWidth || actDim > MaxPolicyWidth {
+		return fmt.Errorf("apex: policy of %d observations and %d actions: at most %d each", obsDim, actDim, MaxPolicyWidth)
+	}
+	if len(hidden) > MaxPolicyLayers {
+		return fmt.Errorf("apex: policy of %d hidden layers: at most %d", len(hidden), MaxPolicyLayers)
+	}
 	for _, h := range hidden {
-		if h <= 0 {
-			panic(fmt.Sprintf("apex: hidden layer width %d ≤ 0", h))
+		if h < 1 || h > MaxPolicyWidth {
+			return fmt.Errorf("apex: policy hidden width %d: want 1..%d", h, MaxPolicyWidth)
 		}
+	}
+	// Every width is ≤ 2^16, so each term is ≤ 2^32 + 2^16 and the sum of
+	// at most 65 terms cannot overflow an int64.
+	var n int64
+	prev := int64(obsDim)
+	for _, w := range append(append([]int(nil), hidden...), actDim) {
+		n += prev*int64(w) + int64(w)
+		prev = int64(w)
+	}
+	if n > MaxPolicyParams {
+		return fmt.Errorf("apex: policy %d→%v→%d has %d parameters: at most %d", obsDim, hidden, actDim, n, MaxPolicyParams)
+	}
+	return nil
+}
+
+// newPolicyShape allocates a zero policy of the given architecture, which
+// must pass CheckArchitecture.
+func newPolicyShape(obsDim, actDim int, hidden []int) *Policy {
+	if err := CheckArchitecture(obsDim, actDim, hidden); err != nil {
+		panic(err.Error())
 	}
 	p := &Policy{
 		obsDim:  obsDim,
@@ -310,30 +359,31 @@ func policyFromJSON(j *policyJSON) (*Policy, error) {
 	if j.Version != policyVersion {
 		return nil, fmt.Errorf("apex: policy format version %d, want %d", j.Version, policyVersion)
 	}
-	if j.ObsDim <= 0 || j.ActDim <= 0 {
-		return nil, fmt.Errorf("apex: policy dimensions obs %d, act %d", j.ObsDim, j.ActDim)
+	// Every size is checked against the limits and the arrays' lengths
+	// against the sizes before the policy is allocated.
+	if err := CheckArchitecture(j.ObsDim, j.ActDim, j.Hidden); err != nil {
+		return nil, err
 	}
-	for _, h := range j.Hidden {
-		if h <= 0 {
-			return nil, fmt.Errorf("apex: policy hidden width %d", h)
+	if len(j.ObsMean) != j.ObsDim || len(j.ObsStd) != j.ObsDim ||
+		len(j.ActLow) != j.ActDim || len(j.ActHigh) != j.ActDim {
+		return nil, fmt.Errorf("apex: policy normaliser or bounds of lengths %d, %d, %d, %d, want %d, %d, %d, %d",
+			len(j.ObsMean), len(j.ObsStd), len(j.ActLow), len(j.ActHigh), j.ObsDim, j.ObsDim, j.ActDim, j.ActDim)
+	}
+	widths := append(append([]int{j.ObsDim}, j.Hidden...), j.ActDim)
+	if len(j.Layers) != len(widths)-1 {
+		return nil, fmt.Errorf("apex: policy has %d layers, architecture needs %d", len(j.Layers), len(widths)-1)
+	}
+	for i, jl := range j.Layers {
+		in, out := widths[i], widths[i+1]
+		if jl.In != in || jl.Out != out || len(jl.W) != in*out || len(jl.B) != out {
+			return nil, fmt.Errorf("apex: policy layer %d: shape %d×%d with %d weights, %d biases, want %d×%d",
+				i, jl.Out, jl.In, len(jl.W), len(jl.B), out, in)
 		}
 	}
 	p := newPolicyShape(j.ObsDim, j.ActDim, j.Hidden)
-	if len(j.ObsMean) != j.ObsDim || len(j.ObsStd) != j.ObsDim ||
-		len(j.ActLow) != j.ActDim || len(j.ActHigh) != j.ActDim {
-		return nil, errors.New("apex: policy normaliser or bounds of the wrong length")
-	}
-	if len(j.Layers) != len(p.layers) {
-		return nil, fmt.Errorf("apex: policy has %d layers, architecture needs %d", len(j.Layers), len(p.layers))
-	}
 	for i, l := range p.layers {
-		jl := j.Layers[i]
-		if jl.In != l.in || jl.Out != l.out || len(jl.W) != l.in*l.out || len(jl.B) != l.out {
-			return nil, fmt.Errorf("apex: policy layer %d: shape %d×%d with %d weights, %d biases, want %d×%d",
-				i, jl.Out, jl.In, len(jl.W), len(jl.B), l.out, l.in)
-		}
-		copy(l.w, jl.W)
-		copy(l.b, jl.B)
+		copy(l.w, j.Layers[i].W)
+		copy(l.b, j.Layers[i].B)
 	}
 	copy(p.obsMean, j.ObsMean)
 	copy(p.obsStd, j.ObsStd)
@@ -388,11 +438,25 @@ func (p *Policy) Save(path string) error {
 	return nil
 }
 
-// LoadPolicy reads a policy written by Save.
+// LoadPolicy reads a policy written by Save. Files over 1 GiB and
+// architectures beyond CheckArchitecture's limits are refused.
 func LoadPolicy(path string) (*Policy, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("apex: load policy: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("apex: load policy %s: is a directory", path)
+	}
+	// Read at most one byte past the limit, so that a device or a pipe
+	// (/dev/zero) cannot grow the buffer without bound either.
+	b, err := io.ReadAll(io.LimitReader(f, maxPolicyFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("apex: load policy %s: %w", path, err)
+	}
+	if len(b) > maxPolicyFileBytes {
+		return nil, fmt.Errorf("apex: load policy %s: larger than %d bytes", path, maxPolicyFileBytes)
 	}
 	var j policyJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -405,46 +469,12 @@ func LoadPolicy(path string) (*Policy, error) {
 	return p, nil
 }
 
-// writeFileAtomic writes data to path so that a crash leaves either the old
-// file or the new one: it writes a temporary file in the same directory,
-// fsyncs it, renames it over path and fsyncs the directory. The file gets
-// mode 0644.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: sync: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// The rename is durable only once the directory is synced; some
-	// filesystems refuse to sync a directory, which costs durability, not
-	// correctness, so that error is ignored.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// writeFileAtomic writes data to path so that a crash or an interrupt
+// leaves either the old file or the new one (internal/atomicfile: a
+// temporary file in the target's directory, fsync, rename over a regular
+// file, directory fsync). Symbolic links are written through, a device or
+// pipe is written directly, a new file gets 0666 less the umask and a
+// replaced one keeps its mode.
+func writeFileAtomic(path string, data []byte) error {
+	return atomicfile.WriteFile(path, data)
 }

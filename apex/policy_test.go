@@ -2,11 +2,15 @@ package apex
 
 import (
 	"encoding/json"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -210,6 +214,99 @@ func TestLoadPolicyErrors(t *testing.T) {
 		if _, err := LoadPolicy(path); err == nil {
 			t.Errorf("%s: LoadPolicy gave no error", name)
 		}
+	}
+}
+
+// TestLoadPolicyRefusesHugeSizes: sizes that cannot fit are refused before
+// anything is allocated, with the limit in the message (a policy.json with
+// obs_dim 1e9 used to end in Go's out-of-memory crash).
+func TestLoadPolicyRefusesHugeSizes(t *testing.T) {
+	dir := t.TempDir()
+	good, err := json.Marshal(testPolicy(8, 4, []int{3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(f func(map[string]any)) []byte {
+		var c map[string]any
+		json.Unmarshal(good, &c)
+		f(c)
+		b, _ := json.Marshal(c)
+		return b
+	}
+	cases := []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"obs_dim 1e9", edit(func(c map[string]any) { c["obs_dim"] = 1000000000 }), "at most 65536"},
+		{"act_dim 1e9", edit(func(c map[string]any) { c["act_dim"] = 1000000000 }), "at most 65536"},
+		{"hidden 1e8", edit(func(c map[string]any) { c["hidden"] = []int{100000000} }), "want 1..65536"},
+		{"params", edit(func(c map[string]any) { c["hidden"] = []int{60000, 60000} }), "parameters: at most 33554432"},
+		{"layers", edit(func(c map[string]any) { c["hidden"] = make([]int, 1000) }), "at most 64"},
+		{"obs_dim as 1e9", []byte(strings.Replace(string(good), `"obs_dim":4`, `"obs_dim":1e9`, 1)), "obs_dim"},
+		{"short weights", edit(func(c map[string]any) {
+			c["layers"].([]any)[0].(map[string]any)["w"] = []float64{1}
+		}), "layer 0"},
+	}
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for _, c := range cases {
+		path := filepath.Join(dir, "p.json")
+		if err := os.WriteFile(path, c.b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadPolicy(path)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: LoadPolicy: %v, want an error with %q", c.name, err, c.want)
+		}
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("refusing the files allocated %d MB", grew>>20)
+	}
+	if err := CheckArchitecture(17, 6, DefaultHidden); err != nil {
+		t.Errorf("the default architecture: %v", err)
+	}
+}
+
+// TestPolicySaveAtomicFile: Save goes through the one atomic writer: a new
+// file gets 0666 less the umask (it was always 0644, or 0600 elsewhere),
+// a symbolic link is written through, not replaced, and no temporary file
+// is left.
+func TestPolicySaveAtomicFile(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	p := testPolicy(3, 4, []int{3})
+	path := filepath.Join(dir, "policy.json")
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("policy.json mode %v under umask 077, want 0600", st.Mode().Perm())
+	}
+	real := filepath.Join(dir, "real.json")
+	link := filepath.Join(dir, "link.json")
+	os.Symlink("real.json", link)
+	if err := p.Save(link); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the symbolic link was replaced: %v %v", st.Mode(), err)
+	}
+	if q, err := LoadPolicy(real); err != nil || q.NumParams() != p.NumParams() {
+		t.Errorf("the link's target: %v", err)
+	}
+	if err := p.Save("/dev/null"); err != nil {
+		t.Errorf("save to /dev/null: %v", err)
+	}
+	if st, _ := os.Lstat("/dev/null"); st.Mode()&fs.ModeCharDevice == 0 {
+		t.Errorf("/dev/null replaced: %v", st.Mode())
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+	if len(m) > 0 {
+		t.Errorf("temporary files left: %v", m)
 	}
 }
 
