@@ -20,11 +20,29 @@ import (
 // rendering are accepted; settings of MuJoCo's constraint solver are accepted
 // and recorded in Model.Warnings because penalty contacts do not use them.
 
-// LoadFile reads and compiles the MJCF model in path.
+// modelFileLimit is MaxModelFileSize; tests lower it to read a device
+// briefly.
+var modelFileLimit int64 = MaxModelFileSize
+
+// LoadFile reads and compiles the MJCF model in path. A file above
+// MaxModelFileSize is refused before it is read whole; a device or pipe is
+// read up to that limit and no further.
 func LoadFile(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
+	}
+	defer f.Close()
+	tooBig := fmt.Errorf("load model %s: the file is larger than the limit of %d bytes (%.3g MiB, MaxModelFileSize)", path, modelFileLimit, float64(modelFileLimit)/(1<<20))
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > modelFileLimit {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, modelFileLimit+1))
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if int64(len(data)) > modelFileLimit {
+		return nil, tooBig
 	}
 	return LoadXML(data, path)
 }
@@ -83,6 +101,11 @@ func parseXML(data []byte, file string) (*node, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if len(stack) == 0 && root != nil {
+				// MuJoCo reads the first root only; a second one is a file
+				// that does not say what the user thinks it says.
+				return nil, fmt.Errorf("%s:%d: malformed XML: a second root element <%s> after </%s>", file, lineAt(off), t.Name.Local, root.name)
+			}
 			n := &node{name: t.Name.Local, attrs: map[string]string{}, line: lineAt(off)}
 			for _, a := range t.Attr {
 				n.attrs[a.Name.Local] = a.Value
@@ -97,6 +120,15 @@ func parseXML(data []byte, file string) (*node, error) {
 			stack = append(stack, n)
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) == 0 && len(bytes.TrimSpace(t)) > 0 {
+				where := "after the root element"
+				if root == nil {
+					where = "before the root element"
+				}
+				lead := len(t) - len(bytes.TrimLeft(t, " \t\r\n")) // whitespace is not escaped: offsets agree
+				return nil, fmt.Errorf("%s:%d: malformed XML: text %s", file, lineAt(off+int64(lead)), where)
+			}
 		}
 	}
 	if root == nil {
@@ -147,6 +179,36 @@ type compiler struct {
 	bodyHasInertial []bool
 	tendonCount     int
 	tendons         []*node // fixed tendons, added to the Model when an actuator uses one
+	// names holds, per element kind (body, joint, geom, site, actuator,
+	// tendon), the line where each name was first given; see uniqueName.
+	names map[string]map[string]int
+}
+
+// uniqueName records the name of an element of kind (body, joint, geom,
+// site, actuator, tendon) and rejects a name given twice to the same kind,
+// as MuJoCo does: a reference such as <motor joint="j"> must not be
+// ambiguous. Unnamed elements are not recorded; different kinds may share a
+// name.
+func (c *compiler) uniqueName(n *node, kind, name string) error {
+	if name == "" {
+		return nil
+	}
+	if c.names == nil {
+		c.names = map[string]map[string]int{}
+	}
+	seen := c.names[kind]
+	if seen == nil {
+		seen = map[string]int{}
+		c.names[kind] = seen
+	}
+	if line, dup := seen[name]; dup {
+		if line == 0 {
+			return c.errf(n, "repeated %s name %q: it is the name of the world body", kind, name)
+		}
+		return c.errf(n, "repeated %s name %q (first at %s:%d): names must be unique per element kind, as in MuJoCo", kind, name, c.file, line)
+	}
+	seen[name] = n.line
+	return nil
 }
 
 func (c *compiler) errf(n *node, format string, args ...any) error {
@@ -200,6 +262,7 @@ func (c *compiler) compile(root *node) (*Model, error) {
 	m := &Model{Name: root.attrs["model"], Opt: Options{Timestep: 0.002, Gravity: Vec3{0, 0, -9.81}, Substeps: 1, Integrator: "Euler"}}
 	c.m = m
 	c.classes = map[string]*defaultClass{"main": {kinds: map[string]attrSet{}}}
+	c.names = map[string]map[string]int{"body": {"world": 0}} // body 0 is the world
 	for _, a := range root.order {
 		if a != "model" {
 			return nil, c.errf(root, "unsupported attribute %q", a)
@@ -329,6 +392,9 @@ func (c *compiler) readOption(n *node) error {
 			}
 			if f <= 0 {
 				return c.errf(n, "timestep=%q: must be positive", v)
+			}
+			if f > MaxTimestep {
+				return c.errf(n, "timestep=%q: above the limit of %g s", v, float64(MaxTimestep))
 			}
 			c.m.Opt.Timestep = f
 		case "gravity":
@@ -543,6 +609,9 @@ func (c *compiler) readBody(n *node, parent int, cls *defaultClass) error {
 	if c.m.Nbody+1 > MaxBodies {
 		return c.errf(n, "the model has more than %d bodies (world included), above the engine's limit MaxBodies = %d", MaxBodies, MaxBodies)
 	}
+	if err := c.uniqueName(n, "body", n.attrs["name"]); err != nil {
+		return err
+	}
 	id := c.addBody(n.attrs["name"], parent, pos, q)
 	c.bodyHasInertial = append(c.bodyHasInertial, false)
 	return c.readBodyChildren(n, id, cls)
@@ -672,6 +741,9 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 	}
 	if m.Nv >= MaxDofs || m.Nq >= MaxQpos {
 		return c.errf(n, "the model has more degrees of freedom than the engine's limits MaxDofs = %d, MaxQpos = %d", MaxDofs, MaxQpos)
+	}
+	if err := c.uniqueName(n, "joint", as["name"]); err != nil {
+		return err
 	}
 	id := m.Njnt
 	m.Njnt++
@@ -895,6 +967,9 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 	if m.Ngeom+1 > MaxGeoms {
 		return c.errf(n, "the model has more than %d geoms, above the engine's limit MaxGeoms = %d", MaxGeoms, MaxGeoms)
 	}
+	if err := c.uniqueName(n, "geom", as["name"]); err != nil {
+		return err
+	}
 	m.Ngeom++
 	m.GeomName = append(m.GeomName, as["name"])
 	m.GeomType = append(m.GeomType, typ)
@@ -935,6 +1010,9 @@ func (c *compiler) readSite(n *node, body int, cls *defaultClass) error {
 			return c.errf(n, "fromto: want 6 numbers")
 		}
 		pos = Vec3{(v[0] + v[3]) / 2, (v[1] + v[4]) / 2, (v[2] + v[5]) / 2}
+	}
+	if err := c.uniqueName(n, "site", as["name"]); err != nil {
+		return err
 	}
 	m := c.m
 	m.Nsite++
@@ -992,6 +1070,18 @@ func (c *compiler) readInertial(n *node, body int) error {
 	if mass < 0 || I[0] < 0 || I[1] < 0 || I[2] < 0 {
 		return c.errf(n, "negative mass or inertia")
 	}
+	// No rigid body has principal moments A > B + C; MuJoCo rejects them
+	// ("inertia must satisfy A + B >= C") and so does the loader. A full
+	// inertia is compared after diagonalisation, with room for its rounding.
+	attr, slack := "diaginertia", 0.0
+	if as["diaginertia"] == "" {
+		attr, slack = "fullinertia", 1e-12*(I[0]+I[1]+I[2])
+	}
+	for k := range 3 {
+		if a, b, d := I[k], I[(k+1)%3], I[(k+2)%3]; a > b+d+slack {
+			return c.errf(n, "%s: principal moments %g, %g, %g violate the triangle inequality (%g > %g + %g), which no rigid body has (MuJoCo rejects them too)", attr, I[0], I[1], I[2], a, b, d)
+		}
+	}
 	m := c.m
 	m.BodyMass[body], m.BodyIpos[body], m.BodyIquat[body], m.BodyInertia[body] = mass, pos, q, I
 	c.bodyHasInertial[body] = true
@@ -1015,6 +1105,9 @@ func (c *compiler) readActuators(n *node) error {
 		}
 		if _, ok := as["site"]; ok {
 			return c.errf(ch, "site transmission is not supported; use joint or tendon")
+		}
+		if err := c.uniqueName(ch, "actuator", as["name"]); err != nil {
+			return err
 		}
 		trnType, jnt := TrnJoint, -1
 		if tname, ok := as["tendon"]; ok {
@@ -1163,6 +1256,9 @@ func (c *compiler) readTendon(n *node) error {
 			if j.name != "joint" {
 				return c.errf(j, "unsupported element in a fixed tendon")
 			}
+		}
+		if err := c.uniqueName(ch, "tendon", ch.attrs["name"]); err != nil {
+			return err
 		}
 		c.tendonCount++
 		c.tendons = append(c.tendons, ch)

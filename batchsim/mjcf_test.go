@@ -189,6 +189,38 @@ func TestLoaderErrors(t *testing.T) {
 		{"frictionloss on a free joint", "<mujoco><worldbody><body>\n<joint type=\"free\" frictionloss=\"1\"/><geom size=\".1\"/></body></worldbody></mujoco>", `bad.xml:2: <joint>: frictionloss 1: want a non-negative value on a hinge or slide joint`},
 		{"jointlock on an unlimited joint", "<mujoco><worldbody><body><joint name=\"a\"/><joint name=\"b\"/><geom size=\".1\"/></body></worldbody>\n<custom>\n<text name=\"apex:jointlock\" data=\"a b 1 2 3 4\"/></custom></mujoco>", `bad.xml:3: <text>: apex:jointlock: joint "a" must be a limited hinge or slide`},
 		{"massless", "<mujoco><worldbody><body name=\"x\"><joint/><geom size=\".1\" mass=\"0\"/></body></worldbody></mujoco>", `body "x": moving body has no mass`},
+		// Issue 12, #12: what MuJoCo rejects, or what cannot be meant.
+		{"diaginertia against the triangle inequality", "<mujoco><worldbody><body><joint/>\n<inertial pos=\"0 0 0\" mass=\"1\" diaginertia=\"1 .01 .01\"/></body></worldbody></mujoco>",
+			`bad.xml:2: <inertial>: diaginertia: principal moments 1, 0.01, 0.01 violate the triangle inequality \(1 > 0.01 \+ 0.01\)`},
+		{"diaginertia barely against it", "<mujoco><worldbody><body><joint/>\n<inertial pos=\"0 0 0\" mass=\"1\" diaginertia=\".01 .0200001 .01\"/></body></worldbody></mujoco>",
+			`bad.xml:2: <inertial>: diaginertia: .* violate the triangle inequality`},
+		{"fullinertia against the triangle inequality", "<mujoco><worldbody><body><joint/>\n<inertial pos=\"0 0 0\" mass=\"1\" fullinertia=\"1 .01 .01 0 0 0\"/></body></worldbody></mujoco>",
+			`bad.xml:2: <inertial>: fullinertia: .* violate the triangle inequality`},
+		{"huge timestep", "<mujoco>\n<option timestep=\"1e300\"/></mujoco>", `bad.xml:2: <option>: timestep="1e300": above the limit of 1 s`},
+		{"timestep of two seconds", "<mujoco>\n<option timestep=\"2\"/></mujoco>", `bad.xml:2: <option>: timestep="2": above the limit of 1 s`},
+		{"zero timestep", "<mujoco>\n<option timestep=\"0\"/></mujoco>", `bad.xml:2: <option>: timestep="0": must be positive`},
+		{"NaN timestep", "<mujoco>\n<option timestep=\"nan\"/></mujoco>", `bad.xml:2: <option>: timestep="nan": non-finite`},
+		{"second root", "<mujoco/>\n<mujoco><option timestep=\"1\"/></mujoco>", `bad.xml:2: malformed XML: a second root element <mujoco> after </mujoco>`},
+		{"second root of another kind", "<mujoco>\n</mujoco>\n\n<robot/>", `bad.xml:4: malformed XML: a second root element <robot> after </mujoco>`},
+		{"text after the root", "<mujoco/>\n<!-- a comment is fine -->\ntrailing", `bad.xml:3: malformed XML: text after the root element`},
+		{"text before the root", "junk\n<mujoco/>", `bad.xml:1: malformed XML: text before the root element`},
+		// Issue 12, #11: repeated names, each kind as MuJoCo checks them.
+		{"repeated joint", "<mujoco><worldbody><body>\n<joint name=\"j\"/>\n<joint name=\"j\"/><geom size=\".1\"/></body></worldbody>\n<actuator><motor joint=\"j\"/></actuator></mujoco>",
+			`bad.xml:3: <joint>: repeated joint name "j" \(first at bad.xml:2\)`},
+		{"repeated joint across bodies and a freejoint", "<mujoco><worldbody>\n<body><joint name=\"j\"/><geom size=\".1\"/></body>\n<body><freejoint name=\"j\"/><geom size=\".1\"/></body></worldbody></mujoco>",
+			`bad.xml:3: <freejoint>: repeated joint name "j" \(first at bad.xml:2\)`},
+		{"repeated body", "<mujoco><worldbody>\n<body name=\"b\"><joint/><geom size=\".1\"/>\n<body name=\"b\"><joint/><geom size=\".1\"/></body></body></worldbody></mujoco>",
+			`bad.xml:3: <body>: repeated body name "b" \(first at bad.xml:2\)`},
+		{"body named world", "<mujoco><worldbody>\n<body name=\"world\"><joint/><geom size=\".1\"/></body></worldbody></mujoco>",
+			`bad.xml:2: <body>: repeated body name "world": it is the name of the world body`},
+		{"repeated geom", "<mujoco><worldbody>\n<geom name=\"g\" type=\"plane\" size=\"1 1 1\"/><body><joint/>\n<geom name=\"g\" size=\".1\"/></body></worldbody></mujoco>",
+			`bad.xml:3: <geom>: repeated geom name "g" \(first at bad.xml:2\)`},
+		{"repeated site", "<mujoco><worldbody><body><joint/><geom size=\".1\"/>\n<site name=\"s\"/>\n<site name=\"s\"/></body></worldbody></mujoco>",
+			`bad.xml:3: <site>: repeated site name "s" \(first at bad.xml:2\)`},
+		{"repeated actuator", "<mujoco><worldbody><body><joint name=\"j\"/><geom size=\".1\"/></body></worldbody><actuator>\n<motor name=\"a\" joint=\"j\"/>\n<position name=\"a\" joint=\"j\"/></actuator></mujoco>",
+			`bad.xml:3: <position>: repeated actuator name "a" \(first at bad.xml:2\)`},
+		{"repeated tendon", "<mujoco><worldbody><body><joint name=\"j\"/><geom size=\".1\"/></body></worldbody><tendon>\n<fixed name=\"t\"><joint joint=\"j\" coef=\"1\"/></fixed>\n<fixed name=\"t\"><joint joint=\"j\" coef=\"2\"/></fixed></tendon></mujoco>",
+			`bad.xml:3: <fixed>: repeated tendon name "t" \(first at bad.xml:2\)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,6 +232,78 @@ func TestLoaderErrors(t *testing.T) {
 				t.Errorf("error %q does not match %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Names are unique per kind, not across kinds, and unnamed elements may be
+// many (MuJoCo accepts both); a triangle-equal inertia (a thin rod or plate)
+// and a one-second timestep are valid.
+func TestLoaderAcceptsWhatMuJoCoAccepts(t *testing.T) {
+	const xml = `<mujoco>
+  <option timestep="1"/>
+  <worldbody>
+    <body name="x"><joint name="x"/><joint/><joint/><geom name="x" size=".1"/><geom size=".1"/><site name="x"/><site/>
+      <inertial pos="0 0 0" mass="1" diaginertia=".02 .01 .01"/>
+    </body>
+  </worldbody>
+  <tendon><fixed name="x"><joint joint="x" coef="1"/></fixed></tendon>
+  <actuator><motor name="x" joint="x"/><motor joint="x"/><motor joint="x"/></actuator>
+</mujoco>
+<!-- a comment after the root -->
+`
+	m, err := LoadXML([]byte(xml), "ok.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Njnt != 3 || m.Ngeom != 2 || m.Nsite != 2 || m.Nu != 3 || m.Opt.Timestep != 1 {
+		t.Errorf("njnt %d ngeom %d nsite %d nu %d timestep %g, want 3 2 2 3 1", m.Njnt, m.Ngeom, m.Nsite, m.Nu, m.Opt.Timestep)
+	}
+}
+
+// A model file above MaxModelFileSize is refused before it is read (issue
+// 12, #9: apex model /dev/zero grew without limit); the file here is sparse,
+// so the test writes nothing.
+func TestLoadFileSizeLimit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.xml")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxModelFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadFile(p)
+	if err == nil || !strings.Contains(err.Error(), "larger than the limit of 67108864 bytes (64 MiB, MaxModelFileSize)") {
+		t.Fatalf("error %v, want the 64 MiB limit", err)
+	}
+	if !strings.Contains(err.Error(), p) {
+		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+// A device is read up to the limit and no further: /dev/zero never ends.
+func TestLoadFileDeviceLimit(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skipf("no /dev/zero on this system: %v", err)
+	}
+	old := modelFileLimit
+	modelFileLimit = 1 << 20
+	defer func() { modelFileLimit = old }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := LoadFile("/dev/zero")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "larger than the limit of 1048576 bytes (1 MiB, MaxModelFileSize)") {
+			t.Fatalf("error %v, want the limit", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("LoadFile(/dev/zero) still reading after 20 s")
 	}
 }
 

@@ -81,6 +81,16 @@ const (
 	MaxContactPairs = 256
 )
 
+// MaxTimestep is the largest physics timestep, in seconds, that the loader
+// accepts: MuJoCo's models step at 1–10 ms, and a step of more than a second
+// is a typo (1e300 would overflow every state in one step).
+const MaxTimestep = 1.0
+
+// MaxModelFileSize is the largest model file, in bytes, that LoadFile reads:
+// the reference models are below 20 KiB, and reading a device such as
+// /dev/zero whole must not be how a limit is found.
+const MaxModelFileSize = 64 << 20
+
 // Vec3 is a 3-vector; Quat a unit quaternion (w, x, y, z), as in MuJoCo.
 type (
 	Vec3 = [3]float64

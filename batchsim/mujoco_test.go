@@ -506,3 +506,47 @@ func BenchmarkMuJoCoStep(b *testing.B) {
 		})
 	}
 }
+
+// TestMuJoCoAgreesOnValidity: the models that the loader rejects for a
+// repeated name or an impossible inertia (issue 12, #11 and #12) MuJoCo
+// rejects too, and the near misses that the loader accepts (names shared
+// across kinds, many unnamed elements, a triangle-equal inertia) MuJoCo
+// accepts. (A second root element and a timestep above MaxTimestep are the
+// loader's own stricter rules: MuJoCo reads the first root and any step.)
+func TestMuJoCoAgreesOnValidity(t *testing.T) {
+	const joint = `<mujoco><worldbody><body name="b"><joint name="j"/><geom size=".1"/>%s</body></worldbody>%s</mujoco>`
+	tests := []struct {
+		name, xml string
+		valid     bool
+	}{
+		{"repeated joint", fmt.Sprintf(joint, `<joint name="j"/>`, ""), false},
+		{"repeated body", `<mujoco><worldbody><body name="b"><joint/><geom size=".1"/></body><body name="b"><joint/><geom size=".1"/></body></worldbody></mujoco>`, false},
+		{"body named world", `<mujoco><worldbody><body name="world"><joint/><geom size=".1"/></body></worldbody></mujoco>`, false},
+		{"repeated geom", fmt.Sprintf(joint, `<geom name="g" size=".1"/><geom name="g" size=".1"/>`, ""), false},
+		{"repeated site", fmt.Sprintf(joint, `<site name="s"/><site name="s"/>`, ""), false},
+		{"repeated actuator", fmt.Sprintf(joint, "", `<actuator><motor name="a" joint="j"/><motor name="a" joint="j"/></actuator>`), false},
+		{"repeated tendon", fmt.Sprintf(joint, "", `<tendon><fixed name="t"><joint joint="j" coef="1"/></fixed><fixed name="t"><joint joint="j" coef="1"/></fixed></tendon>`), false},
+		{"diaginertia 1 .01 .01", `<mujoco><worldbody><body><joint/><inertial pos="0 0 0" mass="1" diaginertia="1 .01 .01"/></body></worldbody></mujoco>`, false},
+		{"diaginertia .0200001 .01 .01", `<mujoco><worldbody><body><joint/><inertial pos="0 0 0" mass="1" diaginertia=".0200001 .01 .01"/></body></worldbody></mujoco>`, false},
+		{"fullinertia 1 .01 .01", `<mujoco><worldbody><body><joint/><inertial pos="0 0 0" mass="1" fullinertia="1 .01 .01 0 0 0"/></body></worldbody></mujoco>`, false},
+		{"text after the root", `<mujoco/>trailing`, false},
+		{"names shared across kinds", fmt.Sprintf(joint, `<joint name="b"/><geom name="j" size=".1"/><site name="j"/>`, `<actuator><motor name="j" joint="j"/></actuator>`), true},
+		{"unnamed elements", fmt.Sprintf(joint, `<joint/><joint/><geom size=".1"/><site/><site/>`, `<actuator><motor joint="j"/><motor joint="j"/></actuator>`), true},
+		{"diaginertia .02 .01 .01", `<mujoco><worldbody><body><joint/><inertial pos="0 0 0" mass="1" diaginertia=".02 .01 .01"/></body></worldbody></mujoco>`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mj, mjErr := mjref.LoadXML(tc.xml, "case.xml")
+			if mjErr == nil {
+				mj.Close()
+			}
+			_, err := batchsim.LoadXML([]byte(tc.xml), "case.xml")
+			if (mjErr == nil) != tc.valid {
+				t.Errorf("MuJoCo: error %v, want valid=%v", mjErr, tc.valid)
+			}
+			if (err == nil) != tc.valid {
+				t.Errorf("batchsim: error %v, want valid=%v", err, tc.valid)
+			}
+		})
+	}
+}
