@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/apex-robotics/apex/batchsim"
 )
 
 // A run folder (shared/design/ARCHITECTURE.md):
@@ -64,9 +68,19 @@ func checkpointDir(dir string, iter int) string {
 	return filepath.Join(dir, checkpoints, fmt.Sprintf("iter-%03d", iter))
 }
 
-// IsRunFolder reports whether dir holds a run (its config.json).
+// IsRunFolder reports whether dir looks like a run folder: it holds a
+// config.json file. The file may still be unreadable or corrupt;
+// LoadRunConfig (and so Resume) says what is wrong with it, so that a
+// damaged run is reported as damaged, not as "no config.json".
 func IsRunFolder(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	st, err := os.Stat(filepath.Join(dir, ConfigFile))
+	return err == nil && st.Mode().IsRegular()
+}
+
+// holdsRun reports whether dir holds a run whose config.json is intact:
+// only such a folder is ever deleted to be overwritten.
+func holdsRun(dir string) bool {
+	b, err := readConfigFile(dir)
 	if err != nil {
 		return false
 	}
@@ -84,11 +98,11 @@ func prepareFolder(dir string, overwrite bool) error {
 	case err != nil:
 		return fmt.Errorf("apex: run folder %s: %w", dir, err)
 	case len(entries) == 0:
-	case IsRunFolder(dir) && overwrite:
+	case holdsRun(dir) && overwrite:
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("apex: remove old run folder %s: %w", dir, err)
 		}
-	case IsRunFolder(dir):
+	case holdsRun(dir):
 		return fmt.Errorf("apex: %s already holds a run (resume it, or overwrite it)", dir)
 	default:
 		return fmt.Errorf("apex: %s exists and is not a run folder; choose another folder", dir)
@@ -113,20 +127,128 @@ func writeConfig(dir string, c RunConfig) error {
 	return writeJSON(filepath.Join(dir, ConfigFile), configFile{Format: runFolderFormat, Config: c})
 }
 
-// LoadRunConfig reads the config.json of a run folder.
-func LoadRunConfig(dir string) (RunConfig, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+// maxConfigBytes bounds the size of a config.json (a real one is < 1 KB).
+const maxConfigBytes = 1 << 20
+
+// readConfigFile reads dir's config.json, refusing one over maxConfigBytes.
+func readConfigFile(dir string) ([]byte, error) {
+	f, err := os.Open(filepath.Join(dir, ConfigFile))
 	if err != nil {
-		return RunConfig{}, fmt.Errorf("apex: load run config: %w", err)
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxConfigBytes {
+		return nil, fmt.Errorf("larger than %d bytes", maxConfigBytes)
+	}
+	return b, nil
+}
+
+// LoadRunConfig reads the config.json of a run folder. The config must
+// describe the folder's checkpoints: a config.json that cannot be read or
+// parsed is reported with the reason, and one whose policy architecture
+// (hidden widths, or the task's observation and action sizes) differs from
+// that of the latest complete checkpoint is refused, as resuming would
+// silently keep the checkpoint's.
+func LoadRunConfig(dir string) (RunConfig, error) {
+	path := filepath.Join(dir, ConfigFile)
+	b, err := readConfigFile(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return RunConfig{}, fmt.Errorf("apex: %s is not a run folder (no %s)", dir, ConfigFile)
+	}
+	if err != nil {
+		return RunConfig{}, fmt.Errorf("apex: %s is unreadable: %w", path, err)
 	}
 	var c configFile
 	if err := json.Unmarshal(b, &c); err != nil {
-		return RunConfig{}, fmt.Errorf("apex: load run config %s: %w", dir, err)
+		return RunConfig{}, fmt.Errorf("apex: %s is unreadable: %w", path, describeJSONError(b, err))
 	}
 	if c.Format != runFolderFormat {
-		return RunConfig{}, fmt.Errorf("apex: %s: not a run folder config (format %q)", dir, c.Format)
+		return RunConfig{}, fmt.Errorf("apex: %s: not a run folder config (format %q, want %q)", path, c.Format, runFolderFormat)
+	}
+	if err := checkConfigAgainstCheckpoint(dir, c.Config); err != nil {
+		return RunConfig{}, err
 	}
 	return c.Config, nil
+}
+
+// describeJSONError adds the line and column of a syntax or type error.
+func describeJSONError(b []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(b)) {
+		return err
+	}
+	line, col := 1, 1
+	for _, c := range b[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Errorf("line %d, column %d: %w", line, col, err)
+}
+
+// policyShape is the architecture part of a policy.json.
+type policyShape struct {
+	ObsDim int   `json:"obs_dim"`
+	ActDim int   `json:"act_dim"`
+	Hidden []int `json:"hidden"`
+}
+
+// checkConfigAgainstCheckpoint refuses a config whose policy cannot be the
+// one of the latest complete checkpoint of dir: its hidden widths (which
+// must also be within CheckArchitecture's limits) and its task's
+// observation and action sizes. A folder without a complete checkpoint,
+// or a checkpoint whose policy.json cannot be read (Resume then reports the
+// checkpoint itself), is not checked against.
+func checkConfigAgainstCheckpoint(dir string, c RunConfig) error {
+	path := filepath.Join(dir, ConfigFile)
+	hidden := c.Hidden
+	if hidden == nil {
+		hidden = DefaultHidden
+	}
+	task, err := batchsim.NewTask(c.Task)
+	if err != nil {
+		return fmt.Errorf("apex: %s: %w", path, err)
+	}
+	if err := CheckArchitecture(task.ObsDim(), task.Model.Nu, hidden); err != nil {
+		return fmt.Errorf("apex: %s: %w", path, err)
+	}
+	its, err := completedIterations(dir)
+	if err != nil || len(its) == 0 {
+		return nil
+	}
+	cp := checkpointDir(dir, its[len(its)-1])
+	f, err := os.Open(filepath.Join(cp, PolicyFile))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var shape policyShape
+	if err := json.NewDecoder(io.LimitReader(f, maxPolicyFileBytes)).Decode(&shape); err != nil {
+		return nil
+	}
+	if !slices.Equal(shape.Hidden, hidden) {
+		return fmt.Errorf("apex: %s says hidden %v but the checkpoint %s holds a policy with hidden %v: "+
+			"the architecture cannot change on resume (restore config.json, or start a new run)", path, hidden, cp, shape.Hidden)
+	}
+	if shape.ObsDim != task.ObsDim() || shape.ActDim != task.Model.Nu {
+		return fmt.Errorf("apex: %s names task %s (%d observations, %d actions) but the checkpoint %s holds a policy for %d and %d: "+
+			"the task cannot change on resume", path, task.Name, task.ObsDim(), task.Model.Nu, cp, shape.ObsDim, shape.ActDim)
+	}
+	return nil
 }
 
 // completedIterations lists the iterations of dir with a complete
@@ -157,10 +279,22 @@ func completedIterations(dir string) ([]int, error) {
 	return its, nil
 }
 
+// maxStateBytes bounds a checkpoint's state.json (metrics rows and λ per
+// step of each iteration: kilobytes to a few megabytes).
+const maxStateBytes = 1 << 28
+
 func loadState(path string) (*runState, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("apex: load checkpoint state: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStateBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("apex: load checkpoint state %s: %w", path, err)
+	}
+	if len(b) > maxStateBytes {
+		return nil, fmt.Errorf("apex: load checkpoint state %s: larger than %d bytes", path, maxStateBytes)
 	}
 	var s runState
 	if err := json.Unmarshal(b, &s); err != nil {
