@@ -1,6 +1,8 @@
 package viewer
 
 import (
+	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -9,12 +11,12 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/internal/atomicfile"
 )
 
 // ModelFor returns the model trajectory t was recorded with: the model file
@@ -50,8 +52,25 @@ func ModelFor(t *Trajectory, modelPath string) (*batchsim.Model, error) {
 
 // ParseFrames reads a frame selection for a trajectory of n frames: "all",
 // or a comma-separated list of frame numbers and inclusive ranges "a-b",
-// with negative numbers counting from the end (−1 is the last frame).
+// with negative numbers counting from the end (−1 is the last frame). A
+// frame selected twice ("0,0", "0-3,2", "4,-1" of 5 frames) is an error:
+// each selected frame becomes one picture.
 func ParseFrames(spec string, n int) ([]int, error) {
+	frames, err := parseFrames(spec, n)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[int]bool, len(frames))
+	for _, k := range frames {
+		if seen[k] {
+			return nil, fmt.Errorf("frame %d is selected more than once in %q", k, spec)
+		}
+		seen[k] = true
+	}
+	return frames, nil
+}
+
+func parseFrames(spec string, n int) ([]int, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" || spec == "all" {
 		out := make([]int, n)
@@ -129,18 +148,93 @@ func RenderFrames(r *Renderer, t *Trajectory, frames []int, width, height int, v
 	return out, nil
 }
 
-// WritePNG writes img to path.
+// WritePNG writes img to path atomically (internal/atomicfile: a
+// temporary file renamed over a regular file, a device or pipe written
+// directly, symbolic links followed), so that a failure or an interrupt
+// leaves the old file as it was.
 func WritePNG(path string, img image.Image) error {
-	f, err := os.Create(path)
-	if err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return fmt.Errorf("viewer: %w", err)
 	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return fmt.Errorf("viewer: write %s: %w", path, err)
+	return nil
+}
+
+// GIFBytesPerPixel is what an Animation holds per pixel of its frames
+// (one 15-bit colour cell), and MaxGIFPixels the most pixels (frames ×
+// width × height) an Animation takes: 512 MiB of cells. Callers refuse
+// larger requests before rendering.
+const (
+	GIFBytesPerPixel = 2
+	MaxGIFPixels     = 1 << 28
+)
+
+// Animation collects the frames of an animated GIF, each reduced at once to
+// its 15-bit colour cells (2 bytes a pixel instead of RGBA's 4), with the
+// colour histogram of all of them, so that the RGBA frames need not be
+// kept until the palette is known.
+type Animation struct {
+	width, height int
+	pixels        int64
+	hist          []int
+	cells         [][]uint16
+}
+
+// NewAnimation returns an empty animation.
+func NewAnimation() *Animation { return &Animation{hist: make([]int, 1<<15)} }
+
+// Len is the number of frames added.
+func (a *Animation) Len() int { return len(a.cells) }
+
+// Add appends a frame; every frame must have the first one's size, and the
+// frames together at most MaxGIFPixels pixels.
+func (a *Animation) Add(f *image.RGBA) error {
+	b := f.Bounds()
+	if len(a.cells) == 0 {
+		a.width, a.height = b.Dx(), b.Dy()
+	} else if b.Dx() != a.width || b.Dy() != a.height {
+		return fmt.Errorf("viewer: GIF frame %d is %d×%d, the first is %d×%d", len(a.cells), b.Dx(), b.Dy(), a.width, a.height)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("viewer: write %s: %w", path, err)
+	if a.pixels+int64(b.Dx()*b.Dy()) > MaxGIFPixels {
+		return fmt.Errorf("viewer: a GIF of more than %d pixels (frames × width × height)", MaxGIFPixels)
+	}
+	a.pixels += int64(b.Dx() * b.Dy())
+	c := make([]uint16, b.Dx()*b.Dy())
+	for y := range b.Dy() {
+		row := f.Pix[f.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x := range b.Dx() {
+			k := bucket(row[4*x], row[4*x+1], row[4*x+2])
+			c[y*b.Dx()+x] = k
+			a.hist[k]++
+		}
+	}
+	a.cells = append(a.cells, c)
+	return nil
+}
+
+// Encode writes the animation as EncodeGIF does. It converts the frames to
+// the palette one by one, dropping each frame's cells, so the animation
+// is used up afterwards.
+func (a *Animation) Encode(w io.Writer, delay float64) error {
+	if len(a.cells) == 0 {
+		return errors.New("viewer: no frames for the GIF")
+	}
+	cs := max(2, int(math.Round(100*delay)))
+	pal, lut := medianCut(a.hist, 256)
+	g := &gif.GIF{LoopCount: 0}
+	for i, c := range a.cells {
+		p := image.NewPaletted(image.Rect(0, 0, a.width, a.height), pal)
+		for y := range a.height {
+			for x := range a.width {
+				p.Pix[y*p.Stride+x] = lut[c[y*a.width+x]]
+			}
+		}
+		a.cells[i] = nil
+		g.Image = append(g.Image, p)
+		g.Delay = append(g.Delay, cs)
+	}
+	a.cells = nil
+	if err := gif.EncodeAll(w, g); err != nil {
+		return fmt.Errorf("viewer: encode GIF: %w", err)
 	}
 	return nil
 }
@@ -151,48 +245,23 @@ func WritePNG(path string, img image.Image) error {
 // fitted to them by median cut (a fixed palette turns the floor grey), and
 // no dithering, which keeps flat floors and skies small after compression.
 func EncodeGIF(w io.Writer, frames []*image.RGBA, delay float64) error {
-	if len(frames) == 0 {
-		return errors.New("viewer: no frames for the GIF")
-	}
-	cs := max(2, int(math.Round(100*delay)))
-	pal, lut := medianCut(frames, 256)
-	g := &gif.GIF{LoopCount: 0}
+	a := NewAnimation()
 	for _, f := range frames {
-		b := f.Bounds()
-		p := image.NewPaletted(image.Rect(0, 0, b.Dx(), b.Dy()), pal)
-		for y := range b.Dy() {
-			row := f.Pix[f.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := range b.Dx() {
-				p.Pix[y*p.Stride+x] = lut[bucket(row[4*x], row[4*x+1], row[4*x+2])]
-			}
+		if err := a.Add(f); err != nil {
+			return err
 		}
-		g.Image = append(g.Image, p)
-		g.Delay = append(g.Delay, cs)
 	}
-	if err := gif.EncodeAll(w, g); err != nil {
-		return fmt.Errorf("viewer: encode GIF: %w", err)
-	}
-	return nil
+	return a.Encode(w, delay)
 }
 
 // bucket is a colour's cell in a 5-bit-per-channel histogram.
 func bucket(r, g, b uint8) uint16 { return uint16(r>>3)<<10 | uint16(g>>3)<<5 | uint16(b>>3) }
 
-// medianCut returns a palette of at most n colours for the pixels of
-// frames (Heckbert 1982: split the most populous box along its widest
-// channel at the median, over a 5-bit histogram) and the palette index
-// nearest to each histogram cell.
-func medianCut(frames []*image.RGBA, n int) (color.Palette, []uint8) {
-	hist := make([]int, 1<<15)
-	for _, f := range frames {
-		b := f.Bounds()
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := f.Pix[f.PixOffset(b.Min.X, y):]
-			for x := range b.Dx() {
-				hist[bucket(row[4*x], row[4*x+1], row[4*x+2])]++
-			}
-		}
-	}
+// medianCut returns a palette of at most n colours for the pixels counted
+// in hist, a 5-bit-per-channel histogram (Heckbert 1982: split the most
+// populous box along its widest channel at the median) and the palette
+// index nearest to each histogram cell.
+func medianCut(hist []int, n int) (color.Palette, []uint8) {
 	var cells []uint16
 	for c, k := range hist {
 		if k > 0 {
@@ -262,18 +331,79 @@ func medianCut(frames []*image.RGBA, n int) (color.Palette, []uint8) {
 	return pal, lut
 }
 
-// WriteGIF writes frames to path as EncodeGIF does.
+// WriteGIF writes frames to path as EncodeGIF does, atomically (see
+// WritePNG).
 func WriteGIF(path string, frames []*image.RGBA, delay float64) error {
-	f, err := os.Create(path)
-	if err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return EncodeGIF(w, frames, delay) }); err != nil {
 		return fmt.Errorf("viewer: %w", err)
 	}
-	if err := EncodeGIF(f, frames, delay); err != nil {
-		f.Close()
+	return nil
+}
+
+// EncodeTraj writes t in the .traj format (gzip-compressed JSON, as
+// SaveTraj does) to w, for a caller that writes the file itself (through
+// internal/atomicfile, or to standard output). Every number must be
+// finite: JSON has no NaN or infinity, and the error names the first one
+// that is not.
+func EncodeTraj(w io.Writer, t *Trajectory) error {
+	if err := t.Validate(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("viewer: write %s: %w", path, err)
+	if err := checkFinite(t); err != nil {
+		return err
+	}
+	zw := gzip.NewWriter(w)
+	if err := json.NewEncoder(zw).Encode(t); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// checkFinite reports the first value of t that JSON cannot hold.
+func checkFinite(t *Trajectory) error {
+	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	rows := func(name string, x [][]float64) error {
+		for k, r := range x {
+			for i, v := range r {
+				if bad(v) {
+					return fmt.Errorf("trajectory frame %d: %s[%d] = %g is not finite", k, name, i, v)
+				}
+			}
+		}
+		return nil
+	}
+	if bad(t.Dt) {
+		return fmt.Errorf("trajectory dt = %g is not finite", t.Dt)
+	}
+	if err := rows("qpos", t.Qpos); err != nil {
+		return err
+	}
+	if err := rows("qvel", t.Qvel); err != nil {
+		return err
+	}
+	if err := rows("action", t.Actions); err != nil {
+		return err
+	}
+	for k, r := range t.Rewards {
+		if bad(r) {
+			return fmt.Errorf("trajectory step %d: reward %g is not finite", k, r)
+		}
+	}
+	for k, step := range t.Planned {
+		for _, p := range step {
+			if bad(p[0]) || bad(p[1]) || bad(p[2]) {
+				return fmt.Errorf("trajectory frame %d: a planned path point is not finite", k)
+			}
+		}
+	}
+	for k, step := range t.Paths {
+		for _, pp := range step {
+			for _, p := range pp.Points {
+				if bad(p[0]) || bad(p[1]) || bad(p[2]) {
+					return fmt.Errorf("trajectory frame %d: a planned path point is not finite", k)
+				}
+			}
+		}
 	}
 	return nil
 }
