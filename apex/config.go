@@ -10,7 +10,7 @@ import (
 )
 
 // Version is the version of the apex program that config.json records.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Method is the way expert data is produced and the policy extracted: APEX
 // or one of the paper's baselines (Pinneri et al. 2021, Fig. 4;
@@ -62,15 +62,34 @@ var Ablations = []Ablation{AblationLambdaFixed, AblationNoDAgger, AblationNoWarm
 
 // Relabel modes of DAgger.
 const (
-	// RelabelBatched plans the states of a policy rollout as P independent
-	// problems in one Plan call (one Evaluate call of P × N samples per CEM
-	// iteration), each fresh and so warm-started from π.
-	RelabelBatched = "batched"
-	// RelabelSequential plans them one after another with one problem that
-	// keeps iCEM's memory (shifted mean and elites) from state to state, as
-	// the paper did.
-	RelabelSequential = "sequential"
+	// RelabelMemory (the default, the paper's DAgger): the relabelling
+	// expert is the iCEMπ planner run along each policy trajectory with its
+	// memory (shifted mean, kept elites, warm start), one problem per
+	// rollout; the rollouts of an iteration are relabelled in lock-step, one
+	// Plan call of P = (DAgger rollouts) problems per time step.
+	RelabelMemory = "memory"
+	// RelabelFresh (an ablation, the default of apex 0.1.0): every state is
+	// planned as a fresh problem, without the memory of the step before;
+	// its labels stay close to π's own actions (issue 11 measured the policy
+	// copying itself).
+	RelabelFresh = "fresh"
 )
+
+// RelabelModes lists the relabel modes, the default first.
+var RelabelModes = []string{RelabelMemory, RelabelFresh}
+
+// Label modes: which action of a planner call becomes the DAgger label.
+const (
+	// LabelBest (the default, the paper's): the first action of the
+	// executed sample, the best one of the call.
+	LabelBest = "best"
+	// LabelEliteMean: the mean first action of the final elites, less noisy
+	// than one sample.
+	LabelEliteMean = "elite-mean"
+)
+
+// LabelModes lists the label modes, the default first.
+var LabelModes = []string{LabelBest, LabelEliteMean}
 
 // FixedLambda holds the constant weights of the "λ-fixed" ablation and the
 // iCEMπ-GPS baseline.
@@ -101,10 +120,10 @@ func DefaultFixedLambda(task string) FixedLambda {
 // 2021, Sec. 4): HalfCheetah 50 and 1, Humanoid 100 and 1, Fetch 150·25 and
 // 25, Door 100·10 and 10.
 var taskDefaults = map[string]struct{ window, rollouts int }{
-	"halfcheetah": {50, 1},
-	"humanoid":    {100, 1},
-	"fetch":       {150 * 25, 25},
-	"door":        {100 * 10, 10},
+	"halfcheetah":     {50, 1},
+	"humanoidstandup": {100, 1},
+	"fetchpickplace":  {150 * 25, 25},
+	"door":            {100 * 10, 10},
 }
 
 // RunConfig is every setting of an APEX run; config.json holds it. The zero
@@ -118,15 +137,18 @@ type RunConfig struct {
 
 	Iterations     int `json:"iterations"`      // APEX iterations; default 10
 	ExpertRollouts int `json:"expert_rollouts"` // n per iteration; default per task
-	EpisodeLen     int `json:"episode_len"`     // steps per rollout; default the task's
-	EvalEpisodes   int `json:"eval_episodes"`   // policy-only episodes per iteration; default 1
-	Window         int `json:"window"`          // rollouts the data set keeps; default per task
+	// DAggerRollouts: policy rollouts relabelled per iteration; default n.
+	DAggerRollouts int `json:"dagger_rollouts"`
+	EpisodeLen     int `json:"episode_len"`   // steps per rollout; default the task's
+	EvalEpisodes   int `json:"eval_episodes"` // policy-only episodes per iteration; default 10
+	Window         int `json:"window"`        // rollouts the data set keeps; default per task
 
 	// Planner.
 	Budget  int     `json:"budget"`  // samples per step; default 45
 	Horizon int     `json:"horizon"` // default 30
 	Beta    float64 `json:"beta"`    // colored-noise exponent; default the task's
-	Relabel string  `json:"relabel"` // RelabelBatched (default) or RelabelSequential
+	Relabel string  `json:"relabel"` // RelabelMemory (default) or RelabelFresh
+	Label   string  `json:"label"`   // LabelBest (default) or LabelEliteMean
 	// Fixed λ of λ-fixed and iCEMπ-GPS; default DefaultFixedLambda(Task).
 	FixedLambda *FixedLambda `json:"fixed_lambda,omitempty"`
 
@@ -158,7 +180,8 @@ func (c RunConfig) WithDefaults() RunConfig {
 	}
 	def(&c.Iterations, 10)
 	def(&c.ExpertRollouts, td.rollouts)
-	def(&c.EvalEpisodes, 1)
+	def(&c.DAggerRollouts, c.ExpertRollouts)
+	def(&c.EvalEpisodes, 10)
 	def(&c.Window, td.window)
 	def(&c.Budget, 45)
 	def(&c.Horizon, icem.DefaultHorizon)
@@ -168,7 +191,10 @@ func (c RunConfig) WithDefaults() RunConfig {
 		c.LR = 5e-4
 	}
 	if c.Relabel == "" {
-		c.Relabel = RelabelBatched
+		c.Relabel = RelabelMemory
+	}
+	if c.Label == "" {
+		c.Label = LabelBest
 	}
 	if c.Hidden == nil {
 		c.Hidden = slices.Clone(DefaultHidden)
@@ -194,9 +220,9 @@ func (c RunConfig) Validate() error {
 			bad("ablation %q applies to method apex, not %q", c.Ablation, c.Method)
 		}
 	}
-	if c.Iterations < 1 || c.ExpertRollouts < 1 || c.EvalEpisodes < 0 || c.Window < 1 || c.EpisodeLen < 0 {
-		bad("iterations %d, expert rollouts %d, window %d must be ≥ 1, eval episodes %d and episode length %d ≥ 0",
-			c.Iterations, c.ExpertRollouts, c.Window, c.EvalEpisodes, c.EpisodeLen)
+	if c.Iterations < 1 || c.ExpertRollouts < 1 || c.DAggerRollouts < 1 || c.EvalEpisodes < 0 || c.Window < 1 || c.EpisodeLen < 0 {
+		bad("iterations %d, expert rollouts %d, DAgger rollouts %d, window %d must be ≥ 1, eval episodes %d and episode length %d ≥ 0",
+			c.Iterations, c.ExpertRollouts, c.DAggerRollouts, c.Window, c.EvalEpisodes, c.EpisodeLen)
 	}
 	if c.TrainSteps < 0 || c.BatchSize < 1 || !(c.LR > 0) {
 		bad("train steps %d < 0, batch size %d < 1 or learning rate %g ≤ 0", c.TrainSteps, c.BatchSize, c.LR)
@@ -206,8 +232,11 @@ func (c RunConfig) Validate() error {
 			bad("hidden width %d < 1", h)
 		}
 	}
-	if c.Relabel != RelabelBatched && c.Relabel != RelabelSequential {
-		bad("relabel %q: want %s or %s", c.Relabel, RelabelBatched, RelabelSequential)
+	if !slices.Contains(RelabelModes, c.Relabel) {
+		bad("relabel %q: want one of %v", c.Relabel, RelabelModes)
+	}
+	if !slices.Contains(LabelModes, c.Label) {
+		bad("label %q: want one of %v", c.Label, LabelModes)
 	}
 	if l := c.FixedLambda; l != nil && (!(l.Guide >= 0) || !(l.Norm >= 0)) {
 		bad("fixed lambda %+v must be ≥ 0", *l)

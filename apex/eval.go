@@ -2,8 +2,10 @@ package apex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
@@ -121,7 +123,10 @@ func stateOf(env *batchsim.Env) []float64 {
 type EvalResult struct {
 	Returns    []float64 `json:"returns"`
 	MeanReturn float64   `json:"mean_return"`
-	StdReturn  float64   `json:"std_return"`
+	StdReturn  float64   `json:"std_return"` // ddof 1
+	// CI95 is the half-width of the 95 % confidence interval of the mean
+	// return (Student's t over the episodes).
+	CI95 float64 `json:"ci95"`
 	// SuccessRate is nil when the task defines no success.
 	SuccessRate *float64 `json:"success_rate,omitempty"`
 	Steps       int      `json:"steps"`    // control steps, all episodes together
@@ -140,26 +145,35 @@ type EvalResult struct {
 func (r *EvalResult) Episode(k int) *PolicyEpisode { return r.episodes[k] }
 
 // EvalPolicy runs pi alone on task for the given number of episodes of
-// steps control steps each (0: the task's episode length). Episode e starts
-// from the task's reset drawn from the evaluation stream of seed, the same
-// start states for every call with the same seed, so that policies of
-// different iterations are compared on the same episodes.
-func EvalPolicy(ctx context.Context, pi icem.Policy, task *batchsim.Task, episodes, steps int, seed uint64) (*EvalResult, error) {
+// steps control steps each (0: the task's episode length), on up to workers
+// goroutines (0: GOMAXPROCS). Episode e starts from the task's reset drawn
+// from the evaluation stream of seed, the same start states for every call
+// with the same seed, so that policies of different iterations are compared
+// on the same episodes; results do not depend on workers.
+func EvalPolicy(ctx context.Context, pi icem.Policy, task *batchsim.Task, episodes, steps int, seed uint64, workers int) (*EvalResult, error) {
 	if steps <= 0 {
 		steps = task.EpisodeLen
 	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	start := time.Now()
-	res := &EvalResult{}
-	var act time.Duration
-	successes, withSuccess := 0, 0
-	for e := range episodes {
+	res := &EvalResult{episodes: make([]*PolicyEpisode, episodes)}
+	errs := make([]error, episodes)
+	parallel(workers, episodes, func(e int) {
 		env := batchsim.NewEnv(task)
 		env.Reset(streamRand(seed, streamEval, 0, e))
-		ep, err := RolloutPolicy(ctx, pi, env, steps)
-		if err != nil {
-			return nil, fmt.Errorf("apex: evaluate episode %d: %w", e, err)
+		res.episodes[e], errs[e] = RolloutPolicy(ctx, pi, env, steps)
+		if errs[e] != nil {
+			errs[e] = fmt.Errorf("apex: evaluate episode %d: %w", e, errs[e])
 		}
-		res.episodes = append(res.episodes, ep)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var act time.Duration
+	successes, withSuccess := 0, 0
+	for _, ep := range res.episodes {
 		res.Returns = append(res.Returns, ep.Return)
 		res.Steps += len(ep.Actions)
 		act += ep.ActTime
@@ -178,8 +192,10 @@ func EvalPolicy(ctx context.Context, pi icem.Policy, task *batchsim.Task, episod
 		res.SuccessRate = &rate
 	}
 	res.MeanReturn, res.StdReturn = stats(res.Returns)
+	res.CI95 = ci95(res.Returns)
 	res.WallSeconds = time.Since(start).Seconds()
 	if s := act.Seconds(); s > 0 {
+		// Act time summed over the goroutines: the rate of one.
 		res.ActionsPerSec = float64(res.Steps) / s
 	}
 	if res.WallSeconds > 0 {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
@@ -60,6 +61,9 @@ type RunOptions struct {
 	// StopAfter > 0 stops (without error) once that many iterations are
 	// complete, as an interruption would; 0 runs all of Config.Iterations.
 	StopAfter int
+	// Workers: goroutines for training, policy rollouts and evaluation
+	// (0: GOMAXPROCS). Results do not depend on it.
+	Workers int
 }
 
 // Run is an APEX run (Pinneri et al. 2021, Alg. 2, with the baselines and
@@ -84,6 +88,7 @@ type Run struct {
 	trainer *Trainer
 	ds      *Dataset
 	state   runState
+	workers int
 }
 
 // Create starts a new run in dir with cfg (defaults applied, validated),
@@ -117,7 +122,8 @@ func Resume(dir string, eval batchsim.Evaluator) (*Run, error) {
 		return nil, err
 	}
 	if cfg.Version != Version {
-		return nil, fmt.Errorf("apex: resume %s: written by apex %s, this is %s", dir, cfg.Version, Version)
+		return nil, fmt.Errorf("apex: resume %s: written by apex %s, this is %s: %s; start a new run (apex train --out NEW_DIR)",
+			dir, cfg.Version, Version, versionChange(cfg.Version))
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -148,6 +154,14 @@ func Resume(dir string, eval batchsim.Evaluator) (*Run, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// versionChange says why a run folder of an older version cannot resume.
+func versionChange(old string) string {
+	if old == "0.1.0" {
+		return "0.2.0 relabels DAgger states with the planner's memory over n rollouts per iteration, evaluates 10 episodes with confidence intervals and writes new metrics.csv columns, so the run could not continue as it began"
+	}
+	return "the checkpoint formats and the run's method may differ"
 }
 
 // newRun builds the run's task, planner, fresh policy, trainer and data set.
@@ -209,6 +223,13 @@ func (r *Run) Rows() []Metrics { return append([]Metrics(nil), r.state.Rows...) 
 // when ctx is done it returns ctx's error, and the iteration in progress is
 // lost (Resume repeats it identically).
 func (r *Run) Train(ctx context.Context, opt RunOptions) error {
+	if err := r.trainer.SetCompute(opt.Workers, BLASAuto); err != nil {
+		return err
+	}
+	r.workers = opt.Workers
+	if r.workers <= 0 {
+		r.workers = runtime.GOMAXPROCS(0)
+	}
 	for i := r.Completed(); i < r.Config.Iterations; i++ {
 		if opt.StopAfter > 0 && i >= opt.StopAfter {
 			return nil
@@ -292,7 +313,8 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 			return m, nil, err
 		}
 	}
-	m.ExpertReturn, _ = stats(returns)
+	m.ExpertReturn, m.ExpertReturnStd = stats(returns)
+	m.ExpertReturnCI95 = ci95(returns)
 	if withSuccess > 0 {
 		rate := float64(successes) / float64(withSuccess)
 		m.ExpertSuccess = &rate
@@ -317,25 +339,38 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 	// DAgger: roll the policy out, relabel its states with the expert.
 	if sw.DAgger {
 		t0 := time.Now()
-		env := batchsim.NewEnv(r.task)
-		env.Reset(streamRand(cfg.Seed, streamResetPolicy, i, 0))
-		report(Event{Stage: StagePolicy, Steps: T})
-		pe, err := RolloutPolicy(ctx, r.trainer.Policy(), env, T)
-		if err != nil {
+		n := cfg.DAggerRollouts
+		report(Event{Stage: StagePolicy, Steps: n * T})
+		eps := make([]*PolicyEpisode, n)
+		errs := make([]error, n)
+		pi := r.trainer.Policy()
+		parallel(r.workers, n, func(e int) {
+			env := batchsim.NewEnv(r.task)
+			env.Reset(streamRand(cfg.Seed, streamResetPolicy, i, e))
+			eps[e], errs[e] = RolloutPolicy(ctx, pi, env, T)
+		})
+		if err := errors.Join(errs...); err != nil {
 			return m, nil, err
 		}
-		report(Event{Stage: StagePolicy, Step: len(pe.Actions), Steps: T, Return: pe.Return})
+		var ret float64
+		for _, pe := range eps {
+			ret += pe.Return
+		}
+		report(Event{Stage: StagePolicy, Step: n * T, Steps: n * T, Return: ret / float64(n)})
 		if err := r.setPlannerPolicy(sw); err != nil {
 			return m, nil, err
 		}
-		if len(pe.Obs) > 0 { // a policy that diverges at once leaves nothing to relabel
-			labels, err := r.relabel(ctx, i, pe.States[:len(pe.Actions)], pe.Params, report)
-			if err != nil {
-				return m, nil, err
+		labels, err := r.relabel(ctx, i, eps, report)
+		if err != nil {
+			return m, nil, err
+		}
+		for e, pe := range eps {
+			if len(pe.Obs) == 0 { // a policy that diverges at once leaves nothing to relabel
+				continue
 			}
-			r.ds.Add(Provenance{Source: SourceDAgger, Iteration: i, Seed: SubSeed(cfg.Seed, streamResetPolicy, i, 0)},
-				flatten(pe.Obs), labels)
-			m.DAggerPairs = len(pe.Obs)
+			r.ds.Add(Provenance{Source: SourceDAgger, Iteration: i, Episode: e, Seed: SubSeed(cfg.Seed, streamResetPolicy, i, e)},
+				flatten(pe.Obs), labels[e])
+			m.DAggerPairs += len(pe.Obs)
 		}
 		m.DAggerSeconds = time.Since(t0).Seconds()
 	}
@@ -352,12 +387,12 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 	t0 := time.Now()
 	report(Event{Stage: StageEval, Steps: cfg.EvalEpisodes})
 	if cfg.EvalEpisodes > 0 {
-		res, err := EvalPolicy(ctx, r.trainer.Policy(), r.task, cfg.EvalEpisodes, T, cfg.Seed)
+		res, err := EvalPolicy(ctx, r.trainer.Policy(), r.task, cfg.EvalEpisodes, T, cfg.Seed, r.workers)
 		if err != nil {
 			return m, nil, err
 		}
 		report(Event{Stage: StageEval, Step: cfg.EvalEpisodes, Steps: cfg.EvalEpisodes, Return: res.MeanReturn})
-		m.PolicyReturn, m.PolicyReturnStd = res.MeanReturn, res.StdReturn
+		m.PolicyReturn, m.PolicyReturnStd, m.PolicyReturnCI95 = res.MeanReturn, res.StdReturn, res.CI95
 		m.PolicySuccess = res.SuccessRate
 		ep := res.Episode(0)
 		if err := r.saveTraj(opt, &TrajRecord{Kind: "policy", Iteration: i,
@@ -406,45 +441,89 @@ func (r *Run) train(ctx context.Context, i, k int, report func(Event)) (TrainSta
 	return st, nil
 }
 
-// relabel returns the expert's action at each of the states (qpos then
-// qvel) under the task parameters params, flattened (len(states) × nu).
-func (r *Run) relabel(ctx context.Context, i int, states [][]float64, params []float64, report func(Event)) ([]float64, error) {
+// relabel returns the expert's actions at the states of the policy
+// episodes eps, one flattened slice per episode (len(Actions) × nu). With
+// RelabelMemory, problem e follows episode e with iCEM's memory, and all
+// episodes are planned in lock-step: one Plan call per time step with the
+// episodes still running. With RelabelFresh each state is a fresh problem
+// (t = 0 for iCEMπ, so warm-started from π) and all of them go in one call.
+func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report func(Event)) ([][]float64, error) {
 	m, nu := r.task.Model, r.task.Model.Nu
 	seed := SubSeed(r.Config.Seed, streamPlanRelabel, i, 0)
-	out := make([]float64, len(states)*nu)
-	dst := make([][]float64, len(states))
-	for t := range dst {
-		dst[t] = out[t*nu : (t+1)*nu]
+	out := make([][]float64, len(eps))
+	total, longest := 0, 0
+	for e, pe := range eps {
+		out[e] = make([]float64, len(pe.Actions)*nu)
+		total += len(pe.Actions)
+		longest = max(longest, len(pe.Actions))
 	}
-	report(Event{Stage: StageRelabel, Steps: len(states)})
-	if r.Config.Relabel == RelabelSequential {
-		pr := r.planner.NewProblem(seed, 0)
-		for t, s := range states {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("relabel stopped at state %d: %w", t, err)
-			}
-			pr.SetState(s[:m.Nq], s[m.Nq:], params)
-			if _, err := r.planner.Plan(dst[t:t+1], []*icem.Problem{pr}); err != nil {
-				return nil, fmt.Errorf("relabel state %d: %w", t, err)
-			}
-			report(Event{Stage: StageRelabel, Step: t + 1, Steps: len(states)})
+	report(Event{Stage: StageRelabel, Steps: total})
+	label := func(pr *icem.Problem, dst []float64) {
+		if r.Config.Label != LabelEliteMean {
+			return // Plan wrote the first action of the best sample
 		}
+		el := pr.Elites()
+		clear(dst)
+		for _, s := range el {
+			for j := range dst {
+				dst[j] += s[j]
+			}
+		}
+		for j := range dst {
+			dst[j] /= float64(len(el))
+		}
+	}
+	var probs []*icem.Problem
+	var dst [][]float64
+	if r.Config.Relabel == RelabelFresh {
+		for e, pe := range eps {
+			for t, s := range pe.States[:len(pe.Actions)] {
+				pr := r.planner.NewProblem(seed, e*(longest+1)+t)
+				pr.SetState(s[:m.Nq], s[m.Nq:], pe.Params)
+				probs = append(probs, pr)
+				dst = append(dst, out[e][t*nu:(t+1)*nu])
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("relabel stopped: %w", err)
+		}
+		if _, err := r.planner.Plan(dst, probs); err != nil {
+			return nil, fmt.Errorf("relabel %d states: %w", len(probs), err)
+		}
+		for k, pr := range probs {
+			label(pr, dst[k])
+		}
+		report(Event{Stage: StageRelabel, Step: total, Steps: total})
 		return out, nil
 	}
-	// Batched: every state is its own fresh problem (t = 0 for iCEMπ, so
-	// warm-started from π), all planned in one Plan call.
-	probs := make([]*icem.Problem, len(states))
-	for t, s := range states {
-		probs[t] = r.planner.NewProblem(seed, t)
-		probs[t].SetState(s[:m.Nq], s[m.Nq:], params)
+	own := make([]*icem.Problem, len(eps))
+	for e := range eps {
+		own[e] = r.planner.NewProblem(seed, e)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("relabel stopped: %w", err)
+	done := 0
+	for t := 0; t < longest; t++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("relabel stopped at step %d: %w", t, err)
+		}
+		probs, dst = probs[:0], dst[:0]
+		for e, pe := range eps {
+			if t >= len(pe.Actions) {
+				continue
+			}
+			s := pe.States[t]
+			own[e].SetState(s[:m.Nq], s[m.Nq:], pe.Params)
+			probs = append(probs, own[e])
+			dst = append(dst, out[e][t*nu:(t+1)*nu])
+		}
+		if _, err := r.planner.Plan(dst, probs); err != nil {
+			return nil, fmt.Errorf("relabel step %d (%d rollouts): %w", t, len(probs), err)
+		}
+		for k, pr := range probs {
+			label(pr, dst[k])
+		}
+		done += len(probs)
+		report(Event{Stage: StageRelabel, Step: done, Steps: total})
 	}
-	if _, err := r.planner.Plan(dst, probs); err != nil {
-		return nil, fmt.Errorf("relabel %d states: %w", len(states), err)
-	}
-	report(Event{Stage: StageRelabel, Step: len(states), Steps: len(states)})
 	return out, nil
 }
 

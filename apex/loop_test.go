@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -73,6 +74,8 @@ func TestSwitches(t *testing.T) {
 		{Task: "halfcheetah", Method: MethodICEMBC, Ablation: AblationNoDAgger},
 		{Task: "halfcheetah", Ablation: "no-brain"},
 		{Task: "halfcheetah", Relabel: "parallel"},
+		{Task: "halfcheetah", Relabel: "batched"},
+		{Task: "halfcheetah", Label: "median"},
 		{Task: "halfcheetah", Budget: 5},
 	} {
 		if err := bad.WithDefaults().Validate(); err == nil {
@@ -93,70 +96,122 @@ func (c *trajCounter) write(path string, task *batchsim.Task, rec *TrajRecord) e
 }
 
 func TestDAggerAddsRelabelledPolicyStates(t *testing.T) {
-	for _, mode := range []string{RelabelBatched, RelabelSequential} {
-		t.Run(mode, func(t *testing.T) {
-			cfg := tinyConfig()
-			cfg.Relabel = mode
-			ev := batchsim.NewCPU(1)
-			r, err := Create(t.TempDir(), cfg, ev, false)
-			if err != nil {
+	for _, mode := range RelabelModes {
+		for _, label := range LabelModes {
+			t.Run(mode+"/"+label, func(t *testing.T) { testDAgger(t, mode, label) })
+		}
+	}
+}
+
+// testDAgger runs iteration 0 with two DAgger rollouts and checks that the
+// data set holds the policy's states with the relabelling planner's actions.
+func testDAgger(t *testing.T, mode, label string) {
+	cfg := tinyConfig()
+	cfg.Relabel, cfg.Label, cfg.DAggerRollouts = mode, label, 2
+	r, err := Create(t.TempDir(), cfg, batchsim.NewCPU(1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Snapshot the policy that rolls out for DAgger (after the first
+	// training call of iteration 0).
+	var rolled *Policy
+	opt := RunOptions{StopAfter: 1, Progress: func(e Event) {
+		if e.Stage == StagePolicy && rolled == nil {
+			rolled = r.Policy().Clone()
+		}
+	}}
+	if err := r.Train(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	if rolled == nil {
+		t.Fatal("no policy rollout reported")
+	}
+	ds := r.Dataset()
+	if ds.NumRollouts() != 3 {
+		t.Fatalf("%d rollouts, want 1 expert + 2 DAgger", ds.NumRollouts())
+	}
+	exp := ds.Rollout(0)
+	if exp.Prov.Source != SourceExpert {
+		t.Fatalf("provenance %+v", exp.Prov)
+	}
+	if err := r.planner.SetPolicy(rolled); err != nil {
+		t.Fatal(err)
+	}
+	m, nu := r.Task().Model, r.Task().Model.Nu
+	seed := SubSeed(cfg.Seed, streamPlanRelabel, 0, 0)
+	var allPolicy, allLabels []float64
+	for e := range 2 {
+		dag := ds.Rollout(1 + e)
+		if dag.Prov.Source != SourceDAgger || dag.Prov.Iteration != 0 || dag.Prov.Episode != e {
+			t.Fatalf("DAgger rollout %d: provenance %+v", e, dag.Prov)
+		}
+		// The DAgger observations are the states the policy visits.
+		env := batchsim.NewEnv(r.Task())
+		env.Reset(streamRand(cfg.Seed, streamResetPolicy, 0, e))
+		pe, err := RolloutPolicy(context.Background(), rolled, env, cfg.EpisodeLen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalBits(flatten(pe.Obs), dag.Obs) {
+			t.Fatalf("rollout %d: DAgger observations are not those of the policy rollout", e)
+		}
+		if equalBits(dag.Obs[:r.Task().ObsDim()], exp.Obs[:r.Task().ObsDim()]) {
+			t.Fatal("DAgger rollout starts at the expert's state")
+		}
+		// Its labels are those of the planner, planned here by hand: with
+		// memory, one problem (index e) follows the rollout step by step,
+		// alone, as the paper's sequential DAgger; fresh, a new problem
+		// per state.
+		want := make([]float64, len(pe.Actions)*nu)
+		var pr *icem.Problem
+		for k, s := range pe.States[:len(pe.Actions)] {
+			if mode == RelabelFresh {
+				pr = r.planner.NewProblem(seed, e*(cfg.EpisodeLen+1)+k)
+			} else if k == 0 {
+				pr = r.planner.NewProblem(seed, e)
+			}
+			pr.SetState(s[:m.Nq], s[m.Nq:], pe.Params)
+			dst := want[k*nu : (k+1)*nu]
+			if _, err := r.planner.Plan([][]float64{dst}, []*icem.Problem{pr}); err != nil {
 				t.Fatal(err)
 			}
-			// Snapshot the policy that rolls out for DAgger (after the first
-			// training call of iteration 0).
-			var rolled *Policy
-			opt := RunOptions{StopAfter: 1, Progress: func(e Event) {
-				if e.Stage == StagePolicy {
-					rolled = r.Policy().Clone()
+			if label == LabelEliteMean {
+				el := pr.Elites()
+				for j := range dst {
+					var s float64
+					for _, x := range el {
+						s += x[j]
+					}
+					dst[j] = s / float64(len(el))
 				}
-			}}
-			if err := r.Train(context.Background(), opt); err != nil {
-				t.Fatal(err)
 			}
-			if rolled == nil {
-				t.Fatal("no policy rollout reported")
-			}
-			ds := r.Dataset()
-			if ds.NumRollouts() != 2 {
-				t.Fatalf("%d rollouts, want expert + DAgger", ds.NumRollouts())
-			}
-			exp, dag := ds.Rollout(0), ds.Rollout(1)
-			if exp.Prov.Source != SourceExpert || dag.Prov.Source != SourceDAgger || dag.Prov.Iteration != 0 {
-				t.Fatalf("provenances %+v, %+v", exp.Prov, dag.Prov)
-			}
-			// The DAgger observations are the states the policy visits.
-			env := batchsim.NewEnv(r.Task())
-			env.Reset(streamRand(cfg.Seed, streamResetPolicy, 0, 0))
-			pe, err := RolloutPolicy(context.Background(), rolled, env, cfg.EpisodeLen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !equalBits(flatten(pe.Obs), dag.Obs) {
-				t.Fatal("DAgger observations are not those of the policy rollout")
-			}
-			if equalBits(dag.Obs[:r.Task().ObsDim()], exp.Obs[:r.Task().ObsDim()]) {
-				t.Fatal("DAgger rollout starts at the expert's state")
-			}
-			// Its labels are the planner's actions at those states, not the
-			// policy's own.
-			if err := r.planner.SetPolicy(rolled); err != nil {
-				t.Fatal(err)
-			}
-			labels, err := r.relabel(context.Background(), 0, pe.States[:len(pe.Actions)], pe.Params, func(Event) {})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !equalBits(labels, dag.Act) {
-				t.Fatal("DAgger labels are not the relabelling planner's actions")
-			}
-			if equalBits(flatten(pe.Actions), dag.Act) {
-				t.Fatal("DAgger labels equal the policy's own actions")
-			}
-			row := r.Rows()[0]
-			if row.DAggerPairs != cfg.EpisodeLen || row.DatasetPairs != 2*cfg.EpisodeLen || row.DatasetRollouts != 2 {
-				t.Fatalf("metrics row %+v", row)
-			}
-		})
+		}
+		if !equalBits(want, dag.Act) {
+			t.Fatalf("rollout %d: DAgger labels are not the relabelling planner's actions", e)
+		}
+		allPolicy = append(allPolicy, flatten(pe.Actions)...)
+		allLabels = append(allLabels, dag.Act...)
+	}
+	if equalBits(allPolicy, allLabels) {
+		t.Fatal("DAgger labels equal the policy's own actions")
+	}
+	row := r.Rows()[0]
+	if row.DAggerPairs != 2*cfg.EpisodeLen || row.DatasetPairs != 3*cfg.EpisodeLen || row.DatasetRollouts != 3 {
+		t.Fatalf("metrics row %+v", row)
+	}
+}
+
+// The DAgger rollouts default to the expert rollouts of the task: Fetch 25,
+// Door 10, HalfCheetah and Humanoid 1.
+func TestDAggerRolloutsDefaultToExpertRollouts(t *testing.T) {
+	for task, n := range map[string]int{"halfcheetah": 1, "humanoidstandup": 1, "fetchpickplace": 25, "door": 10} {
+		c := RunConfig{Task: task}.WithDefaults()
+		if c.ExpertRollouts != n || c.DAggerRollouts != n {
+			t.Errorf("%s: %d expert and %d DAgger rollouts, want %d", task, c.ExpertRollouts, c.DAggerRollouts, n)
+		}
+	}
+	if c := (RunConfig{Task: "door", ExpertRollouts: 3}).WithDefaults(); c.DAggerRollouts != 3 {
+		t.Errorf("door with 3 expert rollouts: %d DAgger rollouts", c.DAggerRollouts)
 	}
 }
 
@@ -361,21 +416,86 @@ func TestEvalPolicyDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol := NewPolicy(task.ObsDim(), task.ActLow, task.ActHigh, []int{16}, rand.NewPCG(3, 1))
-	res1, err := EvalPolicy(context.Background(), pol, task, 2, 20, 5)
+	res1, err := EvalPolicy(context.Background(), pol, task, 5, 20, 5, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res2, err := EvalPolicy(context.Background(), pol, task, 2, 20, 5)
+	res2, err := EvalPolicy(context.Background(), pol, task, 5, 20, 5, 3) // the same on 3 workers
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalBits(res1.Returns, res2.Returns) || res1.Steps != 40 {
+	if !equalBits(res1.Returns, res2.Returns) || res1.Steps != 100 || res1.CI95 != res2.CI95 {
 		t.Fatalf("returns %v vs %v, %d steps", res1.Returns, res2.Returns, res1.Steps)
 	}
 	if res1.Returns[0] == res1.Returns[1] {
 		t.Fatal("two evaluation episodes from the same start state")
 	}
+	// 95 % CI of the mean of 5: t(0.975, 4) = 2.7764451 times s/√5.
+	if want := 2.7764451 * res1.StdReturn / math.Sqrt(5); math.Abs(res1.CI95-want) > 1e-6*want || !(want > 0) {
+		t.Fatalf("CI95 %v, want %v", res1.CI95, want)
+	}
 	if !(res1.ActionsPerSec > 0) || !(res1.EnvStepsPerSec > 0) || res1.ActionsPerSec < res1.EnvStepsPerSec {
 		t.Fatalf("rates: %v actions/s, %v env steps/s", res1.ActionsPerSec, res1.EnvStepsPerSec)
+	}
+}
+
+func TestStatsAndCI95(t *testing.T) {
+	m, s := stats([]float64{1, 2, 3, 4})
+	if m != 2.5 || math.Abs(s-math.Sqrt(5.0/3)) > 1e-15 {
+		t.Fatalf("stats: mean %v, std %v, want 2.5, %v", m, s, math.Sqrt(5.0/3))
+	}
+	// t(0.975, 9) = 2.2621572: a textbook value.
+	x := []float64{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}
+	_, s = stats(x)
+	if got, want := ci95(x), 2.2621572*s/math.Sqrt(10); math.Abs(got-want) > 1e-6*want {
+		t.Fatalf("ci95 %v, want %v", got, want)
+	}
+	if ci95([]float64{7}) != 0 || ci95(nil) != 0 {
+		t.Fatal("ci95 of fewer than two values is not 0")
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	row := func(i int, mean, ci float64) Metrics {
+		return Metrics{Iteration: i, PolicyReturn: mean, PolicyReturnCI95: ci}
+	}
+	up := []Metrics{row(0, 10, 5), row(1, 40, 5), row(2, 80, 10), row(3, 90, 10), row(4, 95, 10), row(5, 100, 10)}
+	if v := Verdict(up); !strings.Contains(v, "learned") || !strings.Contains(v, "iterations 4–5") {
+		t.Errorf("rising curve: %q", v)
+	}
+	flat := []Metrics{row(0, 10, 30), row(1, 20, 30), row(2, 15, 30)}
+	if v := Verdict(flat); !strings.Contains(v, "not distinguishable") {
+		t.Errorf("flat curve: %q", v)
+	}
+	down := []Metrics{row(0, 100, 5), row(1, 10, 5)}
+	if v := Verdict(down); !strings.Contains(v, "worse") {
+		t.Errorf("falling curve: %q", v)
+	}
+	if Verdict(up[:1]) != "" {
+		t.Error("verdict from one row")
+	}
+}
+
+// A run folder made by apex 0.1.0 is refused with the reason.
+func TestResumeRefusesOldVersion(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Create(dir, tinyConfig(), batchsim.NewCPU(1), false); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := bytes.Replace(b, []byte(`"version": "`+Version+`"`), []byte(`"version": "0.1.0"`), 1)
+	if bytes.Equal(old, b) {
+		t.Fatalf("config.json has no version field: %s", b)
+	}
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resume(dir, batchsim.NewCPU(1))
+	if err == nil || !strings.Contains(err.Error(), "0.1.0") || !strings.Contains(err.Error(), "relabels") {
+		t.Fatalf("resume of a 0.1.0 run folder: %v", err)
 	}
 }

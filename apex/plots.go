@@ -30,6 +30,33 @@ func savePlot(p *plot.Plot, path string) error {
 	return writeFileAtomic(path, b.Bytes())
 }
 
+// addBand adds the filled band between lo and hi (the same X values), in a
+// light tint of c, below the lines drawn after it.
+func addBand(p *plot.Plot, lo, hi plotter.XYs, c color.RGBA) error {
+	ring := make(plotter.XYs, 0, 2*len(lo))
+	ring = append(ring, lo...)
+	for k := len(hi) - 1; k >= 0; k-- {
+		ring = append(ring, hi[k])
+	}
+	poly, err := plotter.NewPolygon(ring)
+	if err != nil {
+		return err
+	}
+	poly.Color = color.RGBA{R: c.R, G: c.G, B: c.B, A: 0x40}
+	poly.LineStyle.Width = 0
+	p.Add(poly)
+	return nil
+}
+
+// band returns mean − ci and mean + ci at x.
+func band(x, mean, ci []float64) (lo, hi plotter.XYs) {
+	for k := range x {
+		lo = append(lo, plotter.XY{X: x[k], Y: mean[k] - ci[k]})
+		hi = append(hi, plotter.XY{X: x[k], Y: mean[k] + ci[k]})
+	}
+	return lo, hi
+}
+
 // addLine adds a line with points of the given colour and legend entry.
 func addLine(p *plot.Plot, xys plotter.XYs, c color.Color, dashed bool, name string) error {
 	l, s, err := plotter.NewLinePoints(xys)
@@ -49,7 +76,8 @@ func addLine(p *plot.Plot, xys plotter.XYs, c color.Color, dashed bool, name str
 }
 
 // PlotReturns draws the policy's return (alone, without the planner) and the
-// expert's return over the iterations, as the paper's Fig. 5 (Pinneri et al.
+// expert's return over the iterations, each with the band of the 95 %
+// confidence interval of its mean, as the paper's Fig. 5 (Pinneri et al.
 // 2021), to a PNG at path. No rows draws empty axes.
 func PlotReturns(path string, rows []Metrics, cfg RunConfig) error {
 	p := plot.New()
@@ -64,9 +92,23 @@ func PlotReturns(path string, rows []Metrics, cfg RunConfig) error {
 	p.Legend.Top, p.Legend.Left = true, true
 	if len(rows) > 0 {
 		pol, exp := make(plotter.XYs, len(rows)), make(plotter.XYs, len(rows))
+		var x, pm, pc, em, ec []float64
 		for k, r := range rows {
 			pol[k] = plotter.XY{X: float64(r.Iteration), Y: r.PolicyReturn}
 			exp[k] = plotter.XY{X: float64(r.Iteration), Y: r.ExpertReturn}
+			x = append(x, float64(r.Iteration))
+			pm, pc = append(pm, r.PolicyReturn), append(pc, r.PolicyReturnCI95)
+			em, ec = append(em, r.ExpertReturn), append(ec, r.ExpertReturnCI95)
+		}
+		for _, b := range []struct {
+			mean, ci []float64
+			c        color.RGBA
+		}{{em, ec, expertColor}, {pm, pc, policyColor}} {
+			if lo, hi := band(x, b.mean, b.ci); len(x) > 1 {
+				if err := addBand(p, lo, hi, b.c); err != nil {
+					return fmt.Errorf("apex: plot returns: %w", err)
+				}
+			}
 		}
 		if err := addLine(p, exp, expertColor, true, "expert (planner)"); err != nil {
 			return fmt.Errorf("apex: plot returns: %w", err)

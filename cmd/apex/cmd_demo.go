@@ -27,10 +27,10 @@ const demoConfig = `{
   "seed": 1,
   "iterations": 4,
   "episode_len": 150,
-  "eval_episodes": 2,
+  "eval_episodes": 10,
   "budget": 45,
   "horizon": 30,
-  "relabel": "batched",
+  "relabel": "memory",
   "train_steps": 400,
   "batch_size": 256
 }`
@@ -62,5 +62,5 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	c := r.Config
 	fmt.Fprintf(stderr, "apex demo: %d APEX iterations on %s (budget %d, %d-step episodes, %d+%d gradient steps per iteration) into %s\n",
 		c.Iterations, c.Task, c.Budget, c.EpisodeLen, c.TrainSteps, c.TrainSteps, r.Dir)
-	return trainAndReport(r, stdout, stderr, *asJSON)
+	return trainAndReport(r, stdout, stderr, *asJSON, *workers)
 }

@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "eval",
 		summary: "Run a trained policy alone (no planner): returns, success and its control rate.",
-		usage:   "eval --policy DIR|FILE [--task NAME] [--episodes E] [--steps T] [--seed S] [--save-traj F] [--json]",
+		usage:   "eval --policy DIR|FILE [--task NAME] [--episodes E] [--steps T] [--seed S] [--workers W] [--save-traj F] [--json]",
 		run:     runEval,
 	})
 }
@@ -34,7 +34,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["eval"], stderr)
 	policyPath := fs.String("policy", "", "policy.json, or a run folder (its policy.json)")
 	taskName := fs.String("task", "", "task name (default: the run folder's task, else halfcheetah)")
-	episodes := fs.Int("episodes", 5, "episodes to run")
+	episodes := fs.Int("episodes", 10, "episodes to run")
+	workers := fs.Int("workers", 0, "goroutines running the episodes (default: one per core; results do not depend on it)")
 	steps := fs.Int("steps", 0, "control steps per episode (default: the task's episode length)")
 	seed := fs.Uint64("seed", 1000, "seed of the episodes' start states")
 	saveTraj := fs.String("save-traj", "", "write the first episode as a .traj file")
@@ -45,8 +46,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *policyPath == "" {
 		return usagef("--policy is required")
 	}
-	if *episodes < 1 || *steps < 0 {
-		return usagef("--episodes must be ≥ 1 and --steps ≥ 0")
+	if *episodes < 1 || *steps < 0 || *workers < 0 {
+		return usagef("--episodes must be ≥ 1, --steps and --workers ≥ 0")
 	}
 	file, name := *policyPath, *taskName
 	if st, err := os.Stat(file); err == nil && st.IsDir() {
@@ -74,7 +75,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := apex.EvalPolicy(ctx, pol, task, *episodes, *steps, *seed)
+	res, err := apex.EvalPolicy(ctx, pol, task, *episodes, *steps, *seed, *workers)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if res.Diverged > 0 {
 		div = fmt.Sprintf(" (%d diverged and ended early)", res.Diverged)
 	}
-	fmt.Fprintf(stdout, "%s, policy alone: mean return %.1f ± %.1f over %d episodes%s%s\n", task.Name, res.MeanReturn, res.StdReturn, len(res.Returns), succ, div)
+	fmt.Fprintf(stdout, "%s, policy alone: mean return %.1f (95%% CI ± %.1f, std %.1f) over %d episodes%s%s\n",
+		task.Name, res.MeanReturn, res.CI95, res.StdReturn, len(res.Returns), succ, div)
 	fmt.Fprintf(stdout, "control rate: %.0f actions/s (policy inference, one core); %.0f env steps/s with the simulation\n", res.ActionsPerSec, res.EnvStepsPerSec)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -54,8 +55,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	hidden := fs.IntSlice("hidden", apex.DefaultHidden, "hidden layer widths of the policy")
 	rollouts := fs.Int("expert-rollouts", 0, "expert rollouts per iteration (default: the task's, 1 for HalfCheetah)")
 	window := fs.Int("window", 0, "rollouts the data set keeps (default: the task's, 50 for HalfCheetah)")
-	evalEpisodes := fs.Int("eval-episodes", 1, "episodes of the policy alone evaluated per iteration")
-	relabel := fs.String("relabel", apex.RelabelBatched, "DAgger relabelling: batched (all states in one planner call) or sequential (the paper's)")
+	daggerRollouts := fs.Int("dagger-rollouts", 0, "policy rollouts relabelled per iteration (default: --expert-rollouts)")
+	evalEpisodes := fs.Int("eval-episodes", 10, "episodes of the policy alone evaluated per iteration")
+	relabel := fs.String("relabel", apex.RelabelMemory, "DAgger relabelling: memory (the paper's: the planner follows each policy rollout with its memory, rollouts in lock-step) or fresh (ablation: each state a fresh problem)")
+	label := fs.String("label", apex.LabelBest, "DAgger label: best (first action of the executed sample, the paper's) or elite-mean (mean first action of the final elites)")
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "run seed; every random stream derives from it")
@@ -68,7 +71,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	if *resume != "" {
 		for _, name := range []string{"task", "method", "ablation", "budget", "horizon", "episode-len", "train-steps", "batch-size",
-			"hidden", "expert-rollouts", "window", "eval-episodes", "relabel", "seed", "out", "force"} {
+			"hidden", "expert-rollouts", "dagger-rollouts", "window", "eval-episodes", "relabel", "label", "seed", "out", "force"} {
 			if fs.Changed(name) {
 				return usagef("--%s cannot be changed on --resume (the run's config.json holds it)", name)
 			}
@@ -91,18 +94,24 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		fmt.Fprintf(stderr, "resuming %s after %d complete iterations of %d\n", *resume, r.Completed(), r.Config.Iterations)
-		return trainAndReport(r, stdout, stderr, *asJSON)
+		return trainAndReport(r, stdout, stderr, *asJSON, *workers)
 	}
 
 	cfg := apex.RunConfig{Task: strings.ToLower(*taskName), Method: apex.Method(*method), Ablation: apex.Ablation(*ablation),
 		Seed: *seed, Iterations: *iterations, Budget: *budget, Horizon: *horizon, EpisodeLen: *episodeLen,
 		TrainSteps: *trainSteps, BatchSize: *batchSize, Hidden: *hidden, ExpertRollouts: *rollouts, Window: *window,
-		EvalEpisodes: *evalEpisodes, Relabel: *relabel}
+		DAggerRollouts: *daggerRollouts, EvalEpisodes: *evalEpisodes, Relabel: *relabel, Label: *label}
 	if _, err := batchsim.NewTask(cfg.Task); err != nil {
 		return usageError{fmt.Errorf("--task: %w", err)}
 	}
-	if *iterations < 1 || *trainSteps < 0 || *episodeLen < 0 || *evalEpisodes < 0 {
-		return usagef("--iterations must be ≥ 1; --train-steps, --episode-len and --eval-episodes ≥ 0")
+	if *iterations < 1 || *trainSteps < 0 || *episodeLen < 0 || *evalEpisodes < 0 || *daggerRollouts < 0 {
+		return usagef("--iterations must be ≥ 1; --train-steps, --episode-len, --dagger-rollouts and --eval-episodes ≥ 0")
+	}
+	if !slices.Contains(apex.RelabelModes, *relabel) {
+		return usagef("--relabel %q: want one of %v", *relabel, apex.RelabelModes)
+	}
+	if !slices.Contains(apex.LabelModes, *label) {
+		return usagef("--label %q: want one of %v", *label, apex.LabelModes)
 	}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usageError{err}
@@ -124,17 +133,17 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return trainAndReport(r, stdout, stderr, *asJSON)
+	return trainAndReport(r, stdout, stderr, *asJSON, *workers)
 }
 
 // trainAndReport trains r with progress on stderr until done or Ctrl-C,
 // then prints the summary (or JSON) on stdout.
-func trainAndReport(r *apex.Run, stdout, stderr io.Writer, asJSON bool) error {
+func trainAndReport(r *apex.Run, stdout, stderr io.Writer, asJSON bool, workers int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	rep := newTrainReporter(stderr)
 	start := time.Now()
-	err := r.Train(ctx, apex.RunOptions{Progress: rep.event, SaveTraj: saveRunTraj})
+	err := r.Train(ctx, apex.RunOptions{Progress: rep.event, SaveTraj: saveRunTraj, Workers: workers})
 	rep.endStage()
 	interrupted := err != nil && errors.Is(err, context.Canceled)
 	if err != nil && !interrupted {
@@ -178,12 +187,15 @@ func printRunSummary(w io.Writer, r *apex.Run, wall time.Duration) {
 	fmt.Fprintf(w, "\n%s on %s, budget %d, %d-step episodes, %d gradient steps per training call (batch %d), seed %d, %s\n",
 		name, c.Task, c.Budget, steps, c.TrainSteps, c.BatchSize, c.Seed, c.Backend)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "iteration\tpolicy return\texpert return\tλ guide mean\tdata pairs\texpert s\tDAgger s\ttrain s\titeration s\t")
+	fmt.Fprintf(tw, "iteration\tpolicy return (%d episodes, 95%% CI)\texpert return\tλ guide mean\tdata pairs\texpert s\tDAgger s\ttrain s\titeration s\t\n", c.EvalEpisodes)
 	for _, m := range r.Rows() {
-		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.3g\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", m.Iteration, m.PolicyReturn, m.ExpertReturn,
+		fmt.Fprintf(tw, "%d\t%.1f ± %.1f\t%.1f\t%.3g\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", m.Iteration, m.PolicyReturn, m.PolicyReturnCI95, m.ExpertReturn,
 			m.LambdaMean, m.DatasetPairs, m.ExpertSeconds, m.DAggerSeconds, m.TrainSeconds, m.IterationSeconds)
 	}
 	tw.Flush()
+	if v := apex.Verdict(r.Rows()); v != "" {
+		fmt.Fprintf(w, "\n%s\n", v)
+	}
 	fmt.Fprintf(w, "\n%d of %d iterations in %.1f s. Run folder: %s\n", r.Completed(), c.Iterations, wall.Seconds(), r.Dir)
 	fmt.Fprintf(w, "  metrics:      %s\n", filepath.Join(r.Dir, apex.MetricsFile))
 	fmt.Fprintf(w, "  policy:       %s   (apex eval --policy %s --task %s)\n", filepath.Join(r.Dir, apex.PolicyFile), r.Dir, c.Task)
