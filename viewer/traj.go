@@ -20,6 +20,26 @@ import (
 // TrajVersion is the version of the .traj format that Save writes.
 const TrajVersion = 1
 
+// Limits of a .traj file, checked while it is read and before it is written,
+// so that a small gzip bomb (issue 12, #9: 48 KB that took 850 MB) is
+// refused up front instead of exhausting memory.
+const (
+	// MaxTrajSize is the largest decompressed .traj, in bytes.
+	MaxTrajSize = 256 << 20
+	// MaxTrajValues is the most JSON values (numbers, strings, arrays,
+	// objects) a .traj may hold. A 1000-step Humanoid episode with the
+	// planner's paths holds about 1.5 M; decoding 16 M takes at most a few
+	// hundred MB.
+	MaxTrajValues = 16 << 20
+)
+
+// trajSizeLimit and trajValueLimit are MaxTrajSize and MaxTrajValues; tests
+// lower them.
+var (
+	trajSizeLimit  int64 = MaxTrajSize
+	trajValueLimit int64 = MaxTrajValues
+)
+
 // Trajectory is a recorded episode. On disk, a .traj file is gzip-compressed
 // JSON of this struct (field names as tagged), so any language can read it:
 //
@@ -112,14 +132,19 @@ func (t *Trajectory) Return(k int) float64 {
 	return r
 }
 
-// Validate checks the shapes.
+// Validate checks the shapes and that nq and nv are within the engine's
+// limits (MaxQpos, MaxDofs).
 func (t *Trajectory) Validate() error {
 	if t.Version != TrajVersion {
 		return fmt.Errorf("trajectory version %d, want %d", t.Version, TrajVersion)
 	}
+	if t.Nq > batchsim.MaxQpos || t.Nv < 0 || t.Nv > batchsim.MaxDofs {
+		return fmt.Errorf("trajectory declares nq = %d, nv = %d: above the engine's limits MaxQpos = %d, MaxDofs = %d", t.Nq, t.Nv, batchsim.MaxQpos, batchsim.MaxDofs)
+	}
 	if t.Nq < 1 || len(t.Qpos) == 0 {
 		return errors.New("trajectory has no frames")
 	}
+
 	for k, q := range t.Qpos {
 		if len(q) != t.Nq {
 			return fmt.Errorf("frame %d: %d qpos values, want nq = %d", k, len(q), t.Nq)
@@ -141,7 +166,36 @@ func (t *Trajectory) Validate() error {
 	return nil
 }
 
+// limitWriter passes the JSON of a trajectory on and fails a write that
+// would take it above the limits LoadTraj applies.
+type limitWriter struct {
+	w  io.Writer
+	n  int64
+	sc trajScanner
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.n+int64(len(p)) > trajSizeLimit {
+		return 0, errTrajSize()
+	}
+	l.n += int64(len(p))
+	if l.sc.scan(p); l.sc.values > trajValueLimit {
+		return 0, errTrajValues()
+	}
+	return l.w.Write(p)
+}
+
+func errTrajSize() error {
+	return fmt.Errorf("trajectory's JSON (decompressed) larger than the limit of %d bytes (%d MiB, MaxTrajSize)", trajSizeLimit, trajSizeLimit>>20)
+}
+
+func errTrajValues() error {
+	return fmt.Errorf("trajectory holds more than %d JSON values, the limit (MaxTrajValues)", trajValueLimit)
+}
+
 // SaveTraj writes t to path atomically (a temporary file, then a rename).
+// A trajectory that LoadTraj would refuse (above MaxTrajSize or
+// MaxTrajValues) is not written.
 func SaveTraj(path string, t *Trajectory) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
@@ -152,7 +206,7 @@ func SaveTraj(path string, t *Trajectory) error {
 	}
 	defer os.Remove(tmp.Name())
 	zw := gzip.NewWriter(tmp)
-	if err := json.NewEncoder(zw).Encode(t); err != nil {
+	if err := json.NewEncoder(&limitWriter{w: zw}).Encode(t); err != nil {
 		tmp.Close()
 		return fmt.Errorf("save %s: %w", path, err)
 	}
@@ -170,7 +224,9 @@ func SaveTraj(path string, t *Trajectory) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// LoadTraj reads a .traj file.
+// LoadTraj reads a .traj file. The decompressed JSON is read up to
+// MaxTrajSize bytes and its values counted as they arrive; a file above
+// either limit is refused before it is decoded.
 func LoadTraj(path string) (*Trajectory, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -181,12 +237,73 @@ func LoadTraj(path string) (*Trajectory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: not a .traj file (gzip JSON): %w", path, err)
 	}
+	data, err := readTrajJSON(zr)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
 	var t Trajectory
-	if err := json.NewDecoder(zr).Decode(&t); err != nil && !errors.Is(err, io.EOF) {
+	if err := json.Unmarshal(data, &t); err != nil {
 		return nil, fmt.Errorf("load %s: corrupt trajectory: %w", path, err)
 	}
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	return &t, nil
+}
+
+// readTrajJSON reads the decompressed JSON of a .traj, failing as soon as
+// it exceeds trajSizeLimit bytes or trajValueLimit values.
+func readTrajJSON(r io.Reader) ([]byte, error) {
+	var (
+		data []byte
+		sc   trajScanner
+		buf  = make([]byte, 256<<10)
+	)
+	for {
+		n, err := r.Read(buf)
+		if int64(len(data))+int64(n) > trajSizeLimit {
+			return nil, errTrajSize()
+		}
+		if sc.scan(buf[:n]); sc.values > trajValueLimit {
+			return nil, errTrajValues()
+		}
+		data = append(data, buf[:n]...)
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("corrupt trajectory: %w", err)
+		}
+	}
+}
+
+// trajScanner counts an upper bound of the JSON values in a stream without
+// decoding it: each value but the first in an array or object follows a
+// comma, and each array or object opens with a bracket, so commas plus
+// opening brackets bound the number of values, and with it the memory
+// json.Unmarshal allocates for them. Brackets and commas inside strings are
+// skipped.
+type trajScanner struct {
+	values        int64
+	inString, esc bool
+}
+
+func (s *trajScanner) scan(p []byte) {
+	for _, c := range p {
+		switch {
+		case s.esc:
+			s.esc = false
+		case s.inString:
+			switch c {
+			case '\\':
+				s.esc = true
+			case '"':
+				s.inString = false
+			}
+		case c == '"':
+			s.inString = true
+		case c == '[' || c == '{' || c == ',':
+			s.values++
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,5 +39,146 @@ func TestTrajBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.traj")); !os.IsNotExist(err) {
 		t.Error("a failed save left a file behind")
+	}
+}
+
+// writeGzip writes a .traj-like gzip file whose JSON is head, then body
+// repeated n times, then tail, and returns its path and compressed size.
+func writeGzip(t *testing.T, head, body, tail string, n int) (string, int64) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "bomb.traj")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw, err := gzip.NewWriterLevel(f, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := []byte(strings.Repeat(body, 4096))
+	zw.Write([]byte(head))
+	for i := 0; i < n; i += 4096 {
+		if _, err := zw.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zw.Write([]byte(tail))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, fi.Size()
+}
+
+// A gzip bomb of valid frames (issue 12, #9: 48 KB that took 850 MB): 36 MB
+// of one-number frames, well under MaxTrajSize but above MaxTrajValues, is
+// refused while it is read, with the limit in the message. The old reader
+// decoded all nine million frames and accepted the file.
+func TestTrajBombRefused(t *testing.T) {
+	const frames = 9 << 20
+	p, size := writeGzip(t, `{"version":1,"model":"m.xml","nq":1,"nv":0,"dt":0.05,"qpos":[`, "[0],", "[0]]}", frames)
+	if size > 64<<10 {
+		t.Fatalf("the bomb is %d bytes compressed, want a small one", size)
+	}
+	_, err := LoadTraj(p)
+	if err == nil || !strings.Contains(err.Error(), "more than 16777216 JSON values, the limit (MaxTrajValues)") {
+		t.Fatalf("LoadTraj of a %d-byte bomb: error %v, want the MaxTrajValues limit", size, err)
+	}
+}
+
+// Decompressed bytes are counted too: a bomb of whitespace (no values) stops
+// at the size limit, lowered here so that the test reads 1 MiB.
+func TestTrajSizeLimit(t *testing.T) {
+	defer func(old int64) { trajSizeLimit = old }(trajSizeLimit)
+	trajSizeLimit = 1 << 20
+	p, _ := writeGzip(t, `{"version":1,"nq":1,"qpos":[[0]]`, " ", "}", 2<<20)
+	_, err := LoadTraj(p)
+	if err == nil || !strings.Contains(err.Error(), "larger than the limit of 1048576 bytes (1 MiB, MaxTrajSize)") {
+		t.Fatalf("error %v, want the MaxTrajSize limit", err)
+	}
+	// The same file under the limit loads.
+	trajSizeLimit = 4 << 20
+	if _, err := LoadTraj(p); err != nil {
+		t.Fatalf("under the limit: %v", err)
+	}
+}
+
+// SaveTraj refuses what LoadTraj would refuse, and leaves no file.
+func TestTrajSaveLimits(t *testing.T) {
+	dir := t.TempDir()
+	tr := &Trajectory{Version: TrajVersion, Model: "m.xml", Nq: 2, Nv: 2, Dt: 0.05}
+	for range 1000 {
+		tr.Qpos = append(tr.Qpos, []float64{0.5, 1.5})
+	}
+	defer func(s, v int64) { trajSizeLimit, trajValueLimit = s, v }(trajSizeLimit, trajValueLimit)
+	for _, tc := range []struct {
+		size, values int64
+		want         string
+	}{
+		{1 << 10, MaxTrajValues, "larger than the limit of 1024 bytes"},
+		{MaxTrajSize, 100, "more than 100 JSON values"},
+	} {
+		trajSizeLimit, trajValueLimit = tc.size, tc.values
+		p := filepath.Join(dir, "big.traj")
+		if err := SaveTraj(p, tr); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("SaveTraj: error %v, want %q", err, tc.want)
+		}
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("a refused save left %s behind", p)
+		}
+	}
+	trajSizeLimit, trajValueLimit = MaxTrajSize, MaxTrajValues
+	p := filepath.Join(dir, "ok.traj")
+	if err := SaveTraj(p, tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTraj(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A declared size above the engine's limits is refused before the frames
+// are looked at.
+func TestTrajDeclaredSizes(t *testing.T) {
+	for _, js := range []string{
+		`{"version":1,"nq":1000000000,"nv":1,"qpos":[[0]]}`,
+		`{"version":1,"nq":1,"nv":-1,"qpos":[[0]]}`,
+		`{"version":1,"nq":1,"nv":1000000000,"qpos":[[0]]}`,
+	} {
+		p, _ := writeGzip(t, js, "", "", 0)
+		_, err := LoadTraj(p)
+		if err == nil || !strings.Contains(err.Error(), "above the engine's limits MaxQpos") {
+			t.Errorf("%s: error %v, want the engine's limits", js, err)
+		}
+	}
+}
+
+// Brackets and commas inside strings are not values; the planner's paths
+// round-trip.
+func TestTrajScannerAndPaths(t *testing.T) {
+	var sc trajScanner
+	sc.scan([]byte(`{"a":"[,{\"[,","b":[1,2,[]]}`))
+	if sc.values != 6 { // { , [ , , [
+		t.Errorf("scanner counted %d values, want 6", sc.values)
+	}
+	tr := &Trajectory{Version: TrajVersion, Task: "halfcheetah", Model: "m \"[x],\".xml", Nq: 1, Nv: 1, Dt: 0.05,
+		Qpos: [][]float64{{0}, {1}}, Planned: [][][3]float64{{{1, 2, 3}}},
+		Paths: [][]PlannedPath{{{Body: "torso", Best: true, Points: [][3]float64{{0, 0, 1}, {0.1, 0, 1}}}}}}
+	p := filepath.Join(t.TempDir(), "p.traj")
+	if err := SaveTraj(p, tr); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadTraj(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, tr) {
+		t.Errorf("round trip: got %+v, want %+v", got, tr)
 	}
 }
