@@ -163,3 +163,51 @@ func PlotLambda(path string, lambda [][]float64, dt float64) error {
 	}
 	return savePlot(p, path)
 }
+
+// groupColors are the line colours of PlotGroups, in group order.
+var groupColors = []color.RGBA{
+	{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, {R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, {R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, {R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+	{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, {R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, {R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+}
+
+// PlotGroups draws, for each group, the mean over seeds of the policy's
+// return (expert false) or the expert's (true) over the iterations, with
+// the band of its 95 % confidence interval over the seeds, to a PNG at path.
+func PlotGroups(path, title string, groups []*Group, expert bool) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "iteration"
+	p.Y.Label.Text = "return"
+	p.Add(plotter.NewGrid())
+	p.Legend.Top, p.Legend.Left = true, true
+	for k, g := range groups {
+		mean, ci := g.Policy, g.PolicyCI
+		if expert {
+			mean, ci = g.Expert, g.ExpertCI
+		}
+		x := make([]float64, len(g.Iters))
+		line := make(plotter.XYs, len(g.Iters))
+		for i, it := range g.Iters {
+			x[i] = float64(it)
+			line[i] = plotter.XY{X: x[i], Y: mean[i]}
+		}
+		c := groupColors[k%len(groupColors)]
+		if len(x) > 1 && len(g.Seeds) > 1 {
+			lo, hi := band(x, mean, ci)
+			if err := addBand(p, lo, hi, c); err != nil {
+				return fmt.Errorf("apex: plot groups: %w", err)
+			}
+		}
+		name := fmt.Sprintf("%s (%d seeds)", g.Name, len(g.Seeds))
+		if err := addLine(p, line, c, k >= len(groupColors), name); err != nil {
+			return fmt.Errorf("apex: plot groups: %w", err)
+		}
+	}
+	if len(groups) > 0 {
+		p.Y.Max += 0.35 * (p.Y.Max - p.Y.Min)
+	}
+	return savePlot(p, path)
+}
