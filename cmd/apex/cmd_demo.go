@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/apex-robotics/apex/apex"
 )
@@ -35,9 +37,13 @@ const demoConfig = `{
   "batch_size": 256
 }`
 
+// demoMarker marks a run folder made by apex demo, the only kind it
+// replaces.
+const demoMarker = ".apex-demo"
+
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["demo"], stderr)
-	out := fs.String("out", "runs/demo", "run folder (a previous demo run there is replaced)")
+	out := fs.String("out", "runs/demo", "run folder (an earlier demo run there is replaced; nothing else is)")
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
@@ -53,11 +59,21 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ev.Close()
-	// Overwrite only an earlier run folder: Create refuses a folder that
-	// holds anything else.
-	r, err := apex.Create(*out, cfg, ev, true)
+	// Overwrite only an earlier demo run (it carries demoMarker): another
+	// run, or any other folder, is the user's and is never deleted.
+	overwrite := false
+	if entries, err := os.ReadDir(*out); err == nil && len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(*out, demoMarker)); err != nil {
+			return usagef("--out %s holds files that apex demo did not make; it replaces only its own earlier run: choose another --out", *out)
+		}
+		overwrite = true
+	}
+	r, err := apex.Create(*out, cfg, ev, overwrite)
 	if err != nil {
 		return err
+	}
+	if err := os.WriteFile(filepath.Join(*out, demoMarker), []byte("made by apex demo: the next apex demo with this --out replaces this folder\n"), 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	c := r.Config
 	fmt.Fprintf(stderr, "apex demo: %d APEX iterations on %s (budget %d, %d-step episodes, %d+%d gradient steps per iteration) into %s\n",

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apex-robotics/apex/apex"
+	"github.com/apex-robotics/apex/batchsim"
+)
+
+// apex demo --out replaces only its own earlier run: a run made by apex
+// train, or a folder of the user's files, is refused (exit 2) and kept.
+func TestDemoKeepsOtherRuns(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "mine")
+	cfg := apex.RunConfig{Task: "halfcheetah", Iterations: 1, EpisodeLen: 2, Budget: 20, Horizon: 2, Hidden: []int{4}, TrainSteps: 1, BatchSize: 4}
+	if _, err := apex.Create(run, cfg, batchsim.NewCPU(1), false); err != nil {
+		t.Fatal(err)
+	}
+	user := t.TempDir()
+	if err := os.WriteFile(filepath.Join(user, "notes.txt"), []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{run, user} {
+		before, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCLI(t, "demo", "--out", dir, "--backend", "cpu")
+		if code != 2 || !strings.Contains(errOut, "did not make") {
+			t.Fatalf("demo --out %s: exit %d, %s", dir, code, errOut)
+		}
+		after, err := os.ReadDir(dir)
+		if err != nil || len(after) != len(before) {
+			t.Fatalf("demo --out %s changed the folder: %d entries before, %d after (%v)", dir, len(before), len(after), err)
+		}
+	}
+	if !apex.IsRunFolder(run) {
+		t.Fatal("the run lost its config.json")
+	}
+}
