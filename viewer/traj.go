@@ -12,9 +12,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/internal/atomicfile"
 )
 
 // TrajVersion is the version of the .traj format that Save writes.
@@ -193,35 +193,33 @@ func errTrajValues() error {
 	return fmt.Errorf("trajectory holds more than %d JSON values, the limit (MaxTrajValues)", trajValueLimit)
 }
 
-// SaveTraj writes t to path atomically (a temporary file, then a rename).
-// A trajectory that LoadTraj would refuse (above MaxTrajSize or
-// MaxTrajValues) is not written.
+// SaveTraj writes t to path in the .traj format (see EncodeTraj) through
+// internal/atomicfile: a temporary file beside the target renamed over it
+// only when complete, symbolic links followed, devices and pipes written
+// directly, new files with the umask's permissions. A trajectory that
+// LoadTraj would refuse (a wrong shape, a non-finite number, above
+// MaxTrajSize or MaxTrajValues) is not written and the old file is kept.
 func SaveTraj(path string, t *Trajectory) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := checkFinite(t); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	zw := gzip.NewWriter(tmp)
+	if err := atomicfile.Write(path, func(w io.Writer) error { return writeTraj(w, t) }); err != nil {
+		return fmt.Errorf("save trajectory: %w", err)
+	}
+	return nil
+}
+
+// writeTraj writes t as gzip-compressed JSON to w, failing as soon as the
+// JSON exceeds the limits LoadTraj applies (MaxTrajSize, MaxTrajValues).
+func writeTraj(w io.Writer, t *Trajectory) error {
+	zw := gzip.NewWriter(w)
 	if err := json.NewEncoder(&limitWriter{w: zw}).Encode(t); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save %s: %w", path, err)
+		return err
 	}
-	if err := zw.Close(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return zw.Close()
 }
 
 // LoadTraj reads a .traj file. The decompressed JSON is read up to
@@ -233,20 +231,29 @@ func LoadTraj(path string) (*Trajectory, error) {
 		return nil, fmt.Errorf("load trajectory: %w", err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	t, err := readTraj(f)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: not a .traj file (gzip JSON): %w", path, err)
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// readTraj decodes and validates a .traj stream (see LoadTraj).
+func readTraj(r io.Reader) (*Trajectory, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("not a .traj file (gzip JSON): %w", err)
 	}
 	data, err := readTrajJSON(zr)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, err
 	}
 	var t Trajectory
 	if err := json.Unmarshal(data, &t); err != nil {
-		return nil, fmt.Errorf("load %s: corrupt trajectory: %w", path, err)
+		return nil, fmt.Errorf("corrupt trajectory: %w", err)
 	}
 	if err := t.Validate(); err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, err
 	}
 	return &t, nil
 }

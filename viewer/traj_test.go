@@ -182,3 +182,36 @@ func TestTrajScannerAndPaths(t *testing.T) {
 		t.Errorf("round trip: got %+v, want %+v", got, tr)
 	}
 }
+
+// SaveTraj writes through a symbolic link instead of replacing it (issue
+// 12, #1: plan --save-traj replaced the link with a regular file), and a
+// failed save keeps the old file.
+func TestTrajSaveThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real.traj"), filepath.Join(dir, "link.traj")
+	tr := &Trajectory{Version: TrajVersion, Model: "m.xml", Nq: 1, Nv: 1, Dt: 0.05, Qpos: [][]float64{{0}, {1}}}
+	if err := SaveTraj(real, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real.traj", link); err != nil {
+		t.Fatal(err)
+	}
+	tr.Qpos = append(tr.Qpos, []float64{2})
+	if err := SaveTraj(link, tr); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("%s is no longer a symbolic link (%v)", link, err)
+	}
+	got, err := LoadTraj(real)
+	if err != nil || len(got.Qpos) != 3 {
+		t.Fatalf("the link's target was not written: %v, %v", got, err)
+	}
+	bad := &Trajectory{Version: TrajVersion, Nq: 1, Qpos: [][]float64{{0}, {1, 2}}}
+	if err := SaveTraj(link, bad); err == nil {
+		t.Fatal("saving a malformed trajectory succeeded")
+	}
+	if got, err := LoadTraj(real); err != nil || len(got.Qpos) != 3 {
+		t.Errorf("a failed save changed the old file: %v, %v", got, err)
+	}
+}
