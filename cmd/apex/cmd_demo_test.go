@@ -40,3 +40,18 @@ func TestDemoKeepsOtherRuns(t *testing.T) {
 		t.Fatal("the run lost its config.json")
 	}
 }
+
+// Unknown DAgger relabel and label modes are usage errors, before any run
+// folder is made.
+func TestTrainRejectsUnknownModes(t *testing.T) {
+	for _, args := range [][]string{{"--relabel", "batched"}, {"--relabel", "sequential"}, {"--label", "median"}} {
+		out := filepath.Join(t.TempDir(), "run")
+		code, _, errOut := runCLI(t, append([]string{"train", "--backend", "cpu", "--out", out}, args...)...)
+		if code != 2 || !strings.Contains(errOut, args[1]) {
+			t.Errorf("train %v: exit %d, %s", args, code, errOut)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("train %v made %s", args, out)
+		}
+	}
+}
