@@ -33,6 +33,36 @@ const (
 	MaxTrajValues = 16 << 20
 )
 
+// maxJSONNumber is the longest float64 that encoding/json writes:
+// -2.2250738585072014e-308.
+const maxJSONNumber = 24
+
+// CheckTrajSize reports an error, with the limits, unless a trajectory of
+// frames frames of nq positions, nv velocities, nu actions and a reward is
+// certain to fit in MaxTrajSize and MaxTrajValues whatever its numbers (each
+// counted at the longest JSON number), so that a caller can refuse a run
+// whose .traj could not be written before the run starts. Planned paths
+// are not counted.
+func CheckTrajSize(frames, nq, nv, nu int) error {
+	if frames < 0 || nq < 0 || nv < 0 || nu < 0 {
+		return fmt.Errorf("trajectory of %d frames of nq = %d, nv = %d, nu = %d: negative size", frames, nq, nv, nu)
+	}
+	numbers := float64(nq + nv + nu + 1)
+	// Per frame: the numbers, the commas between them, the brackets and
+	// commas of the qpos, qvel and actions rows (what trajScanner counts).
+	values := float64(frames) * (numbers + 4)
+	size := float64(frames)*(numbers*(maxJSONNumber+1)+6) + trajHeaderBytes
+	if values > float64(trajValueLimit) || size > float64(trajSizeLimit) {
+		return fmt.Errorf("a trajectory of %d frames of %d numbers may need %.0f MiB and %.0f values as JSON, above the limits of %d MiB (MaxTrajSize) and %d values (MaxTrajValues)",
+			frames, nq+nv+nu+1, size/(1<<20), values, trajSizeLimit>>20, trajValueLimit)
+	}
+	return nil
+}
+
+// trajHeaderBytes bounds the JSON of a trajectory besides its frames
+// (version, task, model path, sizes, dt, field names).
+const trajHeaderBytes = 8 << 10
+
 // trajSizeLimit and trajValueLimit are MaxTrajSize and MaxTrajValues; tests
 // lower them.
 var (

@@ -215,3 +215,50 @@ func TestTrajSaveThroughSymlink(t *testing.T) {
 		t.Errorf("a failed save changed the old file: %v, %v", got, err)
 	}
 }
+
+// CheckTrajSize promises only what SaveTraj can write: the largest
+// trajectory it accepts, with the longest JSON numbers, is saved and loaded;
+// one frame more is refused.
+func TestCheckTrajSize(t *testing.T) {
+	defer func(s, v int64) { trajSizeLimit, trajValueLimit = s, v }(trajSizeLimit, trajValueLimit)
+	const nq, nv, nu = 3, 2, 1
+	for _, lim := range []struct{ size, values int64 }{{256 << 10, MaxTrajValues}, {MaxTrajSize, 20000}} {
+		trajSizeLimit, trajValueLimit = lim.size, lim.values
+		frames := 0
+		for CheckTrajSize(frames+1, nq, nv, nu) == nil {
+			frames++
+		}
+		if frames < 100 {
+			t.Fatalf("limits %+v: only %d frames fit", lim, frames)
+		}
+		err := CheckTrajSize(frames+1, nq, nv, nu)
+		if err == nil || !strings.Contains(err.Error(), "MaxTrajSize") || !strings.Contains(err.Error(), "MaxTrajValues") {
+			t.Errorf("error %v does not state the limits", err)
+		}
+		const long = -2.2250738585072014e-308 // 24 characters as JSON
+		row := func(n int) []float64 {
+			r := make([]float64, n)
+			for i := range r {
+				r[i] = long
+			}
+			return r
+		}
+		tr := &Trajectory{Version: TrajVersion, Task: "halfcheetah", Model: strings.Repeat("m", 4000), Nq: nq, Nv: nv, Dt: long}
+		for k := 0; k < frames; k++ {
+			tr.Qpos, tr.Qvel = append(tr.Qpos, row(nq)), append(tr.Qvel, row(nv))
+			if k > 0 {
+				tr.Actions, tr.Rewards = append(tr.Actions, row(nu)), append(tr.Rewards, long)
+			}
+		}
+		p := filepath.Join(t.TempDir(), "max.traj")
+		if err := SaveTraj(p, tr); err != nil {
+			t.Fatalf("limits %+v: %d frames fit by CheckTrajSize but SaveTraj: %v", lim, frames, err)
+		}
+		if _, err := LoadTraj(p); err != nil {
+			t.Fatalf("limits %+v: %v", lim, err)
+		}
+	}
+	if err := CheckTrajSize(1, -1, 0, 0); err == nil {
+		t.Error("negative size accepted")
+	}
+}
