@@ -145,10 +145,7 @@ func resolve(path string) (target string, k kind, info os.FileInfo, err error) {
 // createTemp creates a new temporary file next to target with the mode
 // 0666 less the umask (os.CreateTemp would make it 0600).
 func createTemp(target string) (*os.File, error) {
-	dir, base := filepath.Split(target)
-	if dir == "" {
-		dir = "."
-	}
+	dir, base := filepath.Dir(target), filepath.Base(target)
 	var err error
 	for range 1000 {
 		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(uint64(rand.Uint32()), 10))
@@ -160,6 +157,11 @@ func createTemp(target string) (*os.File, error) {
 		if !errors.Is(err, fs.ErrExist) {
 			break
 		}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		// Name the folder, not the temporary file the user never asked for.
+		return nil, fmt.Errorf("cannot create a file in folder %s: %w", dir, pe.Err)
 	}
 	return nil, err
 }
