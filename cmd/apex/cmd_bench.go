@@ -41,6 +41,18 @@ type benchRow struct {
 	MaxRelDiff     float64 `json:"max_rel_diff_vs_cpu,omitempty"`
 }
 
+// Limits of apex bench, checked before anything is allocated: the batch
+// holds batch × horizon × nu sampled actions (and the evaluators a state
+// per rollout).
+const (
+	// maxBenchBatch bounds each --batch size (rollouts per call).
+	maxBenchBatch = 1 << 20
+	// maxBenchActions bounds batch × horizon × nu (512 MiB of float64).
+	maxBenchActions = 1 << 26
+	// maxBenchHorizon bounds --horizon.
+	maxBenchHorizon = 10000
+)
+
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["bench"], stderr)
 	taskName := fs.String("task", "halfcheetah", "task to benchmark")
@@ -59,14 +71,21 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--task: %w", err)}
 	}
-	if *horizon < 1 || *reps < 1 {
-		return usagef("--horizon and --reps must be at least 1")
+	if *horizon < 1 || *horizon > maxBenchHorizon || *reps < 1 {
+		return usagef("--horizon %d, --reps %d: want a horizon of 1..%d and reps ≥ 1", *horizon, *reps, maxBenchHorizon)
 	}
 	var sizes []int
 	for _, s := range strings.Split(*batches, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
 			return usagef("--batch: %q is not a positive integer", s)
+		}
+		if n > maxBenchBatch {
+			return usagef("--batch %d: at most %d rollouts per call", n, maxBenchBatch)
+		}
+		if a := int64(n) * int64(*horizon) * int64(task.Model.Nu); a > maxBenchActions {
+			return usagef("--batch %d × --horizon %d × %d actuators = %d sampled action values: at most %d",
+				n, *horizon, task.Model.Nu, a, maxBenchActions)
 		}
 		sizes = append(sizes, n)
 	}
@@ -164,6 +183,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		mjErr = err
 	}
 	if *asJSON {
+		// JSON holds no NaN or infinity: a measurement that is not finite
+		// (a GPU that returned NaN costs) is an error that says which.
+		for _, r := range rows {
+			if !finite([]float64{r.Seconds, r.RolloutsPerSec, r.StepsPerSec, r.StepsPerSecCPU, r.SimPerWall, r.RatioToCPU, r.MaxRelDiff}) {
+				return fmt.Errorf("%s batch %d: a measurement is not finite: %+v", r.Backend, r.Batch, r)
+			}
+		}
+		if !finite([]float64{mjRate}) {
+			mjErr = fmt.Errorf("mujoco-testspeed rate %g is not finite", mjRate)
+		}
 		out := map[string]any{"task": task.Name, "rows": rows}
 		if mjErr == nil {
 			out["mujoco_steps_per_sec_single_core"] = mjRate

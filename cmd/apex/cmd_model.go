@@ -10,10 +10,11 @@ import (
 
 func init() {
 	register(&command{
-		name:    "model",
-		summary: "Load an MJCF file and print the compiled model (bodies, joints, actuators, geoms).",
-		usage:   "model PATH.xml [--json]",
-		run:     runModel,
+		name:      "model",
+		summary:   "Load an MJCF file and print the compiled model (bodies, joints, actuators, geoms).",
+		usage:     "model PATH.xml [--json]",
+		takesArgs: true,
+		run:       runModel,
 	})
 	register(&command{
 		name:    "tasks",

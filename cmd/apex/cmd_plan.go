@@ -1,17 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/signal"
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/icem"
+	"github.com/apex-robotics/apex/internal/atomicfile"
 	"github.com/apex-robotics/apex/viewer"
 )
 
@@ -51,6 +49,26 @@ type planSummary struct {
 	SuccessRate *float64      `json:"success_rate,omitempty"`
 }
 
+// Limits of apex plan, checked before anything is allocated so that a
+// typo is a usage error that names the limit, not an out-of-memory crash or
+// a hang.
+const (
+	// maxPlanBudget bounds --budget (samples per environment step).
+	maxPlanBudget = 1 << 20
+	// maxPlanHorizon bounds --horizon (control steps).
+	maxPlanHorizon = 10000
+	// maxPlanActions bounds budget × horizon × nu, the action values the
+	// planner samples per step (512 MiB of float64).
+	maxPlanActions = 1 << 26
+	// maxPlanSteps bounds --steps: an episode's states are kept.
+	maxPlanSteps = 1000000
+	// maxPlanPathPoints bounds the planner's paths --save-traj records:
+	// steps × (elites + 1) × (horizon + 1) points.
+	maxPlanPathPoints = 1 << 22
+	// maxWorkers bounds --workers.
+	maxWorkers = 4096
+)
+
 func runPlan(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["plan"], stderr)
 	taskName := fs.String("task", "halfcheetah", "task name (see apex tasks)")
@@ -62,7 +80,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
-	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file")
+	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file (- for standard output), written atomically")
 	asJSON := fs.Bool("json", false, "print one JSON object with all results")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -74,11 +92,21 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if *episodes < 1 {
 		return usagef("--episodes %d: must be at least 1", *episodes)
 	}
-	if *steps < 0 {
-		return usagef("--steps %d: must be at least 0", *steps)
+	if *steps < 0 || *steps > maxPlanSteps {
+		return usagef("--steps %d: want 0 (the task's episode length) to %d", *steps, maxPlanSteps)
 	}
-	if *horizon < 1 {
-		return usagef("--horizon %d: must be at least 1", *horizon)
+	if *horizon < 1 || *horizon > maxPlanHorizon {
+		return usagef("--horizon %d: want 1..%d", *horizon, maxPlanHorizon)
+	}
+	if *budget > maxPlanBudget {
+		return usagef("--budget %d: at most %d samples per step", *budget, maxPlanBudget)
+	}
+	if n := int64(*budget) * int64(*horizon) * int64(task.Model.Nu); n > maxPlanActions {
+		return usagef("--budget %d × --horizon %d × %d actuators = %d sampled action values per step: at most %d",
+			*budget, *horizon, task.Model.Nu, n, maxPlanActions)
+	}
+	if *workers < 0 || *workers > maxWorkers {
+		return usagef("--workers %d: want 0 (one per core) to %d", *workers, maxWorkers)
 	}
 	var cfg icem.Config
 	switch *planner {
@@ -96,6 +124,32 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
+	n := *steps
+	if n == 0 {
+		n = task.EpisodeLen
+	}
+	if *saveTraj != "" {
+		elites := cfg.Elites
+		if elites == 0 {
+			elites = icem.DefaultElites
+		}
+		if pts := int64(n) * int64(elites+1) * int64(*horizon+1); pts > maxPlanPathPoints {
+			return usagef("--save-traj records the planner's paths: %d steps × %d paths × %d points = %d, at most %d; use fewer --steps or a shorter --horizon",
+				n, elites+1, *horizon+1, pts, maxPlanPathPoints)
+		}
+	}
+	// The trajectory file is opened (its temporary file created) before
+	// the episodes, so that a path that cannot be written fails at once;
+	// it replaces an old file only once every episode is done.
+	ctx, stop := interruptContext()
+	defer stop()
+	var trajF *atomicfile.File
+	if *saveTraj != "" {
+		if trajF, err = createOutput("save-traj", *saveTraj, stdout); err != nil {
+			return err
+		}
+		defer trajF.Abort()
+	}
 	ev, err := openBackend(*backend, *workers)
 	if err != nil {
 		return err
@@ -104,12 +158,6 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	pl, err := icem.New(task, ev, cfg)
 	if err != nil {
 		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	n := *steps
-	if n == 0 {
-		n = task.EpisodeLen
 	}
 	sum := planSummary{Task: task.Name, Planner: *planner, Budget: *budget, Population: cfg.Population,
 		Iterations: cfg.Iterations, Horizon: *horizon, Backend: ev.Name()}
@@ -137,8 +185,14 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		}
 		ep, err := icem.RunEpisode(ctx, pl, env, opts)
 		bar.finish()
+		if ctx.Err() != nil {
+			return errInterrupted(ctx)
+		}
 		if err != nil {
 			return err
+		}
+		if !finite([]float64{ep.Return, ep.Wall.Seconds(), ep.StepsPerSec, ep.SimStepsPerSec}) {
+			return fmt.Errorf("episode %d: return %g over %d steps is not finite (the simulation diverged)", e, ep.Return, len(ep.Rewards))
 		}
 		last = ep
 		if rec != nil {
@@ -175,10 +229,16 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		r := float64(successes) / float64(withSuccess)
 		sum.SuccessRate = &r
 	}
-	if *saveTraj != "" {
+	if trajF != nil {
 		tr := episodeTraj(task, last)
 		tr.Paths = lastPaths
-		if err := viewer.SaveTraj(*saveTraj, tr); err != nil {
+		if err := viewer.EncodeTraj(trajF, tr); err != nil {
+			return fmt.Errorf("--save-traj: %w", err)
+		}
+		if ctx.Err() != nil {
+			return errInterrupted(ctx)
+		}
+		if err := trajF.Commit(); err != nil {
 			return err
 		}
 	}

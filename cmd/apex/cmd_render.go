@@ -2,21 +2,23 @@ package main
 
 import (
 	"fmt"
-	"image"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/apex-robotics/apex/internal/atomicfile"
 	"github.com/apex-robotics/apex/viewer"
 )
 
 func init() {
 	register(&command{
-		name:    "render",
-		summary: "Render frames of a .traj file off-screen (no window; lavapipe works) to a PNG or an animated GIF.",
-		usage:   "render FILE.traj --out OUT.png|OUT.gif [--frames all|N,M,A-B] [--stride K] [--width W] [--height H] [--model PATH.xml] [--azimuth A --elevation E --distance D] [--no-track] [--info] [--no-paths]",
-		run:     runRender,
+		name:      "render",
+		summary:   "Render frames of a .traj file off-screen (no window; lavapipe works) to a PNG or an animated GIF.",
+		usage:     "render FILE.traj --out OUT.png|OUT.gif [--frames all|N,M,A-B] [--stride K] [--width W] [--height H] [--model PATH.xml] [--azimuth A --elevation E --distance D] [--no-track] [--info] [--no-paths]",
+		takesArgs: true,
+		run:       runRender,
 	})
 }
 
@@ -48,10 +50,14 @@ func (c camFlags) apply(cam *viewer.Camera) {
 	}
 }
 
+// renderFrameHook, when set (by tests), is called after each frame is
+// rendered with its index among the frames rendered.
+var renderFrameHook func(i int)
+
 func runRender(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["render"], stderr)
-	out := fs.String("out", "", "output file: .png (one frame; several frames make OUT_0000.png, ...) or .gif (animated)")
-	framesSpec := fs.String("frames", "", "frames to render: all, N,M,... or ranges A-B; negative counts from the end (default: all for a GIF, the last frame for a PNG)")
+	out := fs.String("out", "", "output file: .png (one frame; several frames make OUT_0000.png, ...) or .gif (animated); written atomically once every frame is rendered")
+	framesSpec := fs.String("frames", "", "frames to render: all, N,M,... or ranges A-B, each frame at most once; negative counts from the end (default: all for a GIF, the last frame for a PNG)")
 	stride := fs.Int("stride", 1, "keep every K-th of the selected frames (smaller GIFs)")
 	width := fs.Int("width", 640, "image width in pixels")
 	height := fs.Int("height", 360, "image height in pixels")
@@ -98,6 +104,28 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	for i := 0; i < len(frames); i += *stride {
 		kept = append(kept, frames[i])
 	}
+	// A GIF's frames are all held until the palette is known: refuse one
+	// that would not fit before rendering anything.
+	if px := int64(len(kept)) * int64(*width) * int64(*height); ext == ".gif" && px > viewer.MaxGIFPixels {
+		return usagef("--frames: %d frames of %d×%d are %d pixels, a GIF holds at most %d (%d MiB at %d bytes a pixel); "+
+			"use --stride, fewer --frames or a smaller --width/--height",
+			len(kept), *width, *height, px, int64(viewer.MaxGIFPixels), viewer.MaxGIFPixels*viewer.GIFBytesPerPixel>>20, viewer.GIFBytesPerPixel)
+	}
+	// Every output path is checked before the work starts.
+	var paths []string
+	base := strings.TrimSuffix(*out, filepath.Ext(*out))
+	if ext == ".gif" || len(kept) == 1 {
+		paths = []string{*out}
+	} else {
+		for _, k := range kept {
+			paths = append(paths, fmt.Sprintf("%s_%04d.png", base, k))
+		}
+	}
+	for _, p := range paths {
+		if err := checkOutput("out", p); err != nil {
+			return err
+		}
+	}
 	r, err := viewer.NewRenderer(m)
 	if err != nil {
 		return err
@@ -106,13 +134,25 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	cam := viewer.DefaultCamera(m)
 	cf.apply(&cam)
 	view := viewer.View{Camera: cam}
-	var imgs []*image.RGBA
 	if *noPaths {
 		t := *tr
 		t.Paths, t.Planned = nil, nil
 		tr = &t
 	}
-	for _, k := range kept {
+
+	// Frames are rendered one at a time: a GIF keeps each as colour cells
+	// (viewer.Animation), PNGs go to their temporary files at once. No old
+	// file is replaced until every frame is done; an interrupt (Ctrl-C,
+	// SIGTERM) or an error removes the temporary files.
+	ctx, stop := interruptContext()
+	defer stop()
+	var pending []*atomicfile.File
+	defer func() { atomicfile.AbortAll(pending...) }()
+	anim := viewer.NewAnimation()
+	for i, k := range kept {
+		if ctx.Err() != nil {
+			return errInterrupted(ctx)
+		}
 		img, err := viewer.RenderFrames(r, tr, []int{k}, *width, *height, view)
 		if err != nil {
 			return err
@@ -120,38 +160,50 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 		if *info {
 			viewer.DrawText(img[0], 8, 8, []string{viewer.StatusLine(tr, k)})
 		}
-		imgs = append(imgs, img[0])
-	}
-	var written []string
-	switch {
-	case ext == ".gif":
-		delay := tr.Dt * float64(*stride)
-		if err := viewer.WriteGIF(*out, imgs, delay); err != nil {
-			return err
-		}
-		written = append(written, *out)
-	case len(imgs) == 1:
-		if err := viewer.WritePNG(*out, imgs[0]); err != nil {
-			return err
-		}
-		written = append(written, *out)
-	default:
-		base := strings.TrimSuffix(*out, filepath.Ext(*out))
-		for i, img := range imgs {
-			p := fmt.Sprintf("%s_%04d.png", base, kept[i])
-			if err := viewer.WritePNG(p, img); err != nil {
+		if ext == ".gif" {
+			if err := anim.Add(img[0]); err != nil {
 				return err
 			}
-			written = append(written, p)
+		} else {
+			f, err := createOutput("out", paths[i], stdout)
+			if err != nil {
+				return err
+			}
+			pending = append(pending, f)
+			if err := png.Encode(f, img[0]); err != nil {
+				return fmt.Errorf("write %s: %w", paths[i], err)
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+		}
+		if renderFrameHook != nil {
+			renderFrameHook(i)
 		}
 	}
+	if ext == ".gif" {
+		f, err := createOutput("out", *out, stdout)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, f)
+		if err := anim.Encode(f, tr.Dt*float64(*stride)); err != nil {
+			return fmt.Errorf("write %s: %w", *out, err)
+		}
+	}
+	if ctx.Err() != nil {
+		return errInterrupted(ctx)
+	}
+	if err := atomicfile.CommitAll(pending...); err != nil {
+		return err
+	}
 	var size int64
-	for _, p := range written {
-		if st, err := os.Stat(p); err == nil {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			size += st.Size()
 		}
 	}
-	fmt.Fprintf(stdout, "rendered %d frames of %s (%s, %d×%d, %s) to %s (%.0f KB)\n", len(imgs), fs.Arg(0), m.Name,
-		*width, *height, r.Adapter, strings.Join(written, ", "), float64(size)/1024)
+	fmt.Fprintf(stdout, "rendered %d frames of %s (%s, %d×%d, %s) to %s (%.0f KB)\n", len(kept), fs.Arg(0), m.Name,
+		*width, *height, r.Adapter, strings.Join(paths, ", "), float64(size)/1024)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/internal/atomicfile"
 	"github.com/apex-robotics/apex/viewer"
 )
 
@@ -33,6 +34,28 @@ type simLine struct {
 	Reward *float64  `json:"reward,omitempty"`
 }
 
+// maxSimTrajValues bounds the numbers a `sim --save-traj` run keeps in
+// memory for its .traj file (frames × (nq + nv + nu + 1)): 2^24 values,
+// 128 MiB, about 670 000 HalfCheetah steps. The JSON lines themselves are
+// streamed and have no limit.
+const maxSimTrajValues = 1 << 24
+
+// finite reports whether every value is a finite number (JSON holds no
+// others).
+func finite(vs ...[]float64) bool {
+	for _, v := range vs {
+		for _, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// simStepHook, when set (by tests), is called after each control step.
+var simStepHook func(step int)
+
 func runSim(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["sim"], stderr)
 	modelPath := fs.String("model", "", "MJCF model file")
@@ -44,7 +67,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	ctrlFile := fs.String("ctrl-file", "", "CSV file with one row of nu controls (task: actions) per control step")
 	ctrl := fs.String("ctrl", "zero", "controls when no --ctrl-file is given: zero")
 	seed := fs.Uint64("seed", 1, "random seed of the task's reset")
-	out := fs.String("out", "", "output file (JSON lines)")
+	out := fs.String("out", "", "output file (JSON lines; - for standard output), written atomically")
 	saveTraj := fs.String("save-traj", "", "also write the run as a .traj file for apex view / apex render")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -58,11 +81,14 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if *steps < 0 {
 		return usagef("--steps %d: must be at least 0", *steps)
 	}
-	if *frameSkip < 0 {
-		return usagef("--frame-skip %d: must be at least 1", *frameSkip)
+	if *frameSkip < 0 || *frameSkip > batchsimMaxFrameSkip {
+		return usagef("--frame-skip %d: want 1..%d", *frameSkip, batchsimMaxFrameSkip)
 	}
 	if *ctrlFile == "" && *ctrl != "zero" {
 		return usagef("--ctrl %q: the only built-in control is zero; use --ctrl-file", *ctrl)
+	}
+	if err := sameOutput("out", *out, "save-traj", *saveTraj); err != nil {
+		return err
 	}
 	var task *batchsim.Task
 	var m *batchsim.Model
@@ -88,15 +114,20 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if *frameSkip > 0 {
 		task.FrameSkip = *frameSkip
 	}
-	var controls [][]float64
+	if *saveTraj != "" {
+		perFrame := int64(m.Nq + m.Nv + m.Nu + 1)
+		if n := (int64(*steps) + 1) * perFrame; n > maxSimTrajValues {
+			return usagef("--save-traj keeps the whole run in memory: %d steps of %d values are %d, at most %d (%d steps); "+
+				"write --out alone, which is streamed, or fewer --steps", *steps, perFrame, n, maxSimTrajValues, maxSimTrajValues/perFrame-1)
+		}
+	}
+	var controls *controlReader
 	if *ctrlFile != "" {
 		var err error
-		if controls, err = readControls(*ctrlFile, m.Nu); err != nil {
+		if controls, err = openControls(*ctrlFile, m.Nu, *steps); err != nil {
 			return err
 		}
-		if len(controls) < *steps {
-			return fmt.Errorf("%s: %d rows of controls for %d steps", *ctrlFile, len(controls), *steps)
-		}
+		defer controls.Close()
 	}
 	env := batchsim.NewEnv(task)
 	if *taskName != "" {
@@ -124,85 +155,174 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		copy(env.Data.Qvel, v)
 	}
 	env.SetState(env.Data.Qpos, env.Data.Qvel)
-	a := make([]float64, m.Nu)
-	tr := &viewer.Trajectory{Version: viewer.TrajVersion, Model: m.File, Nq: m.Nq, Nv: m.Nv,
-		Dt: m.Opt.Timestep * float64(task.FrameSkip)}
-	if *taskName != "" {
-		tr.Task = task.Name
-	}
-	frame := func() {
-		tr.Qpos = append(tr.Qpos, append([]float64(nil), env.Data.Qpos...))
-		tr.Qvel = append(tr.Qvel, append([]float64(nil), env.Data.Qvel...))
-	}
-	frame()
-	err := writeAtomic(*out, func(f *os.File) error {
-		w := bufio.NewWriter(f)
-		enc := json.NewEncoder(w)
-		if err := enc.Encode(simLine{T: env.Data.Time, Qpos: env.Data.Qpos, Qvel: env.Data.Qvel}); err != nil {
-			return err
-		}
-		for s := 0; s < *steps; s++ {
-			if controls != nil {
-				copy(a, controls[s])
-			}
-			r, _, err := env.Act(a)
-			if err != nil {
-				return err
-			}
-			frame()
-			tr.Actions = append(tr.Actions, append([]float64(nil), a...))
-			tr.Rewards = append(tr.Rewards, r)
-			line := simLine{T: env.Data.Time, Qpos: env.Data.Qpos, Qvel: env.Data.Qvel}
-			if *taskName != "" {
-				line.Reward = &r
-			}
-			if err := enc.Encode(line); err != nil {
-				return err
-			}
-		}
-		return w.Flush()
-	})
-	if err != nil || *saveTraj == "" {
+
+	// The outputs are opened (their temporary files created) before the
+	// work, so that a path that cannot be written fails at once; they
+	// replace the old files only once both are complete.
+	ctx, stop := interruptContext()
+	defer stop()
+	outF, err := createOutput("out", *out, stdout)
+	if err != nil {
 		return err
 	}
-	return viewer.SaveTraj(*saveTraj, tr)
+	defer outF.Abort()
+	var trajF *atomicfile.File
+	var tr *viewer.Trajectory
+	if *saveTraj != "" {
+		if trajF, err = createOutput("save-traj", *saveTraj, stdout); err != nil {
+			return err
+		}
+		defer trajF.Abort()
+		tr = &viewer.Trajectory{Version: viewer.TrajVersion, Model: m.File, Nq: m.Nq, Nv: m.Nv,
+			Dt: m.Opt.Timestep * float64(task.FrameSkip)}
+		if *taskName != "" {
+			tr.Task = task.Name
+		}
+	}
+	frame := func() {
+		if tr != nil {
+			tr.Qpos = append(tr.Qpos, append([]float64(nil), env.Data.Qpos...))
+			tr.Qvel = append(tr.Qvel, append([]float64(nil), env.Data.Qvel...))
+		}
+	}
+	frame()
+	w := bufio.NewWriter(outF)
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(simLine{T: env.Data.Time, Qpos: env.Data.Qpos, Qvel: env.Data.Qvel}); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	a := make([]float64, m.Nu)
+	for s := 0; s < *steps; s++ {
+		if ctx.Err() != nil {
+			return errInterrupted(ctx)
+		}
+		if controls != nil {
+			if err := controls.next(a, s, *steps); err != nil {
+				return err
+			}
+		}
+		r, _, err := env.Act(a)
+		if err != nil {
+			return err
+		}
+		// JSON holds no NaN or infinity: a diverged state is an error that
+		// says where, not encoding/json's "unsupported value".
+		if !finite(env.Data.Qpos, env.Data.Qvel, []float64{r}) {
+			where := ""
+			if controls != nil {
+				where = fmt.Sprintf(" under the controls of %s", controls.pos())
+			}
+			return fmt.Errorf("step %d: the simulation diverged (state or reward not finite)%s", s+1, where)
+		}
+		frame()
+		line := simLine{T: env.Data.Time, Qpos: env.Data.Qpos, Qvel: env.Data.Qvel}
+		if *taskName != "" {
+			line.Reward = &r
+		}
+		if tr != nil {
+			tr.Actions = append(tr.Actions, append([]float64(nil), a...))
+			tr.Rewards = append(tr.Rewards, r)
+		}
+		if err := enc.Encode(line); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if simStepHook != nil {
+			simStepHook(s)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if trajF != nil {
+		if err := viewer.EncodeTraj(trajF, tr); err != nil {
+			return fmt.Errorf("--save-traj: %w", err)
+		}
+	}
+	if ctx.Err() != nil {
+		return errInterrupted(ctx)
+	}
+	return atomicfile.CommitAll(outF, trajF)
 }
 
-// readControls reads a CSV file of nu columns; errors name file:line.
-func readControls(path string, nu int) ([][]float64, error) {
+// batchsimMaxFrameSkip bounds --frame-skip (physics steps per control step).
+const batchsimMaxFrameSkip = 1 << 20
+
+// controlReader streams the rows of a controls CSV file, one per control
+// step, so that a long run does not hold the file in memory.
+type controlReader struct {
+	path string
+	f    *os.File
+	r    *csv.Reader
+	nu   int
+	line int // line of the last row read
+}
+
+// openControls opens a CSV file of nu columns per row; errors name
+// file:line. A regular file is checked first, up to the row of the last of
+// steps control steps, so that a bad or short file fails before the run
+// starts; a pipe is checked as it is read.
+func openControls(path string, nu, steps int) (*controlReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--ctrl-file: %w", err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
+	c := newControlReader(path, f, nu)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		a := make([]float64, nu)
+		for s := 0; s < steps; s++ {
+			if err := c.next(a, s, steps); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("--ctrl-file: %w", err)
+		}
+		c = newControlReader(path, f, nu)
+	}
+	return c, nil
+}
+
+func newControlReader(path string, f *os.File, nu int) *controlReader {
+	r := csv.NewReader(bufio.NewReader(f))
 	r.FieldsPerRecord = -1
 	r.Comment = '#'
-	var rows [][]float64
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		line, _ := r.FieldPos(0)
-		if len(rec) != nu {
-			return nil, fmt.Errorf("%s:%d: %d columns, the model has nu = %d actuators", path, line, len(rec), nu)
-		}
-		row := make([]float64, nu)
-		for i, s := range rec {
-			v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: column %d: %q is not a number", path, line, i+1, s)
-			}
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%s:%d: column %d: %q is not finite", path, line, i+1, s)
-			}
-			row[i] = v
-		}
-		rows = append(rows, row)
+	r.ReuseRecord = true
+	return &controlReader{path: path, f: f, r: r, nu: nu}
+}
+
+func (c *controlReader) Close() error { return c.f.Close() }
+
+func (c *controlReader) pos() string { return fmt.Sprintf("%s:%d", c.path, c.line) }
+
+// next reads the controls of step s (of steps) into a.
+func (c *controlReader) next(a []float64, s, steps int) error {
+	rec, err := c.r.Read()
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %d rows of controls for %d steps", c.path, s, steps)
 	}
-	return rows, nil
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.path, err)
+	}
+	c.line, _ = c.r.FieldPos(0)
+	return parseControlRow(c.path, c.line, rec, a)
+}
+
+// parseControlRow reads one CSV row of len(a) finite numbers into a.
+func parseControlRow(path string, line int, rec []string, a []float64) error {
+	if len(rec) != len(a) {
+		return fmt.Errorf("%s:%d: %d columns, the model has nu = %d actuators", path, line, len(rec), len(a))
+	}
+	for i, s := range rec {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("%s:%d: column %d: %q is not a number", path, line, i+1, s)
+		}
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s:%d: column %d: %q is not finite", path, line, i+1, s)
+		}
+		a[i] = v
+	}
+	return nil
 }

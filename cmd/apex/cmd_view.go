@@ -24,10 +24,11 @@ func init() {
 	// goroutine, which runs the command, to it before main starts.
 	runtime.LockOSThread()
 	register(&command{
-		name:    "view",
-		summary: "Open a window that plays a .traj file (or a run folder's newest), or shows a policy or the planner controlling a task live.",
-		usage:   "view (FILE.traj | RUN_DIR | --task T --live) [--policy P] [--model PATH.xml] [--width W --height H] [--azimuth A --elevation E --distance D] [--no-track]",
-		run:     runView,
+		name:      "view",
+		summary:   "Open a window that plays a .traj file (or a run folder's newest), or shows a policy or the planner controlling a task live.",
+		usage:     "view (FILE.traj | RUN_DIR | --task T --live) [--policy P] [--model PATH.xml] [--width W --height H] [--azimuth A --elevation E --distance D] [--no-track]",
+		takesArgs: true,
+		run:       runView,
 	})
 }
 
@@ -48,6 +49,17 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	cf := addCamFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *width < 1 || *height < 1 || *width > 16384 || *height > 16384 {
+		return usagef("--width/--height %d×%d: want 1..16384", *width, *height)
+	}
+	if *budget > maxPlanBudget || *horizon < 1 || *horizon > maxPlanHorizon {
+		return usagef("--budget %d, --horizon %d: want a budget of at most %d and a horizon of 1..%d", *budget, *horizon, maxPlanBudget, maxPlanHorizon)
+	}
+	if *screenshot != "" {
+		if err := checkOutput("screenshot", *screenshot); err != nil {
+			return err
+		}
 	}
 	opt := viewer.WindowOptions{Width: *width, Height: *height, MaxFrames: *maxFrames, Screenshot: *screenshot}
 	switch {
