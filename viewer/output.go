@@ -1,8 +1,6 @@
 package viewer
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -341,10 +339,10 @@ func WriteGIF(path string, frames []*image.RGBA, delay float64) error {
 }
 
 // EncodeTraj writes t in the .traj format (gzip-compressed JSON, as
-// SaveTraj does) to w, for a caller that writes the file itself (through
-// internal/atomicfile, or to standard output). Every number must be
-// finite: JSON has no NaN or infinity, and the error names the first one
-// that is not.
+// SaveTraj does, within the limits LoadTraj applies) to w, for a caller
+// that writes the file itself (through internal/atomicfile, or to
+// standard output). Every number must be finite: JSON has no NaN or
+// infinity, and the error names the first one that is not.
 func EncodeTraj(w io.Writer, t *Trajectory) error {
 	if err := t.Validate(); err != nil {
 		return err
@@ -352,11 +350,7 @@ func EncodeTraj(w io.Writer, t *Trajectory) error {
 	if err := checkFinite(t); err != nil {
 		return err
 	}
-	zw := gzip.NewWriter(w)
-	if err := json.NewEncoder(zw).Encode(t); err != nil {
-		return err
-	}
-	return zw.Close()
+	return writeTraj(w, t)
 }
 
 // checkFinite reports the first value of t that JSON cannot hold.

@@ -63,8 +63,10 @@ const (
 	// maxPlanSteps bounds --steps: an episode's states are kept.
 	maxPlanSteps = 1000000
 	// maxPlanPathPoints bounds the planner's paths --save-traj records:
-	// steps × (elites + 1) × (horizon + 1) points.
-	maxPlanPathPoints = 1 << 22
+	// steps × (elites + 1) × (horizon + 1) points (at most 4 JSON values
+	// and about 80 bytes each: half of viewer.MaxTrajValues and
+	// MaxTrajSize).
+	maxPlanPathPoints = 1 << 21
 	// maxWorkers bounds --workers.
 	maxWorkers = 4096
 )
@@ -129,6 +131,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		n = task.EpisodeLen
 	}
 	if *saveTraj != "" {
+		if err := viewer.CheckTrajSize(n+1, task.Model.Nq, task.Model.Nv, task.Model.Nu); err != nil {
+			return usagef("--save-traj with %d steps: %v", n, err)
+		}
 		elites := cfg.Elites
 		if elites == 0 {
 			elites = icem.DefaultElites

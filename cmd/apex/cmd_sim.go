@@ -34,12 +34,6 @@ type simLine struct {
 	Reward *float64  `json:"reward,omitempty"`
 }
 
-// maxSimTrajValues bounds the numbers a `sim --save-traj` run keeps in
-// memory for its .traj file (frames × (nq + nv + nu + 1)): 2^24 values,
-// 128 MiB, about 670 000 HalfCheetah steps. The JSON lines themselves are
-// streamed and have no limit.
-const maxSimTrajValues = 1 << 24
-
 // finite reports whether every value is a finite number (JSON holds no
 // others).
 func finite(vs ...[]float64) bool {
@@ -114,11 +108,12 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if *frameSkip > 0 {
 		task.FrameSkip = *frameSkip
 	}
+	// --save-traj keeps the run in memory for its .traj file, which must
+	// fit the .traj limits (viewer.CheckTrajSize: about 425 000 HalfCheetah
+	// steps); the JSON lines of --out are streamed and have no limit.
 	if *saveTraj != "" {
-		perFrame := int64(m.Nq + m.Nv + m.Nu + 1)
-		if n := (int64(*steps) + 1) * perFrame; n > maxSimTrajValues {
-			return usagef("--save-traj keeps the whole run in memory: %d steps of %d values are %d, at most %d (%d steps); "+
-				"write --out alone, which is streamed, or fewer --steps", *steps, perFrame, n, maxSimTrajValues, maxSimTrajValues/perFrame-1)
+		if err := viewer.CheckTrajSize(*steps+1, m.Nq, m.Nv, m.Nu); err != nil {
+			return usagef("--save-traj with --steps %d: %v; write --out alone, which is streamed, or fewer --steps", *steps, err)
 		}
 	}
 	var controls *controlReader
