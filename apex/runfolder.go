@@ -16,7 +16,7 @@ import (
 	"github.com/apex-robotics/apex/batchsim"
 )
 
-// A run folder (shared/design/ARCHITECTURE.md):
+// A run folder (docs/design/ARCHITECTURE.md):
 //
 //	config.json          every setting (RunConfig), with version and seed
 //	metrics.csv          one row per completed iteration (Metrics)

@@ -62,7 +62,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	reps := fs.Int("reps", 1, "calls per measurement (the fastest counts)")
 	check := fs.Bool("check", false, "compare the GPU's cost terms with the CPU's on each batch")
 	asJSON := fs.Bool("json", false, "print rows as JSON")
-	mjModel := fs.String("mujoco-model", "", "model file for MuJoCo's row (mujoco-testspeed; default: the task's gym file in ../shared/mjcf, none for tasks without one)")
+	mjModel := fs.String("mujoco-model", "", "model file for MuJoCo's row (mujoco-testspeed; default: the task's gym file in the repository's models/ folder, when run from the repository, none for tasks without one)")
 	seed := fs.Uint64("seed", 1, "random seed of the actions")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -225,10 +225,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// mujocoModels are the unmodified gym files of the tasks built from one.
+// mujocoModels are the unmodified gym files of the tasks built from one,
+// in the repository's models/ folder (relative to the repository root,
+// where `make bench` runs).
 var mujocoModels = map[string]string{
-	"halfcheetah":     filepath.Join("..", "shared", "mjcf", "half_cheetah.xml"),
-	"humanoidstandup": filepath.Join("..", "shared", "mjcf", "humanoidstandup.xml"),
+	"halfcheetah":     filepath.Join("models", "half_cheetah.xml"),
+	"humanoidstandup": filepath.Join("models", "humanoidstandup.xml"),
 }
 
 func maxRelDiff(a, b []float64) float64 {

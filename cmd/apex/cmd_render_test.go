@@ -90,14 +90,10 @@ func TestRenderCommand(t *testing.T) {
 	}
 }
 
-// sharedCheetah returns gym's cheetah file from shared/mjcf (an explicit
-// --model with the trajectory's nq), skipping the test without it.
+// sharedCheetah returns gym's cheetah file from the repository's models/
+// (an explicit --model with the trajectory's nq).
 func sharedCheetah(t *testing.T) string {
-	p := filepath.Join("..", "..", "..", "shared", "mjcf", "half_cheetah.xml")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not found: %v", p, err)
-	}
-	return p
+	return repoModel(t, "half_cheetah.xml")
 }
 
 func TestRenderWrongModel(t *testing.T) {

@@ -50,8 +50,8 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *width < 1 || *height < 1 || *width > 16384 || *height > 16384 {
-		return usagef("--width/--height %d×%d: want 1..16384", *width, *height)
+	if *width < 1 || *height < 1 || *width > 8192 || *height > 8192 {
+		return usagef("--width/--height %d×%d: want 1..8192 (the renderer's limit)", *width, *height)
 	}
 	if *budget > maxPlanBudget || *horizon < 1 || *horizon > maxPlanHorizon {
 		return usagef("--budget %d, --horizon %d: want a budget of at most %d and a horizon of 1..%d", *budget, *horizon, maxPlanBudget, maxPlanHorizon)

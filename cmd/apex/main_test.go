@@ -19,16 +19,19 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-func sharedModel(t *testing.T, name string) string {
-	p := filepath.Join("..", "..", "..", "shared", "mjcf", name)
+// repoModel returns the path of a reference model in the repository's
+// models/ folder; the test fails without it (it belongs to the repository).
+func repoModel(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "models", name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not found: %v", p, err)
+		t.Fatalf("reference model %s missing (see models/README.md): %v", p, err)
 	}
 	return p
 }
 
 func TestModelJSON(t *testing.T) {
-	code, out, errOut := runCLI(t, "model", sharedModel(t, "half_cheetah.xml"), "--json")
+	code, out, errOut := runCLI(t, "model", repoModel(t, "half_cheetah.xml"), "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -45,7 +48,7 @@ func TestModelJSON(t *testing.T) {
 }
 
 func TestModelWarnsAboutRK4(t *testing.T) {
-	code, _, errOut := runCLI(t, "model", sharedModel(t, "humanoidstandup.xml"))
+	code, _, errOut := runCLI(t, "model", repoModel(t, "humanoidstandup.xml"))
 	if code != 0 || !strings.Contains(errOut, "RK4") {
 		t.Errorf("exit %d, stderr %q: want a warning about RK4", code, errOut)
 	}
