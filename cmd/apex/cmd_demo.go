@@ -20,20 +20,23 @@ func init() {
 }
 
 // demoConfig is the demo's run: HalfCheetah Running at budget 45 (the
-// paper's small budget) with 150-step episodes (the paper's are 1000 steps)
-// and 400 gradient steps at batch 256 per training call (the paper: 1000 at
-// 1024), so that four iterations take a few minutes on 2 cores.
+// paper's small budget) with 200-step episodes (the paper's are 1000 steps)
+// and 300 gradient steps at batch 256 per training call (the paper: 1000 at
+// 1024), 12 iterations, the policy evaluated on 10 episodes each: the
+// experiment of issue 11, in which the policy's return rises clearly above
+// its first iteration's (a few minutes on 2 cores).
 const demoConfig = `{
   "task": "halfcheetah",
   "method": "apex",
   "seed": 1,
-  "iterations": 4,
-  "episode_len": 150,
+  "iterations": 12,
+  "episode_len": 200,
   "eval_episodes": 10,
   "budget": 45,
   "horizon": 30,
   "relabel": "memory",
-  "train_steps": 400,
+  "label": "best",
+  "train_steps": 300,
   "batch_size": 256
 }`
 
