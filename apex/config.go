@@ -116,6 +116,17 @@ func DefaultFixedLambda(task string) FixedLambda {
 	return fixedLambdas["halfcheetah"]
 }
 
+// Limits of RunConfig, checked before anything is allocated.
+const (
+	MaxHiddenWidth  = 4096      // units per hidden layer
+	MaxHiddenLayers = 16        // hidden layers
+	MaxIterations   = 100000    // APEX iterations
+	MaxRollouts     = 10000     // expert, DAgger or evaluation rollouts per iteration
+	MaxEpisodeLen   = 1000000   // control steps per rollout
+	MaxBatchSize    = 1 << 20   // training minibatch
+	MaxTrainSteps   = 100000000 // gradient steps per training call
+)
+
 // Window and rollouts per iteration of each task (PLANNER.md; Pinneri et al.
 // 2021, Sec. 4): HalfCheetah 50 and 1, Humanoid 100 and 1, Fetch 150·25 and
 // 25, Door 100·10 and 10.
@@ -228,9 +239,18 @@ func (c RunConfig) Validate() error {
 		bad("train steps %d < 0, batch size %d < 1 or learning rate %g ≤ 0", c.TrainSteps, c.BatchSize, c.LR)
 	}
 	for _, h := range c.Hidden {
-		if h < 1 {
-			bad("hidden width %d < 1", h)
+		if h < 1 || h > MaxHiddenWidth {
+			bad("hidden width %d outside [1, %d]", h, MaxHiddenWidth)
 		}
+	}
+	if len(c.Hidden) > MaxHiddenLayers {
+		bad("%d hidden layers above the limit of %d", len(c.Hidden), MaxHiddenLayers)
+	}
+	if c.Iterations > MaxIterations || c.EpisodeLen > MaxEpisodeLen || c.BatchSize > MaxBatchSize || c.TrainSteps > MaxTrainSteps ||
+		max(c.ExpertRollouts, c.DAggerRollouts, c.EvalEpisodes) > MaxRollouts || c.Window > MaxRollouts {
+		bad("a size above its limit: iterations %d (≤ %d), episode length %d (≤ %d), batch size %d (≤ %d), train steps %d (≤ %d), expert/DAgger/eval rollouts and window %d/%d/%d/%d (≤ %d)",
+			c.Iterations, MaxIterations, c.EpisodeLen, MaxEpisodeLen, c.BatchSize, MaxBatchSize, c.TrainSteps, MaxTrainSteps,
+			c.ExpertRollouts, c.DAggerRollouts, c.EvalEpisodes, c.Window, MaxRollouts)
 	}
 	if !slices.Contains(RelabelModes, c.Relabel) {
 		bad("relabel %q: want one of %v", c.Relabel, RelabelModes)

@@ -197,8 +197,11 @@ func newRun(dir string, cfg RunConfig, eval batchsim.Evaluator) (*Run, error) {
 // SetIterations changes the number of iterations (e.g. to extend a resumed
 // run) and records it in config.json.
 func (r *Run) SetIterations(n int) error {
-	if n < 1 {
-		return fmt.Errorf("apex: iterations %d < 1", n)
+	if n < 1 || n > MaxIterations {
+		return fmt.Errorf("apex: iterations %d outside [1, %d]", n, MaxIterations)
+	}
+	if n < r.Completed() {
+		return fmt.Errorf("apex: iterations %d: the run in %s has %d complete iterations already", n, r.Dir, r.Completed())
 	}
 	r.Config.Iterations = n
 	return writeConfig(r.Dir, r.Config)

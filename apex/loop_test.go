@@ -499,3 +499,36 @@ func TestResumeRefusesOldVersion(t *testing.T) {
 		t.Fatalf("resume of a 0.1.0 run folder: %v", err)
 	}
 }
+
+// Sizes that cannot fit are refused before anything is allocated, and a
+// resumed run cannot be cut below its complete iterations.
+func TestRunConfigLimits(t *testing.T) {
+	for _, c := range []RunConfig{
+		{Task: "halfcheetah", Hidden: []int{100000000}},
+		{Task: "halfcheetah", Hidden: make([]int, MaxHiddenLayers+1)},
+		{Task: "halfcheetah", Budget: math.MaxInt},
+		{Task: "halfcheetah", Iterations: MaxIterations + 1},
+		{Task: "halfcheetah", BatchSize: MaxBatchSize + 1},
+		{Task: "halfcheetah", EvalEpisodes: MaxRollouts + 1},
+	} {
+		if err := c.WithDefaults().Validate(); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+	cfg := tinyConfig()
+	cfg.Iterations = 2
+	dir := t.TempDir()
+	r, err := Create(dir, cfg, batchsim.NewCPU(1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background(), RunOptions{Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetIterations(1); err == nil || !strings.Contains(err.Error(), "2 complete iterations") {
+		t.Fatalf("cutting a 2-iteration run to 1: %v", err)
+	}
+	if err := r.SetIterations(3); err != nil || r.Config.Iterations != 3 {
+		t.Fatalf("extending to 3: %v", err)
+	}
+}

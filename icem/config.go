@@ -29,6 +29,15 @@ func (m LambdaMode) String() string {
 	return fmt.Sprintf("LambdaMode(%d)", int(m))
 }
 
+// Limits of Config: sizes beyond them are refused before anything is
+// allocated (a population buffer is Population × Horizon × nu float64s per
+// problem and per worker).
+const (
+	MaxPopulation = 1 << 16 // samples per CEM iteration (and budget per step)
+	MaxHorizon    = 1000    // control steps
+	MaxIterations = 100     // CEM iterations per step
+)
+
 // Defaults of Config (iCEM: Pinneri et al. 2020, CoRL; APEX: Pinneri et al.
 // 2021, ICLR, Table 2).
 const (
@@ -150,6 +159,9 @@ func PlainCEM(budget int) (Config, error) {
 // Any other b ≥ 2K gets I = 3 when b ≥ 60 (else I = 2 when b ≥ 40, else
 // I = 1) and the largest N whose Σ_i N_i does not exceed b.
 func Budget(b int) (population, iterations int, err error) {
+	if b > MaxPopulation {
+		return 0, 0, fmt.Errorf("icem: budget %d above the limit of %d samples per step", b, MaxPopulation)
+	}
 	switch b {
 	case 45:
 		return 25, 2, nil
@@ -210,11 +222,14 @@ func (c Config) Validate() error {
 	d := c.withDefaults()
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if d.Horizon < 1 {
-		bad("horizon %d < 1", c.Horizon)
+	if d.Horizon < 1 || d.Horizon > MaxHorizon {
+		bad("horizon %d outside [1, %d]", c.Horizon, MaxHorizon)
 	}
-	if d.Iterations < 1 {
-		bad("iterations %d < 1", c.Iterations)
+	if d.Iterations < 1 || d.Iterations > MaxIterations {
+		bad("iterations %d outside [1, %d]", c.Iterations, MaxIterations)
+	}
+	if d.Population > MaxPopulation {
+		bad("population %d above the limit of %d samples", c.Population, MaxPopulation)
 	}
 	if d.Elites < 1 {
 		bad("elites %d < 1", c.Elites)

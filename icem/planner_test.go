@@ -650,3 +650,21 @@ func TestPolicyRolloutUsesProblemParams(t *testing.T) {
 		t.Fatal("the goal does not change the policy's rollout")
 	}
 }
+
+// Budgets and sizes that cannot fit are refused at once, with the limit in
+// the message (a budget of 2⁶³−1 used to loop for ever in Budget).
+func TestSizeLimits(t *testing.T) {
+	for _, b := range []int{math.MaxInt, 1_000_000_000, MaxPopulation + 1} {
+		if _, _, err := Budget(b); err == nil || !strings.Contains(err.Error(), fmt.Sprint(MaxPopulation)) {
+			t.Errorf("budget %d: %v", b, err)
+		}
+	}
+	if n, _, err := Budget(MaxPopulation); err != nil || n < 2*DefaultElites {
+		t.Errorf("budget %d (the limit): %d, %v", MaxPopulation, n, err)
+	}
+	for _, c := range []Config{{Population: MaxPopulation + 1}, {Horizon: MaxHorizon + 1}, {Iterations: MaxIterations + 1}} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
