@@ -82,7 +82,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
-	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file (- for standard output), written atomically")
+	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file, written atomically")
 	asJSON := fs.Bool("json", false, "print one JSON object with all results")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -106,6 +106,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if n := int64(*budget) * int64(*horizon) * int64(task.Model.Nu); n > maxPlanActions {
 		return usagef("--budget %d × --horizon %d × %d actuators = %d sampled action values per step: at most %d",
 			*budget, *horizon, task.Model.Nu, n, maxPlanActions)
+	}
+	if *saveTraj == stdoutName {
+		return usagef("--save-traj -: standard output carries the results; name a file")
 	}
 	if *workers < 0 || *workers > maxWorkers {
 		return usagef("--workers %d: want 0 (one per core) to %d", *workers, maxWorkers)

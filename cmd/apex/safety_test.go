@@ -315,6 +315,11 @@ func TestEdgeInputs(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--workers -1") {
 		t.Errorf("--workers -1: exit %d, stderr %q", code, stderr)
 	}
+	// plan's results go to stdout: a .traj there would corrupt them.
+	code, _, stderr = runCLI(t, "plan", "--save-traj", "-")
+	if code != 2 || !strings.Contains(stderr, "standard output") {
+		t.Errorf("plan --save-traj -: exit %d, stderr %q", code, stderr)
+	}
 	csv := filepath.Join(dir, "big.csv")
 	os.WriteFile(csv, []byte("1e300,0,0,0,0,0\n"), 0o644)
 	out := filepath.Join(dir, "s.jsonl")
