@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/viewer"
@@ -126,8 +125,7 @@ func TestRenderInterruptKeepsOldGIF(t *testing.T) {
 	defer func() { renderFrameHook = nil }()
 	renderFrameHook = func(i int) {
 		if i == 3 { // the last frame
-			syscall.Kill(os.Getpid(), syscall.SIGINT)
-			time.Sleep(50 * time.Millisecond)
+			interruptSelf(t, syscall.SIGINT)
 		}
 	}
 	code, _, stderr := runCLI(t, "render", traj, "--out", out, "--width", "64", "--height", "48")

@@ -5,6 +5,7 @@ package main
 import (
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -13,6 +14,23 @@ import (
 	"testing"
 	"time"
 )
+
+// interruptSelf sends sig to this process and returns once it has been
+// delivered (to a channel of the test's own, and so to the command's
+// handler, which was installed first) and the handler has had time to run.
+func interruptSelf(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sig)
+	defer signal.Stop(ch)
+	syscall.Kill(os.Getpid(), sig)
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Errorf("signal %v not delivered within 10 s", sig)
+	}
+	time.Sleep(100 * time.Millisecond)
+}
 
 // tempFiles lists the temporary files of atomic writes left in dir.
 func tempFiles(t *testing.T, dir string) []string {
@@ -101,8 +119,7 @@ func TestSimInterruptRemovesTemporary(t *testing.T) {
 			if len(tempFiles(t, dir)) != 1 {
 				t.Errorf("step 100: temporary files %v, want one", tempFiles(t, dir))
 			}
-			syscall.Kill(os.Getpid(), syscall.SIGINT)
-			time.Sleep(50 * time.Millisecond) // let the signal arrive
+			interruptSelf(t, syscall.SIGINT)
 		}
 	}
 	code, _, stderr := runCLI(t, "sim", "--task", "halfcheetah", "--steps", "100000", "--out", out)
@@ -118,8 +135,7 @@ func TestSimInterruptRemovesTemporary(t *testing.T) {
 	// SIGTERM does the same.
 	simStepHook = func(step int) {
 		if step == 10 {
-			syscall.Kill(os.Getpid(), syscall.SIGTERM)
-			time.Sleep(50 * time.Millisecond)
+			interruptSelf(t, syscall.SIGTERM)
 		}
 	}
 	if code, _, stderr := runCLI(t, "sim", "--task", "halfcheetah", "--steps", "100000", "--out", out); code != 1 || !strings.Contains(stderr, "interrupted") {
