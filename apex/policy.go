@@ -428,6 +428,15 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 // Save writes the policy to path as JSON, atomically (see writeFileAtomic):
 // a reader sees the old file or the new one, never a partial one.
 func (p *Policy) Save(path string) error {
+	// JSON holds no NaN or infinity: say which parameter diverged instead
+	// of encoding/json's "unsupported value".
+	for _, v := range [][]float64{p.params, p.obsMean, p.obsStd, p.actLow, p.actHigh} {
+		for i, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("apex: save policy %s: a value is %g (index %d of the %s): the policy diverged", path, x, i, policyPart(p, v))
+			}
+		}
+	}
 	b, err := json.MarshalIndent(p.toJSON(), "", " ")
 	if err != nil {
 		return fmt.Errorf("apex: save policy %s: %w", path, err)
@@ -436,6 +445,19 @@ func (p *Policy) Save(path string) error {
 		return fmt.Errorf("apex: save policy: %w", err)
 	}
 	return nil
+}
+
+// policyPart names the slice v of p for messages.
+func policyPart(p *Policy, v []float64) string {
+	switch {
+	case len(v) > 0 && &v[0] == &p.obsMean[0]:
+		return "normaliser mean"
+	case len(v) > 0 && &v[0] == &p.obsStd[0]:
+		return "normaliser std"
+	case len(v) > 0 && (&v[0] == &p.actLow[0] || &v[0] == &p.actHigh[0]):
+		return "action bounds"
+	}
+	return "weights and biases"
 }
 
 // LoadPolicy reads a policy written by Save. Files over 1 GiB and

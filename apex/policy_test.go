@@ -381,3 +381,24 @@ func BenchmarkAct(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
 	})
 }
+
+// TestPolicySaveNonFinite: a diverged policy is not saved, with a message
+// that says so (encoding/json said "unsupported value: NaN"), and the old
+// file stays.
+func TestPolicySaveNonFinite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.json")
+	p := testPolicy(5, 4, []int{3})
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path)
+	p.params[2] = math.NaN()
+	err := p.Save(path)
+	if err == nil || !strings.Contains(err.Error(), "diverged") || strings.Contains(err.Error(), "unsupported value") {
+		t.Errorf("Save of a NaN weight: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != string(old) {
+		t.Error("the old policy.json was replaced")
+	}
+}

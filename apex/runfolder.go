@@ -117,6 +117,10 @@ func prepareFolder(dir string, overwrite bool) error {
 
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
+	var uv *json.UnsupportedValueError
+	if errors.As(err, &uv) {
+		return fmt.Errorf("apex: encode %s: a number is %s, which JSON cannot hold (a diverged value reached the record)", path, uv.Str)
+	}
 	if err != nil {
 		return fmt.Errorf("apex: encode %s: %w", path, err)
 	}

@@ -1,6 +1,7 @@
 package apex
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -108,5 +109,18 @@ func TestRunFolderEditedHidden(t *testing.T) {
 	writeConfig(dir, edited)
 	if _, err := LoadRunConfig(dir); err == nil || !strings.Contains(err.Error(), "task cannot change") {
 		t.Errorf("edited task: %v", err)
+	}
+}
+
+// TestWriteJSONNonFinite: a non-finite number in a record is an error that
+// says so, and nothing is written.
+func TestWriteJSONNonFinite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	err := writeJSON(path, runState{Format: stateFormat, Lambda: [][]float64{{math.Inf(-1)}}})
+	if err == nil || !strings.Contains(err.Error(), "-Inf") || !strings.Contains(err.Error(), "JSON cannot hold") {
+		t.Errorf("writeJSON of -Inf: %v", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("a file was written")
 	}
 }
