@@ -53,6 +53,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *workers < 0 || *workers > maxWorkers {
+		return usagef("--workers %d outside [0, %d]", *workers, maxWorkers)
+	}
 	var cfg apex.RunConfig
 	if err := json.Unmarshal([]byte(demoConfig), &cfg); err != nil {
 		panic("apex demo: embedded config: " + err.Error())

@@ -55,3 +55,29 @@ func TestTrainRejectsUnknownModes(t *testing.T) {
 		}
 	}
 }
+
+// eval checks --save-traj before the episodes, and a run folder whose
+// config.json is corrupt is an error, not a silent HalfCheetah.
+func TestEvalChecksFirst(t *testing.T) {
+	dir := t.TempDir()
+	cfg := apex.RunConfig{Task: "halfcheetah", Iterations: 1, EpisodeLen: 2, Budget: 20, Horizon: 2, Hidden: []int{4}, TrainSteps: 1, BatchSize: 4}
+	if _, err := apex.Create(dir, cfg, batchsim.NewCPU(1), false); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "eval", "--policy", dir, "--save-traj", filepath.Join(dir, "nodir", "x.traj"))
+	if code == 0 || !strings.Contains(errOut, "nodir") {
+		t.Fatalf("eval --save-traj nodir/x.traj: exit %d, %s", code, errOut)
+	}
+	if err := os.WriteFile(filepath.Join(dir, apex.ConfigFile), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCLI(t, "eval", "--policy", dir)
+	if code == 0 || !strings.Contains(errOut, "config.json") {
+		t.Fatalf("eval of a run with a corrupt config.json: exit %d, %s", code, errOut)
+	}
+	for _, args := range [][]string{{"train", "--workers", "-1"}, {"demo", "--workers", "-1"}, {"eval", "--policy", dir, "--workers", "-1"}} {
+		if code, _, errOut := runCLI(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+}

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -46,15 +44,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *policyPath == "" {
 		return usagef("--policy is required")
 	}
-	if *episodes < 1 || *steps < 0 || *workers < 0 {
-		return usagef("--episodes must be ≥ 1, --steps and --workers ≥ 0")
+	if *episodes < 1 || *episodes > apex.MaxRollouts || *steps < 0 || *steps > apex.MaxEpisodeLen || *workers < 0 || *workers > maxWorkers {
+		return usagef("--episodes must be in [1, %d], --steps in [0, %d] and --workers in [0, %d]", apex.MaxRollouts, apex.MaxEpisodeLen, maxWorkers)
+	}
+	if *saveTraj != "" {
+		if err := checkOutput("save-traj", *saveTraj); err != nil {
+			return err
+		}
 	}
 	file, name := *policyPath, *taskName
 	if st, err := os.Stat(file); err == nil && st.IsDir() {
 		if name == "" && apex.IsRunFolder(file) {
-			if c, err := apex.LoadRunConfig(file); err == nil {
-				name = c.Task
+			c, err := apex.LoadRunConfig(file)
+			if err != nil {
+				return err
 			}
+			name = c.Task
 		}
 		file = filepath.Join(file, apex.PolicyFile)
 	}
@@ -73,7 +78,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("policy %s maps %d observations to %d actions; task %s has %d and %d",
 			file, pol.ObsDim(), pol.ActDim(), task.Name, task.ObsDim(), task.Model.Nu)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	res, err := apex.EvalPolicy(ctx, pol, task, *episodes, *steps, *seed, *workers)
 	if err != nil {

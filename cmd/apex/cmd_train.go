@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -69,6 +68,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *workers < 0 || *workers > maxWorkers {
+		return usagef("--workers %d outside [0, %d]", *workers, maxWorkers)
+	}
 	if *resume != "" {
 		for _, name := range []string{"task", "method", "ablation", "budget", "horizon", "episode-len", "train-steps", "batch-size",
 			"hidden", "expert-rollouts", "dagger-rollouts", "window", "eval-episodes", "relabel", "label", "seed", "out", "force"} {
@@ -78,6 +80,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		if !apex.IsRunFolder(*resume) {
 			return usagef("--resume %s: not a run folder (no config.json)", *resume)
+		}
+		if _, err := apex.LoadRunConfig(*resume); err != nil {
+			return usageError{fmt.Errorf("--resume: %w", err)}
 		}
 		ev, err := openBackend(*backend, *workers)
 		if err != nil {
@@ -139,7 +144,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 // trainAndReport trains r with progress on stderr until done or Ctrl-C,
 // then prints the summary (or JSON) on stdout.
 func trainAndReport(r *apex.Run, stdout, stderr io.Writer, asJSON bool, workers int) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	rep := newTrainReporter(stderr)
 	start := time.Now()
