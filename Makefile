@@ -31,10 +31,15 @@ vet:
 	$(GO) vet ./...
 
 # Unit, parity and physics tests; then the cross-check against MuJoCo (build
-# tag mujoco, needs libmujoco-dev from make deps).
+# tag mujoco, needs libmujoco-dev from make deps, and the reference models in
+# models/), verbose so that its test names show, and failing if any skipped.
 test: deps vet
 	$(GO) test -count=1 -timeout 12m ./...
-	$(GO) test -count=1 -timeout 5m -tags mujoco ./internal/mjref/ ./batchsim/ -run 'MuJoCo|Mjref'
+	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	echo "$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref' ./internal/mjref/ ./batchsim/"; \
+	$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref' ./internal/mjref/ ./batchsim/ 2>&1 | tee "$$log"; \
+	if grep -q -- '--- SKIP' "$$log"; then echo "make test: the MuJoCo cross-check skipped tests (above): it must run them all"; exit 1; fi; \
+	grep -q -- '--- PASS: TestMuJoCo' "$$log" || { echo "make test: the MuJoCo cross-check ran no TestMuJoCo test"; exit 1; }
 
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./batchsim/ ./gpu/
@@ -43,9 +48,27 @@ bench: deps build
 demo: deps build
 	./bin/apex demo
 
-# Fuzz the MJCF loader for 10 minutes (the seed corpus runs in make test).
+# Fuzz every reader of user files, one target after another, FUZZTIME each
+# (six targets: about 10 minutes in all). Their seed corpora run in make
+# test. A failing target does not stop the others; the failures are listed
+# at the end, with the reproducer under PACKAGE/testdata/fuzz/TARGET/.
+FUZZTIME ?= 100s
+FUZZ_TARGETS := \
+	./batchsim/:FuzzLoadXML \
+	./viewer/:FuzzReadTraj \
+	./apex/:FuzzLoadPolicy \
+	./apex/:FuzzLoadRunConfig \
+	./apex/:FuzzLoadState \
+	./cmd/apex/:FuzzControls
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoadXML -fuzztime 10m -fuzzminimizetime 10s -parallel 1 ./batchsim/
+	@failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -parallel 1 $$pkg || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make fuzz: failed:$$failed"; exit 1; fi; \
+	echo "make fuzz: all targets ran $(FUZZTIME) without a failure"
 
 clean:
 	rm -rf bin

@@ -238,7 +238,7 @@ func TestLoaderErrors(t *testing.T) {
 // Names are unique per kind, not across kinds, and unnamed elements may be
 // many (MuJoCo accepts both); a triangle-equal inertia (a thin rod or plate)
 // and a one-second timestep are valid.
-func TestLoaderAcceptsWhatMuJoCoAccepts(t *testing.T) {
+func TestLoaderAcceptsNearMisses(t *testing.T) {
 	const xml = `<mujoco>
   <option timestep="1"/>
   <worldbody>
