@@ -48,11 +48,13 @@ func GroupName(c RunConfig) string {
 
 // CompareRuns reads the run folders dirs (config.json and metrics.csv) and
 // groups them by GroupName, in the order each group first appears. The
-// curves stop at the fewest iterations any run of the group completed;
-// PolicyLast averages the last `last` of those (≥ 1).
-func CompareRuns(dirs []string, last int) ([]*Group, error) {
-	if last < 1 {
-		return nil, fmt.Errorf("apex: compare: last %d < 1", last)
+// curves stop at the fewest iterations any run of the group completed, or
+// at upTo iterations when that is fewer (0: no cut), so that groups of
+// different lengths compare at the same iteration; PolicyLast averages the
+// last `last` of those (≥ 1).
+func CompareRuns(dirs []string, last, upTo int) ([]*Group, error) {
+	if last < 1 || upTo < 0 {
+		return nil, fmt.Errorf("apex: compare: last %d < 1 or up to %d < 0", last, upTo)
 	}
 	var groups []*Group
 	rows := map[*Group][][]Metrics{}
@@ -86,6 +88,9 @@ func CompareRuns(dirs []string, last int) ([]*Group, error) {
 		n := len(runs[0])
 		for _, r := range runs {
 			n = min(n, len(r))
+		}
+		if upTo > 0 {
+			n = min(n, upTo)
 		}
 		g.Last = min(last, n)
 		for i := range n {

@@ -46,7 +46,7 @@ func TestCompareRuns(t *testing.T) {
 		}
 		dirs = append(dirs, dir)
 	}
-	groups, err := CompareRuns(dirs, 2)
+	groups, err := CompareRuns(dirs, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,10 @@ func TestCompareRuns(t *testing.T) {
 	if err := PlotGroups(filepath.Join(root, "p.png"), "test", groups, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CompareRuns(append(dirs, dirs[0]), 2); err == nil || !strings.Contains(err.Error(), "twice") {
+	if cut, err := CompareRuns(dirs, 1, 1); err != nil || len(cut[0].Iters) != 1 || cut[0].PolicyLast[0] != rows[0][0].PolicyReturn {
+		t.Fatalf("cut at 1 iteration: %v, %v", cut, err)
+	}
+	if _, err := CompareRuns(append(dirs, dirs[0]), 2, 0); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("the same run twice: %v", err)
 	}
 }

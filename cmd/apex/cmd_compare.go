@@ -13,7 +13,7 @@ func init() {
 	register(&command{
 		name:      "compare",
 		summary:   "Compare run folders by method over seeds: a table of final policy and expert returns with 95% CIs and Welch tests, and curve plots with CI bands.",
-		usage:     "compare RUN_DIR... [--last K] [--policy-png F] [--expert-png F] [--title T] [--json]",
+		usage:     "compare RUN_DIR... [--last K] [--iterations N] [--policy-png F] [--expert-png F] [--title T] [--json]",
 		takesArgs: true,
 		run:       runCompare,
 	})
@@ -36,6 +36,7 @@ type compareRow struct {
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["compare"], stderr)
 	last := fs.Int("last", 3, "iterations at the end whose policy returns are averaged per seed")
+	upTo := fs.Int("iterations", 0, "compare the first N iterations of every run (default: all that every run of a method completed)")
 	policyPNG := fs.String("policy-png", "", "write the policy curves (mean over seeds, 95% CI band) to this PNG")
 	expertPNG := fs.String("expert-png", "", "write the expert curves to this PNG")
 	title := fs.String("title", "", "title of the plots")
@@ -46,10 +47,10 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("compare needs at least one run folder")
 	}
-	if *last < 1 {
-		return usagef("--last must be ≥ 1")
+	if *last < 1 || *upTo < 0 {
+		return usagef("--last must be ≥ 1 and --iterations ≥ 0")
 	}
-	groups, err := apex.CompareRuns(fs.Args(), *last)
+	groups, err := apex.CompareRuns(fs.Args(), *last, *upTo)
 	if err != nil {
 		return err
 	}
