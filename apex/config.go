@@ -14,7 +14,7 @@ const Version = "0.2.0"
 
 // Method is the way expert data is produced and the policy extracted: APEX
 // or one of the paper's baselines (Pinneri et al. 2021, Fig. 4;
-// shared/design/PLANNER.md).
+// docs/design/PLANNER.md).
 type Method string
 
 const (

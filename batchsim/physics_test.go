@@ -110,7 +110,7 @@ const freeBodyXML = `<mujoco>
   <worldbody>
     <body name="b" pos="0 0 1" quat="0.9 0.1 0.3 -0.2">
       <freejoint name="root"/>
-      <inertial pos="0.1 -0.05 0.2" quat="0.8 0.2 0.1 0.4" mass="2" diaginertia="0.1 0.3 0.5"/>
+      <inertial pos="0.1 -0.05 0.2" quat="0.8 0.2 0.1 0.4" mass="2" diaginertia="0.2 0.3 0.4"/>
     </body>
   </worldbody>
 </mujoco>`

@@ -15,12 +15,12 @@ import (
 // float32 kernel vs float64 reference.
 const gpuTol = 1e-4
 
-// cheetahTask loads gym's HalfCheetah from the shared folder, or skips.
+// cheetahTask loads gym's HalfCheetah from models/, failing when it is missing.
 func cheetahTask(tb testing.TB) *batchsim.Task {
 	tb.Helper()
-	path := filepath.Join("..", "..", "shared", "mjcf", "half_cheetah.xml")
+	path := filepath.Join("..", "models", "half_cheetah.xml")
 	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("reference model %s absent: %v", path, err)
+		tb.Fatalf("reference model %s missing (see models/README.md): %v", path, err)
 	}
 	m, err := batchsim.LoadFile(path)
 	if err != nil {

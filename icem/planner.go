@@ -4,7 +4,7 @@
 // policy-informed variant with adaptive auxiliary-cost weights from APEX
 // (Pinneri, Sawant, Blaes, Martius 2021, "Extracting Strong Policies for
 // Robotics Tasks from Zero-Order Trajectory Optimizers", ICLR; Alg. 1,
-// Eqs. 2–5). The exact semantics are in shared/design/PLANNER.md.
+// Eqs. 2–5). The exact semantics are in docs/design/PLANNER.md.
 //
 // The planner is host-side: colored noise, elites, momentum and λ. Rollouts
 // and their costs go through a batchsim.Evaluator (CPU or GPU), one call per

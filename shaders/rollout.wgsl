@@ -1,6 +1,6 @@
 // rollout.wgsl: batched rollouts of apex's simplified articulated-body
-// engine (shared/design/PHYSICS.md) with the planner's cost terms
-// (shared/design/PLANNER.md) and the guidance policy, one invocation per
+// engine (docs/design/PHYSICS.md) with the planner's cost terms
+// (docs/design/PLANNER.md) and the guidance policy, one invocation per
 // (problem, sample) world. The Go engine (package batchsim) is the reference;
 // this is its f32 port, in the same order of operations.
 //
