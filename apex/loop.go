@@ -141,6 +141,9 @@ func Resume(dir string, eval batchsim.Evaluator) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st.Iteration != its[len(its)-1] {
+		return nil, fmt.Errorf("apex: resume %s: checkpoint %s holds the state of iteration %d", dir, cp, st.Iteration)
+	}
 	tr, err := LoadTrainer(filepath.Join(cp, trainerGob))
 	if err != nil {
 		return nil, err

@@ -532,3 +532,30 @@ func TestRunConfigLimits(t *testing.T) {
 		t.Fatalf("extending to 3: %v", err)
 	}
 }
+
+// A checkpoint whose state.json claims another iteration (or iteration −1)
+// is refused on resume.
+func TestResumeRefusesInconsistentState(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyConfig()
+	cfg.Iterations = 1
+	r, err := Create(dir, cfg, batchsim.NewCPU(1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background(), RunOptions{Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(checkpointDir(dir, 0), stateFile)
+	for _, body := range []string{
+		`{"format":"apex-run-state","iteration":-1,"rows":[]}`,
+		`{"format":"apex-run-state","iteration":1,"rows":[{},{}]}`,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Resume(dir, batchsim.NewCPU(1)); err == nil {
+			t.Errorf("resume with state %s: no error", body)
+		}
+	}
+}

@@ -135,12 +135,14 @@ const (
 	MaxPolicyWidth = 1 << 16
 	// MaxPolicyLayers bounds the number of hidden layers.
 	MaxPolicyLayers = 64
-	// MaxPolicyParams bounds the weights and biases (256 MiB of float64;
+	// MaxPolicyParams bounds the weights and biases (64 MiB of float64;
 	// the trainer keeps a few copies for Adam and its gradients).
-	MaxPolicyParams = 1 << 25
+	MaxPolicyParams = 1 << 23
 	// maxPolicyFileBytes bounds the size of a policy.json LoadPolicy reads
-	// (MaxPolicyParams numbers take about 0.7 GB as JSON).
-	maxPolicyFileBytes = 1 << 30
+	// (MaxPolicyParams numbers take about 200 MB as JSON); decoding a file
+	// this large of short numbers allocates at most about 1 GiB before the
+	// lengths are checked.
+	maxPolicyFileBytes = 256 << 20
 )
 
 // CheckArchitecture reports whether an MLP from obsDim observations through
@@ -395,8 +397,15 @@ func policyFromJSON(j *policyJSON) (*Policy, error) {
 		}
 	}
 	for i := range p.actLow {
-		if !(p.actLow[i] < p.actHigh[i]) {
-			return nil, fmt.Errorf("apex: policy action bound %d: low %g ≥ high %g", i, p.actLow[i], p.actHigh[i])
+		if !(p.actLow[i] < p.actHigh[i]) || math.IsInf(p.actHigh[i]-p.actLow[i], 0) {
+			return nil, fmt.Errorf("apex: policy action bound %d: [%g, %g] is not a finite range", i, p.actLow[i], p.actHigh[i])
+		}
+	}
+	for _, v := range [][]float64{p.params, p.obsMean, p.obsStd} {
+		for _, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("apex: policy holds a non-finite weight or normaliser value (%g)", x)
+			}
 		}
 	}
 	return p, nil

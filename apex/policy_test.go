@@ -241,7 +241,10 @@ func TestLoadPolicyRefusesHugeSizes(t *testing.T) {
 		{"obs_dim 1e9", edit(func(c map[string]any) { c["obs_dim"] = 1000000000 }), "at most 65536"},
 		{"act_dim 1e9", edit(func(c map[string]any) { c["act_dim"] = 1000000000 }), "at most 65536"},
 		{"hidden 1e8", edit(func(c map[string]any) { c["hidden"] = []int{100000000} }), "want 1..65536"},
-		{"params", edit(func(c map[string]any) { c["hidden"] = []int{60000, 60000} }), "parameters: at most 33554432"},
+		{"params", edit(func(c map[string]any) { c["hidden"] = []int{60000, 60000} }), "parameters: at most 8388608"},
+		{"infinite action range", edit(func(c map[string]any) {
+			c["act_low"].([]any)[0], c["act_high"].([]any)[0] = -1e308, 1e308
+		}), "not a finite range"},
 		{"layers", edit(func(c map[string]any) { c["hidden"] = make([]int, 1000) }), "at most 64"},
 		{"obs_dim as 1e9", []byte(strings.Replace(string(good), `"obs_dim":4`, `"obs_dim":1e9`, 1)), "obs_dim"},
 		{"short weights", edit(func(c map[string]any) {

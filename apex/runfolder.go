@@ -304,7 +304,7 @@ func loadState(path string) (*runState, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("apex: load checkpoint state %s: %w", path, err)
 	}
-	if s.Format != stateFormat || len(s.Rows) != s.Iteration+1 {
+	if s.Format != stateFormat || s.Iteration < 0 || len(s.Rows) != s.Iteration+1 {
 		return nil, fmt.Errorf("apex: checkpoint state %s: format %q with %d rows for iteration %d", path, s.Format, len(s.Rows), s.Iteration)
 	}
 	return &s, nil

@@ -81,3 +81,16 @@ func TestEvalChecksFirst(t *testing.T) {
 		}
 	}
 }
+
+// A controls file without line breaks (/dev/zero) is refused with the
+// limit, not read into memory without end.
+func TestControlsWithoutLineBreaks(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.jsonl")
+	code, _, errOut := runCLI(t, "sim", "--task", "halfcheetah", "--steps", "2", "--ctrl-file", "/dev/zero", "--out", out)
+	if code != 1 || !strings.Contains(errOut, "1048576") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("an output was written")
+	}
+}

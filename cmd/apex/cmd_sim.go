@@ -279,8 +279,34 @@ func openControls(path string, nu, steps int) (*controlReader, error) {
 	return c, nil
 }
 
+// maxControlLine bounds a line of the controls CSV, so that a file without
+// line breaks (/dev/zero) is an error, not unbounded memory.
+const maxControlLine = 1 << 20
+
+// lineLimiter fails a read once a line grows beyond max bytes.
+type lineLimiter struct {
+	r    io.Reader
+	path string
+	max  int
+	cur  int // bytes since the last newline
+}
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			l.cur = 0
+			continue
+		}
+		if l.cur++; l.cur > l.max {
+			return i, fmt.Errorf("%s: a line longer than %d bytes: not a controls CSV", l.path, l.max)
+		}
+	}
+	return n, err
+}
+
 func newControlReader(path string, f *os.File, nu int) *controlReader {
-	r := csv.NewReader(bufio.NewReader(f))
+	r := csv.NewReader(bufio.NewReader(&lineLimiter{r: f, path: path, max: maxControlLine}))
 	r.FieldsPerRecord = -1
 	r.Comment = '#'
 	r.ReuseRecord = true
