@@ -94,3 +94,19 @@ func TestControlsWithoutLineBreaks(t *testing.T) {
 		t.Fatal("an output was written")
 	}
 }
+
+// apex kernel writes the task's specialised WGSL kernel, refuses an
+// unknown task as a usage error.
+func TestKernelCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "k.wgsl")
+	if code, _, errOut := runCLI(t, "kernel", "--task", "door", "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), "@compute") || strings.Contains(string(b), "// DRIVER") {
+		t.Fatalf("kernel file: %v", err)
+	}
+	if code, _, _ := runCLI(t, "kernel", "--task", "nope", "--out", out); code != 2 {
+		t.Fatalf("unknown task: exit %d", code)
+	}
+}
