@@ -74,6 +74,13 @@ type Evaluator interface {
 	Close() error
 }
 
+// TransferMeter is implemented by evaluators that move data to and from a
+// device: the bytes uploaded and read back since they were opened. An
+// evaluator that does not implement it moves nothing (the CPU one).
+type TransferMeter interface {
+	BytesMoved() (up, down int64)
+}
+
 // Validate checks the sizes and values of a batch, for every evaluator.
 // Sizes come from our own code, but a batch also carries user data (start
 // states, actions), so a mismatch is an error rather than a panic.

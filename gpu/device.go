@@ -140,7 +140,13 @@ type Device struct {
 	uncaptured error
 	sinkHandle cgo.Handle
 	closed     bool
+
+	up, down atomic.Int64 // bytes written to and read from the device
 }
+
+// BytesMoved returns the bytes written to the device (WriteBuffer) and read
+// back (Read) since it was opened.
+func (d *Device) BytesMoved() (up, down int64) { return d.up.Load(), d.down.Load() }
 
 // NewDevice opens the best adapter (see Available) and a device with the
 // adapter's own limits, so that large batches fit in few dispatches.
@@ -279,6 +285,7 @@ func (d *Device) WriteBuffer(b *wgpu.Buffer, offset uint64, data []byte) error {
 	if err := d.queue.WriteBuffer(b, offset, data); err != nil {
 		return fmt.Errorf("gpu: write buffer: %w", err)
 	}
+	d.up.Add(int64(len(data)))
 	return nil
 }
 
@@ -359,6 +366,7 @@ func (d *Device) Read(b *wgpu.Buffer, offset uint64, dst []byte) error {
 		return fmt.Errorf("gpu: map buffer for reading: status %v", status)
 	}
 	copy(dst, b.GetMappedRange(uint(offset), uint(size)))
+	d.down.Add(int64(len(dst)))
 	if err := b.Unmap(); err != nil {
 		return fmt.Errorf("gpu: unmap: %w", err)
 	}

@@ -211,6 +211,15 @@ func (e *Evaluator) ensure(i int, size uint64) error {
 	return nil
 }
 
+// BytesMoved returns the bytes uploaded to and read back from the device
+// since the evaluator's device was opened (batchsim.TransferMeter).
+func (e *Evaluator) BytesMoved() (up, down int64) {
+	if e.dev == nil {
+		return 0, 0
+	}
+	return e.dev.BytesMoved()
+}
+
 func (e *Evaluator) upload(i int, data []byte) error {
 	if err := e.ensure(i, uint64(len(data))); err != nil {
 		return err

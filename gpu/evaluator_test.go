@@ -138,8 +138,15 @@ func TestGuideFirstStep(t *testing.T) {
 	if err := e.SetPolicy(nil); err != nil {
 		t.Fatal(err)
 	}
+	up0, down0 := e.BytesMoved()
 	if err := e.Evaluate(b, &r); err != nil {
 		t.Fatal(err)
+	}
+	// The call moved at least the actions up (float32) and the three cost
+	// terms down, and the meter counted it.
+	n := b.Problems * b.Samples
+	if up, down := e.BytesMoved(); up-up0 < int64(4*len(b.Actions)) || down-down0 < int64(4*3*n) {
+		t.Errorf("one call moved %d B up, %d B down; want ≥ %d and ≥ %d", up-up0, down-down0, 4*len(b.Actions), 4*3*n)
 	}
 	for s, g := range r.Guide {
 		if g != 0 {

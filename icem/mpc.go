@@ -54,6 +54,11 @@ type Episode struct {
 	PolicyFailures int // policy rollouts that diverged
 	Wall           time.Duration
 	EvalTime       time.Duration // inside the evaluator
+	// PlanTime is the time inside Planner.Plan (EvalTime is part of it; the
+	// rest is the host's share); BytesUp and BytesDown what the evaluator
+	// moved to and from its device, all steps together.
+	PlanTime           time.Duration
+	BytesUp, BytesDown int64
 	StepsPerSec    float64       // environment steps per wall-clock second
 	// SimStepsPerSec: control steps the evaluator simulated per second of
 	// wall-clock time (Simulated·h/Wall).
@@ -100,6 +105,9 @@ func RunEpisode(ctx context.Context, pl *Planner, env *batchsim.Env, opt Episode
 		ep.NonFinite += st.NonFinite
 		ep.PolicyFailures += st.PolicyFailures
 		ep.EvalTime += st.EvalTime
+		ep.PlanTime += st.Elapsed
+		ep.BytesUp += st.BytesUp
+		ep.BytesDown += st.BytesDown
 		if err != nil {
 			finish()
 			return ep, fmt.Errorf("icem: plan step %d: %w", step, err)

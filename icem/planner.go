@@ -55,7 +55,14 @@ type Stats struct {
 	Best, BestMain []float64
 	EvalTime       time.Duration // inside Evaluator.Evaluate
 	Elapsed        time.Duration // the whole call
+	// BytesUp and BytesDown are the bytes the evaluator moved to and from
+	// its device during the call (batchsim.TransferMeter; 0 on the CPU).
+	BytesUp, BytesDown int64
 }
+
+// HostTime is the time of the call spent outside the evaluator: sampling,
+// ranking, λ, policy rollouts, copies.
+func (s *Stats) HostTime() time.Duration { return s.Elapsed - s.EvalTime }
 
 // LambdaOf returns the weights used for problem p in iteration i.
 func (s *Stats) LambdaOf(i, p int) Lambda { return s.Lambda[i*s.Problems+p] }
@@ -289,6 +296,11 @@ func (p *Planner) Plan(dst [][]float64, problems []*Problem) (Stats, error) {
 	if np == 0 {
 		return st, nil
 	}
+	meter, _ := p.eval.(batchsim.TransferMeter)
+	var up0, down0 int64
+	if meter != nil {
+		up0, down0 = meter.BytesMoved()
+	}
 	p.setStarts(problems)
 	p.parallel(np, func(w *worker, k int) { p.begin(w, problems[k]) })
 
@@ -331,6 +343,10 @@ func (p *Planner) Plan(dst [][]float64, problems []*Problem) (Stats, error) {
 		st.NonFinite += pr.nonFinite
 		st.PolicyFailures += pr.policyFailures
 		p.end(pr)
+	}
+	if meter != nil {
+		up, down := meter.BytesMoved()
+		st.BytesUp, st.BytesDown = up-up0, down-down0
 	}
 	st.Elapsed = time.Since(start)
 	return st, nil

@@ -668,3 +668,41 @@ func TestSizeLimits(t *testing.T) {
 		}
 	}
 }
+
+// meterEval is a fakeEval that reports moving a fixed number of bytes per
+// call, as a device evaluator does.
+type meterEval struct {
+	fakeEval
+	up, down int64
+}
+
+func (m *meterEval) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
+	m.up += 1000
+	m.down += 10
+	return m.fakeEval.Evaluate(b, r)
+}
+
+func (m *meterEval) BytesMoved() (int64, int64) { return m.up, m.down }
+
+// Stats carries the bytes one Plan call moved (one Evaluate per CEM
+// iteration) and its host time is the rest of its elapsed time.
+func TestStatsBytesAndHostTime(t *testing.T) {
+	task := tinyTask(2)
+	ev := &meterEval{fakeEval: fakeEval{main: func(x0 float64, a []float64) float64 { return sumSq(a, nil) }}}
+	ev.up, ev.down = 5, 5 // bytes moved before the call are not counted
+	p, err := New(task, ev, Config{Horizon: 4, Population: 20, Iterations: 3, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := p.NewProblem(1, 0)
+	st, err := p.Plan([][]float64{make([]float64, task.Model.Nu)}, []*Problem{pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.BytesUp != 3000 || st.BytesDown != 30 {
+		t.Fatalf("bytes %d up, %d down; want 3000 and 30", st.BytesUp, st.BytesDown)
+	}
+	if st.HostTime() != st.Elapsed-st.EvalTime || st.HostTime() < 0 {
+		t.Fatalf("host time %v of %v elapsed, %v evaluating", st.HostTime(), st.Elapsed, st.EvalTime)
+	}
+}

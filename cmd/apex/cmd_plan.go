@@ -17,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "plan",
 		summary: "Run the iCEM planner (or plain CEM) as the controller of whole episodes.",
-		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto] [--seed S] [--save-traj F] [--json]",
+		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto] [--seed S] [--save-traj F] [--profile] [--json]",
 		run:     runPlan,
 	})
 }
@@ -33,6 +33,31 @@ type planEpisode struct {
 	SimSteps    float64  `json:"simulated_control_steps_per_sec"`
 	NonFinite   int      `json:"non_finite_samples"`
 	LambdaMean  *float64 `json:"lambda_guide_mean,omitempty"`
+	// Per planning step, averaged over the episode: where the time goes.
+	Profile planProfile `json:"per_step"`
+}
+
+// planProfile is the mean cost of one planning step (one Plan call): its
+// whole time, the evaluator's share (rollouts and costs, on the device for
+// the GPU backend), the host's share (the rest: sampling, ranking, λ, policy
+// rollouts, packing) and the bytes moved to and from the device.
+type planProfile struct {
+	PlanSeconds      float64 `json:"plan_seconds"`
+	EvaluatorSeconds float64 `json:"evaluator_seconds"`
+	HostSeconds      float64 `json:"host_seconds"`
+	BytesUp          float64 `json:"bytes_up"`
+	BytesDown        float64 `json:"bytes_down"`
+}
+
+func profileOf(ep *icem.Episode) planProfile {
+	n := float64(max(1, len(ep.Rewards)))
+	return planProfile{
+		PlanSeconds:      ep.PlanTime.Seconds() / n,
+		EvaluatorSeconds: ep.EvalTime.Seconds() / n,
+		HostSeconds:      (ep.PlanTime - ep.EvalTime).Seconds() / n,
+		BytesUp:          float64(ep.BytesUp) / n,
+		BytesDown:        float64(ep.BytesDown) / n,
+	}
 }
 
 type planSummary struct {
@@ -84,6 +109,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
 	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file, written atomically")
 	asJSON := fs.Bool("json", false, "print one JSON object with all results")
+	profile := fs.Bool("profile", false, "print per episode where a planning step's time goes (evaluator vs host) and the bytes moved, on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -207,7 +233,13 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 			lastPaths = rec.paths
 		}
 		pe := planEpisode{Episode: e, Seed: epSeed, Return: ep.Return, Steps: len(ep.Rewards), Success: ep.Success,
-			WallSeconds: ep.Wall.Seconds(), StepsPerSec: ep.StepsPerSec, SimSteps: ep.SimStepsPerSec, NonFinite: ep.NonFinite}
+			WallSeconds: ep.Wall.Seconds(), StepsPerSec: ep.StepsPerSec, SimSteps: ep.SimStepsPerSec, NonFinite: ep.NonFinite,
+			Profile: profileOf(ep)}
+		if *profile {
+			p := pe.Profile
+			fmt.Fprintf(stderr, "profile: episode %d: per planning step %.2f ms = %.2f ms evaluator + %.2f ms host (%.0f%% host); %.0f B up, %.0f B down\n",
+				e, 1e3*p.PlanSeconds, 1e3*p.EvaluatorSeconds, 1e3*p.HostSeconds, 100*p.HostSeconds/max(p.PlanSeconds, 1e-12), p.BytesUp, p.BytesDown)
+		}
 		if ep.Success != nil {
 			withSuccess++
 			if *ep.Success {
