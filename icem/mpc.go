@@ -59,7 +59,7 @@ type Episode struct {
 	// moved to and from its device, all steps together.
 	PlanTime           time.Duration
 	BytesUp, BytesDown int64
-	StepsPerSec    float64       // environment steps per wall-clock second
+	StepsPerSec        float64 // environment steps per wall-clock second
 	// SimStepsPerSec: control steps the evaluator simulated per second of
 	// wall-clock time (Simulated·h/Wall).
 	SimStepsPerSec float64
