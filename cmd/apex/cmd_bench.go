@@ -21,7 +21,7 @@ func init() {
 	register(&command{
 		name:    "bench",
 		summary: "Measure rollout throughput per backend and batch size (physics steps/s, simulated s per wall s), beside MuJoCo.",
-		usage:   "bench [--task NAME] [--backend cpu|gpu|all] [--batch 64,256,...] [--horizon H] [--check] [--json]",
+		usage:   "bench [--task NAME] [--backend cpu|gpu|all] [--batch 64,256,...] [--horizon H] [--check] [--json] | bench --planner [--sizes 1x4096,64x100,...] [--steps K] [--guided=false] [--backend ...]",
 		run:     runBench,
 	})
 }
@@ -64,6 +64,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print rows as JSON")
 	mjModel := fs.String("mujoco-model", "", "model file for MuJoCo's row (mujoco-testspeed; default: the task's gym file in the repository's models/ folder, when run from the repository, none for tasks without one)")
 	seed := fs.Uint64("seed", 1, "random seed of the actions")
+	planner := fs.Bool("planner", false, "measure whole planning steps (host and evaluator) for the --sizes P×N instead of rollouts")
+	plannerSizes := fs.String("sizes", "1x4096,1x16384,1x65536,64x100", "with --planner: P problems × N samples (first CEM iteration)")
+	plannerSteps := fs.Int("steps", 3, "with --planner: planning steps measured per size")
+	guided := fs.Bool("guided", true, "with --planner: plan with a (random) policy, as APEX does: iCEMπ's warm start, policy sample and guidance cost")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -73,6 +77,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *horizon < 1 || *horizon > maxBenchHorizon || *reps < 1 {
 		return usagef("--horizon %d, --reps %d: want a horizon of 1..%d and reps ≥ 1", *horizon, *reps, maxBenchHorizon)
+	}
+	var psizes []plannerSize
+	if *planner {
+		if psizes, err = parsePlannerSizes(*plannerSizes, *horizon, task.Model.Nu); err != nil {
+			return usageError{err}
+		}
+		if *plannerSteps < 1 || *plannerSteps > 1000 {
+			return usagef("--steps %d: want 1..1000", *plannerSteps)
+		}
 	}
 	var sizes []int
 	for _, s := range strings.Split(*batches, ",") {
@@ -109,6 +122,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(bes) == 0 {
 		return usagef("--backend %q: want cpu, gpu or all", *backend)
+	}
+	if *planner {
+		var evs []batchsim.Evaluator
+		for _, e := range bes {
+			if e.name == "cpu" && e.workers == 1 && len(bes) > 1 {
+				continue // the planner's CPU row uses every core
+			}
+			evs = append(evs, e.ev)
+		}
+		return benchPlanner(stdout, task, evs, psizes, *horizon, *plannerSteps, *guided, *asJSON, *seed)
 	}
 	m := task.Model
 	// One untimed call per backend: the GPU backend compiles its kernel for

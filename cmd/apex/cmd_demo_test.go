@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,34 @@ func TestKernelCommand(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "kernel", "--task", "nope", "--out", out); code != 2 {
 		t.Fatalf("unknown task: exit %d", code)
+	}
+}
+
+// bench --planner measures whole planning steps: samples per step as the
+// budget says, the host and evaluator seconds adding up to the step's.
+func TestBenchPlanner(t *testing.T) {
+	code, out, errOut := runCLI(t, "bench", "--planner", "--sizes", "2x20", "--steps", "1", "--horizon", "3", "--backend", "cpu", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res struct {
+		Rows []plannerRow `json:"planner_rows"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Rows) != 1 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	r := res.Rows[0]
+	// N = 20 = 2K: every CEM iteration keeps 20 samples (3 of them kept
+	// elites after the first), for 2 problems.
+	if r.Problems != 2 || r.Population != 20 || r.Samples != 2*(20+17+17) || !r.Guided {
+		t.Fatalf("row %+v", r)
+	}
+	if d := r.PlanSeconds - r.EvaluatorSeconds - r.HostSeconds; d*d > 1e-18 || !(r.EvaluatorSeconds > 0) {
+		t.Fatalf("times do not add up: %+v", r)
+	}
+	for _, bad := range []string{"2x10", "0x100", "1x70000", "axb"} {
+		if code, _, _ := runCLI(t, "bench", "--planner", "--sizes", bad, "--backend", "cpu"); code != 2 {
+			t.Errorf("--sizes %s: exit %d", bad, code)
+		}
 	}
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apex-robotics/apex/apex"
+	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/icem"
+)
+
+// plannerSize is one P × N configuration of apex bench --planner: P
+// problems planned together, N samples in the first CEM iteration.
+type plannerSize struct{ P, N int }
+
+// plannerRow is the mean cost of one planning step (one Plan call).
+type plannerRow struct {
+	Backend          string  `json:"backend"`
+	Problems         int     `json:"problems"`
+	Population       int     `json:"population"`
+	Samples          int     `json:"samples_per_step"` // all problems and CEM iterations
+	Guided           bool    `json:"guided"`
+	Steps            int     `json:"steps"`
+	PlanSeconds      float64 `json:"plan_seconds"`
+	EvaluatorSeconds float64 `json:"evaluator_seconds"`
+	HostSeconds      float64 `json:"host_seconds"`
+	BytesUp          float64 `json:"bytes_up"`
+	BytesDown        float64 `json:"bytes_down"`
+	SamplesPerSec    float64 `json:"samples_per_sec"`
+}
+
+// parsePlannerSizes reads "1x4096,64x100".
+func parsePlannerSizes(s string, h, nu int) ([]plannerSize, error) {
+	var out []plannerSize
+	for _, f := range strings.Split(s, ",") {
+		ps, ns, ok := strings.Cut(strings.TrimSpace(f), "x")
+		p, err1 := strconv.Atoi(ps)
+		n, err2 := strconv.Atoi(ns)
+		if !ok || err1 != nil || err2 != nil || p < 1 || n < 2*icem.DefaultElites {
+			return nil, fmt.Errorf("--sizes: %q is not PxN with P ≥ 1 and N ≥ %d", f, 2*icem.DefaultElites)
+		}
+		if n > icem.MaxPopulation || int64(p)*int64(n)*int64(h)*int64(nu) > maxBenchActions {
+			return nil, fmt.Errorf("--sizes %s: N ≤ %d and P × N × horizon × nu ≤ %d", f, icem.MaxPopulation, maxBenchActions)
+		}
+		out = append(out, plannerSize{p, n})
+	}
+	return out, nil
+}
+
+// benchPlanner measures whole planning steps of iCEM (iCEMπ with a random
+// policy when guided) for each size and evaluator: P problems from the
+// task's reset states, steps Plan calls each after one untimed call.
+func benchPlanner(w io.Writer, task *batchsim.Task, evs []batchsim.Evaluator, sizes []plannerSize, h, steps int, guided, asJSON bool, seed uint64) error {
+	var rows []plannerRow
+	for _, ev := range evs {
+		for _, sz := range sizes {
+			pl, err := icem.New(task, ev, icem.Config{Horizon: h, Population: sz.N, Beta: task.Beta})
+			if err != nil {
+				return err
+			}
+			if guided {
+				pol := apex.NewPolicy(task.ObsDim(), task.ActLow, task.ActHigh, nil, rand.NewPCG(seed, 2))
+				if err := pl.SetPolicy(pol); err != nil {
+					return err
+				}
+			}
+			probs := make([]*icem.Problem, sz.P)
+			dst := make([][]float64, sz.P)
+			for k := range probs {
+				env := batchsim.NewEnv(task)
+				env.Reset(rand.New(rand.NewPCG(seed, uint64(k))))
+				probs[k] = pl.NewProblem(seed, k)
+				probs[k].SetState(env.Data.Qpos, env.Data.Qvel, env.Params)
+				dst[k] = make([]float64, task.Model.Nu)
+			}
+			if _, err := pl.Plan(dst, probs); err != nil { // warm-up: kernel compile, buffers
+				return fmt.Errorf("%s: %w", ev.Name(), err)
+			}
+			row := plannerRow{Backend: ev.Name(), Problems: sz.P, Population: sz.N, Guided: guided, Steps: steps}
+			var plan, eval time.Duration
+			var up, down int64
+			for range steps {
+				st, err := pl.Plan(dst, probs)
+				if err != nil {
+					return fmt.Errorf("%s: %w", ev.Name(), err)
+				}
+				plan += st.Elapsed
+				eval += st.EvalTime
+				up += st.BytesUp
+				down += st.BytesDown
+				row.Samples = st.Simulated
+			}
+			n := float64(steps)
+			row.PlanSeconds, row.EvaluatorSeconds = plan.Seconds()/n, eval.Seconds()/n
+			row.HostSeconds = row.PlanSeconds - row.EvaluatorSeconds
+			row.BytesUp, row.BytesDown = float64(up)/n, float64(down)/n
+			row.SamplesPerSec = float64(row.Samples) / row.PlanSeconds
+			if !finite([]float64{row.PlanSeconds, row.SamplesPerSec}) {
+				return fmt.Errorf("%s %dx%d: a measurement is not finite: %+v", ev.Name(), sz.P, sz.N, row)
+			}
+			rows = append(rows, row)
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"task": task.Name, "horizon": h, "planner_rows": rows})
+	}
+	fmt.Fprintf(w, "task %s: whole planning steps (iCEM, 3 CEM iterations, horizon %d%s), mean of %d steps, GOMAXPROCS %d\n",
+		task.Name, h, map[bool]string{true: ", guided by a random policy", false: ""}[guided], steps, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "%-28s %9s %12s %10s %12s %10s %7s %12s %12s\n", "backend", "P x N", "samples/step", "step ms", "evaluator ms", "host ms", "host %", "bytes up", "bytes down")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-28s %9s %12d %10.2f %12.2f %10.2f %7.0f %12.0f %12.0f\n", r.Backend, fmt.Sprintf("%dx%d", r.Problems, r.Population),
+			r.Samples, 1e3*r.PlanSeconds, 1e3*r.EvaluatorSeconds, 1e3*r.HostSeconds, 100*r.HostSeconds/r.PlanSeconds, r.BytesUp, r.BytesDown)
+	}
+	return nil
+}
