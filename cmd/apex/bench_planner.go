@@ -114,10 +114,10 @@ func benchPlanner(w io.Writer, task *batchsim.Task, evs []batchsim.Evaluator, si
 	}
 	fmt.Fprintf(w, "task %s: whole planning steps (iCEM, 3 CEM iterations, horizon %d%s), mean of %d steps, GOMAXPROCS %d\n",
 		task.Name, h, map[bool]string{true: ", guided by a random policy", false: ""}[guided], steps, runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "%-28s %9s %12s %10s %12s %10s %7s %12s %12s\n", "backend", "P x N", "samples/step", "step ms", "evaluator ms", "host ms", "host %", "bytes up", "bytes down")
+	fmt.Fprintf(w, "%9s %12s %10s %12s %10s %7s %12s %12s  %s\n", "P x N", "samples/step", "step ms", "evaluator ms", "host ms", "host %", "bytes up", "bytes down", "backend")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-28s %9s %12d %10.2f %12.2f %10.2f %7.0f %12.0f %12.0f\n", r.Backend, fmt.Sprintf("%dx%d", r.Problems, r.Population),
-			r.Samples, 1e3*r.PlanSeconds, 1e3*r.EvaluatorSeconds, 1e3*r.HostSeconds, 100*r.HostSeconds/r.PlanSeconds, r.BytesUp, r.BytesDown)
+		fmt.Fprintf(w, "%9s %12d %10.2f %12.2f %10.2f %7.0f %12.0f %12.0f  %s\n", fmt.Sprintf("%dx%d", r.Problems, r.Population),
+			r.Samples, 1e3*r.PlanSeconds, 1e3*r.EvaluatorSeconds, 1e3*r.HostSeconds, 100*r.HostSeconds/r.PlanSeconds, r.BytesUp, r.BytesDown, r.Backend)
 	}
 	return nil
 }

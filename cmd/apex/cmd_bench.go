@@ -136,12 +136,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	m := task.Model
 	// One untimed call per backend: the GPU backend compiles its kernel for
 	// the task on the first call.
+	firstCall := map[string]float64{}
 	for _, e := range bes {
 		warm := &batchsim.Batch{Task: task, Problems: 1, Samples: 1, Horizon: 1,
 			Qpos: append([]float64(nil), m.Qpos0...), Qvel: make([]float64, m.Nv), Params: make([]float64, task.NParam),
 			Actions: make([]float64, m.Nu)}
+		t0 := time.Now()
 		if err := e.ev.Evaluate(warm, &batchsim.Result{}); err != nil {
 			return fmt.Errorf("%s: %w", e.ev.Name(), err)
+		}
+		if e.name == "gpu" {
+			firstCall[e.ev.Name()] = time.Since(t0).Seconds()
 		}
 	}
 	rng := rand.New(rand.NewPCG(*seed, 1))
@@ -216,7 +221,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if !finite([]float64{mjRate}) {
 			mjErr = fmt.Errorf("mujoco-testspeed rate %g is not finite", mjRate)
 		}
-		out := map[string]any{"task": task.Name, "rows": rows}
+		out := map[string]any{"task": task.Name, "rows": rows, "gpu_first_call_seconds": firstCall}
 		if mjErr == nil {
 			out["mujoco_steps_per_sec_single_core"] = mjRate
 		}
@@ -225,6 +230,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(out)
 	}
 	fmt.Fprintf(stdout, "task %s: horizon %d, frame skip %d, timestep %g s\n", task.Name, *horizon, task.FrameSkip, m.Opt.Timestep)
+	for name, s := range firstCall {
+		fmt.Fprintf(stdout, "%s: first call %.2f s (the kernel's compile for the task, one tiny dispatch; untimed below)\n", name, s)
+	}
 	fmt.Fprintf(stdout, "%-8s %7s %7s %12s %14s %14s %10s %9s\n", "backend", "workers", "batch", "rollouts/s", "steps/s", "steps/s/core", "sim s/s", "gpu/cpu")
 	for _, r := range rows {
 		ratio := ""

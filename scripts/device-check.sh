@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The GPU figures in one file: the adapter, each task's kernel compile (first
+# call), apex bench rollout rows at 4096/16384/65536, and whole planning
+# steps (iCEMπ) at budget 100 and 300 and at issue 14's P × N sizes.
+# Meant for a machine with an NVIDIA GPU (about 5 minutes); on lavapipe
+# QUICK=1 runs the same steps at small sizes as a smoke test.
+#
+#   scripts/device-check.sh [OUT]        (default device-check.txt)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-device-check.txt}
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/apex-xdg}
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+APEX=${APEX:-./bin/apex}
+if [ ! -x "$APEX" ]; then go build -o bin/apex ./cmd/apex || exit 1; APEX=./bin/apex; fi
+if [ "${QUICK:-0}" = 1 ]; then
+  BATCH=64,256; PSIZES=1x40,4x40; BUDGETS=1x40; TASKS="halfcheetah door"; STEPS=1
+else
+  BATCH=4096,16384,65536; PSIZES=1x4096,1x16384,1x65536,64x100; BUDGETS=1x40,64x40,1x123,64x123
+  TASKS="halfcheetah door fetchpickplace humanoidstandup"; STEPS=3
+fi
+fail=0
+run() { echo "\$ $*"; "$@" || { echo "FAILED (exit $?): $*"; fail=1; }; echo; }
+{
+  echo "== apex device check, $(date -u +%FT%TZ), $(uname -n), $(nproc) cores"
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  echo
+  echo "== kernel compile per task (first call of the GPU evaluator)"
+  for t in $TASKS; do run timeout 600 "$APEX" bench --task "$t" --backend gpu --batch 64 --horizon 1; done
+  echo "== rollouts: GPU vs CPU, HalfCheetah, horizon 30"
+  run "$APEX" bench --task halfcheetah --backend all --batch "$BATCH" --check
+  echo "== whole planning steps at budget 100 (N 40) and 300 (N 123), P = 1 and 64"
+  run "$APEX" bench --planner --backend all --sizes "$BUDGETS" --steps "$STEPS"
+  echo "== whole planning steps at P × N of issue 14"
+  run "$APEX" bench --planner --backend gpu --sizes "$PSIZES" --steps "$STEPS"
+  exit $fail
+} 2>&1 | tee "$OUT"
+status=${PIPESTATUS[0]}
+echo "device check written to $OUT"
+exit "$status"
