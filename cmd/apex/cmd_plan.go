@@ -78,10 +78,11 @@ type planSummary struct {
 // typo is a usage error that names the limit, not an out-of-memory crash or
 // a hang.
 const (
-	// maxPlanBudget bounds --budget (samples per environment step).
-	maxPlanBudget = 1 << 20
+	// maxPlanBudget bounds --budget (samples per environment step): the
+	// planner's own limit, so that the message names it before any work.
+	maxPlanBudget = icem.MaxPopulation
 	// maxPlanHorizon bounds --horizon (control steps).
-	maxPlanHorizon = 10000
+	maxPlanHorizon = icem.MaxHorizon
 	// maxPlanActions bounds budget × horizon × nu, the action values the
 	// planner samples per step (512 MiB of float64).
 	maxPlanActions = 1 << 26
