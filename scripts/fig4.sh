@@ -15,9 +15,8 @@ APEX=${APEX:-./bin/apex}
 mkdir -p "$OUT"
 common="--task halfcheetah --budget 45 --episode-len 200 --train-steps 300 --batch-size 256 --eval-episodes 10 --backend cpu --workers 1"
 # Order: two seeds of the main methods, the elite-mean label and the
-# ablations (ABL_ITER iterations, default 12), then the third seed of the
-# main methods, then the ablations' second seed; so that a sweep cut short
-# has whole rows. Fields: method ablation seed label iterations.
+# ablations (ABL_ITER iterations, default 12, two seeds), then the third seed
+# of the main methods; so that a sweep cut short has whole rows. Fields: method ablation seed label iterations.
 ABL_ITER=${ABL_ITER:-12}
 jobs=()
 for seed in 1 2; do
@@ -25,8 +24,8 @@ for seed in 1 2; do
 done
 for seed in 1 2; do jobs+=("apex - $seed elite-mean $ABL_ITER"); done
 for a in lambda-fixed no-dagger no-warmstart no-policy-samples; do jobs+=("apex $a 1 best $ABL_ITER"); done
-for m in apex icem-bc icem-dagger icempi-gps; do jobs+=("$m - 3 best $ITER"); done
 for a in lambda-fixed no-dagger no-warmstart no-policy-samples; do jobs+=("apex $a 2 best $ABL_ITER"); done
+for m in apex icem-bc icem-dagger icempi-gps; do jobs+=("$m - 3 best $ITER"); done
 run() {
   read -r m a seed label iters <<<"$1"
   name="$m"; abl="--label $label"
