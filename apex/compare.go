@@ -19,10 +19,11 @@ type Group struct {
 	Runs  []string // run folders
 	Seeds []uint64
 	Iters []int
-	// Per iteration: mean over seeds and the half-width of its 95 %
-	// confidence interval (Student's t over the seeds; 0 for one seed).
-	Policy, PolicyCI []float64
-	Expert, ExpertCI []float64
+	// Per iteration: mean over seeds, the half-width of its 95 %
+	// confidence interval (Student's t over the seeds; 0 for one seed) and
+	// its standard error s/√seeds.
+	Policy, PolicyCI, PolicySE []float64
+	Expert, ExpertCI, ExpertSE []float64
 	// Per seed: its mean policy return over the last Last iterations and
 	// its mean expert return over the last half of the iterations.
 	PolicyLast, ExpertLastHalf []float64
@@ -99,10 +100,11 @@ func CompareRuns(dirs []string, last, upTo int) ([]*Group, error) {
 				pol, exp = append(pol, r[i].PolicyReturn), append(exp, r[i].ExpertReturn)
 			}
 			g.Iters = append(g.Iters, runs[0][i].Iteration)
-			m, _ := stats(pol)
-			g.Policy, g.PolicyCI = append(g.Policy, m), append(g.PolicyCI, ci95(pol))
-			m, _ = stats(exp)
-			g.Expert, g.ExpertCI = append(g.Expert, m), append(g.ExpertCI, ci95(exp))
+			se := math.Sqrt(float64(len(runs)))
+			m, s := stats(pol)
+			g.Policy, g.PolicyCI, g.PolicySE = append(g.Policy, m), append(g.PolicyCI, ci95(pol)), append(g.PolicySE, s/se)
+			m, s = stats(exp)
+			g.Expert, g.ExpertCI, g.ExpertSE = append(g.Expert, m), append(g.ExpertCI, ci95(exp)), append(g.ExpertSE, s/se)
 		}
 		for _, r := range runs {
 			var p, e float64

@@ -12,7 +12,7 @@ import (
 func init() {
 	register(&command{
 		name:      "compare",
-		summary:   "Compare run folders by method over seeds: a table of final policy and expert returns with 95% CIs and Welch tests, and curve plots with CI bands.",
+		summary:   "Compare run folders by method over seeds: a table of final policy and expert returns with 95% CIs and Welch tests, and curve plots with ± 1 standard error bands.",
 		usage:     "compare RUN_DIR... [--last K] [--iterations N] [--policy-png F] [--expert-png F] [--title T] [--json]",
 		takesArgs: true,
 		run:       runCompare,
@@ -37,7 +37,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["compare"], stderr)
 	last := fs.Int("last", 3, "iterations at the end whose policy returns are averaged per seed")
 	upTo := fs.Int("iterations", 0, "compare the first N iterations of every run (default: all that every run of a method completed)")
-	policyPNG := fs.String("policy-png", "", "write the policy curves (mean over seeds, 95% CI band) to this PNG")
+	policyPNG := fs.String("policy-png", "", "write the policy curves (mean over seeds, ± 1 standard error band) to this PNG")
 	expertPNG := fs.String("expert-png", "", "write the expert curves to this PNG")
 	title := fs.String("title", "", "title of the plots")
 	asJSON := fs.Bool("json", false, "print the table as JSON")
@@ -77,9 +77,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		if out.path == "" {
 			continue
 		}
-		t := out.what
+		t := out.what + ", mean over seeds ± 1 s.e."
 		if *title != "" {
-			t = *title + ": " + out.what
+			t = *title + ": " + t
 		}
 		if err := apex.PlotGroups(out.path, t, groups, out.expert); err != nil {
 			return err
