@@ -14,18 +14,20 @@ ITER=${ITER:-20}
 APEX=${APEX:-./bin/apex}
 mkdir -p "$OUT"
 common="--task halfcheetah --budget 45 --episode-len 200 --train-steps 300 --batch-size 256 --eval-episodes 10 --backend cpu --workers 1"
-# Order: two seeds of the main methods, the elite-mean label and the
-# ablations (ABL_ITER iterations, default 12, two seeds), then the third seed
-# of the main methods; so that a sweep cut short has whole rows. Fields: method ablation seed label iterations.
+# Order: two seeds of the main methods, the elite-mean label (ABL_ITER
+# iterations, default 12), the third seed of the main methods, then the
+# ablations (ABL_ITER iterations, two seeds); so that a sweep cut short has
+# whole rows of the main figure first. Fields: method ablation seed label iterations.
 ABL_ITER=${ABL_ITER:-12}
 jobs=()
 for seed in 1 2; do
   for m in apex icem-bc icem-dagger icempi-gps; do jobs+=("$m - $seed best $ITER"); done
 done
 for seed in 1 2; do jobs+=("apex - $seed elite-mean $ABL_ITER"); done
-for a in lambda-fixed no-dagger no-warmstart no-policy-samples; do jobs+=("apex $a 1 best $ABL_ITER"); done
-for a in lambda-fixed no-dagger no-warmstart no-policy-samples; do jobs+=("apex $a 2 best $ABL_ITER"); done
 for m in apex icem-bc icem-dagger icempi-gps; do jobs+=("$m - 3 best $ITER"); done
+for seed in 1 2; do
+  for a in lambda-fixed no-dagger no-warmstart no-policy-samples; do jobs+=("apex $a $seed best $ABL_ITER"); done
+done
 run() {
   read -r m a seed label iters <<<"$1"
   name="$m"; abl="--label $label"
