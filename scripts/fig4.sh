@@ -15,10 +15,10 @@ APEX=${APEX:-./bin/apex}
 mkdir -p "$OUT"
 common="--task halfcheetah --budget 45 --episode-len 200 --train-steps 300 --batch-size 256 --eval-episodes 10 --backend cpu --workers 1"
 # Order: two seeds of the main methods, the elite-mean label (ABL_ITER
-# iterations, default 12), the third seed of the main methods, then the
+# iterations, default 20), the third seed of the main methods, then the
 # ablations (ABL_ITER iterations, two seeds); so that a sweep cut short has
 # whole rows of the main figure first. Fields: method ablation seed label iterations.
-ABL_ITER=${ABL_ITER:-12}
+ABL_ITER=${ABL_ITER:-20}
 jobs=()
 for seed in 1 2; do
   for m in apex icem-bc icem-dagger icempi-gps; do jobs+=("$m - $seed best $ITER"); done
@@ -42,7 +42,7 @@ run() {
     echo "$name: running in another process; skipped"; return
   fi
   if [ -f "$dir/config.json" ]; then
-    $APEX train --resume "$dir" >"$dir.out" 2>"$dir.err" || { echo "$name: FAILED (see $dir.err)"; return; }
+    $APEX train --resume "$dir" --iterations "$iters" >"$dir.out" 2>"$dir.err" || { echo "$name: FAILED (see $dir.err)"; return; }
   else
     $APEX train $common --iterations "$iters" --method "$m" $abl --seed "$seed" --out "$dir" >"$dir.out" 2>"$dir.err" || { echo "$name: FAILED (see $dir.err)"; return; }
   fi
