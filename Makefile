@@ -32,9 +32,18 @@ vet:
 
 # Unit, parity and physics tests; then the cross-check against MuJoCo (build
 # tag mujoco, needs libmujoco-dev from make deps, and the reference models in
-# models/), verbose so that its test names show, and failing if any skipped.
+# models/), verbose so that its test names show. On a machine set up by make
+# deps every test can run (lavapipe for WebGPU, Xvfb for the window, MuJoCo's
+# testspeed), so a skipped test fails make test: the unit run is verbose into
+# a log, whose package lines are shown (all of it when a test fails), and any
+# SKIP is listed with its reason.
 test: deps vet
-	$(GO) test -count=1 -timeout 12m ./...
+	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	echo "$(GO) test -count=1 -timeout 12m -v ./..."; \
+	if ! $(GO) test -count=1 -timeout 12m -v ./... >"$$log" 2>&1; then cat "$$log"; exit 1; fi; \
+	grep -E '^(ok|FAIL|\?) ' "$$log"; \
+	if grep -q -- '--- SKIP' "$$log"; then grep -A1 -- '--- SKIP' "$$log"; \
+	  echo "make test: tests skipped (above); after make deps every test must run"; exit 1; fi
 	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	echo "$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref' ./internal/mjref/ ./batchsim/"; \
 	$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref' ./internal/mjref/ ./batchsim/ 2>&1 | tee "$$log"; \
