@@ -10,10 +10,9 @@ import (
 	"os"
 
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/apex-robotics/apex/internal/openblas"
+	"github.com/apex-robotics/apex/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -416,27 +415,7 @@ func (t *Trainer) lossGrad() (loss, mse float64) {
 }
 
 // parallel runs fn(k) for k in [0, n) on up to workers goroutines.
-func parallel(workers, n int, fn func(k int)) {
-	workers = min(workers, n)
-	if workers <= 1 {
-		for k := range n {
-			fn(k)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
-				fn(k)
-			}
-		}()
-	}
-	wg.Wait()
-}
+func parallel(workers, n int, fn func(k int)) { par.For(workers, n, func(_, k int) { fn(k) }) }
 
 // MSE is the mean squared error of p's actions against the expert actions of
 // ds, over all pairs and action components.

@@ -17,11 +17,10 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/internal/par"
 )
 
 // streamICEM separates the planner's random streams from others derived from
@@ -649,27 +648,5 @@ func finiteAll(x []float64) bool {
 // call uses its own problem's random stream, so the assignment of problems to
 // workers does not change results.
 func (p *Planner) parallel(n int, fn func(w *worker, k int)) {
-	nw := min(len(p.workers), n)
-	if nw <= 1 {
-		for k := 0; k < n; k++ {
-			fn(p.workers[0], k)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for _, w := range p.workers[:nw] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= n {
-					return
-				}
-				fn(w, k)
-			}
-		}()
-	}
-	wg.Wait()
+	par.For(len(p.workers), n, func(g, k int) { fn(p.workers[g], k) })
 }
