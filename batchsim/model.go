@@ -154,6 +154,12 @@ type Model struct {
 	JntRange     [][2]float64 // lower, upper limit: radians or metres (njnt)
 	JntStiffness []float64    // passive spring stiffness (njnt)
 	JntSolref    [][2]float64 // limit softness: time constant, damping ratio (njnt)
+	// JntSolimp is the limit's impedance (MJCF joint/@solimplimit: dmin, dmax,
+	// width, midpoint, power); nil means MuJoCo's default for every joint. (njnt)
+	JntSolimp [][5]float64
+	// JntMargin is the distance from a limit at which it becomes active
+	// (MJCF joint/@margin); nil means 0. (njnt)
+	JntMargin []float64
 	// Conditional upper limits (an apex extension, read from MJCF
 	// <custom><text name="apex:jointlock..." data="joint gate upper catch lo hi"/>):
 	// joint j's upper limit is JntLock[j][0] while the position of joint
@@ -173,6 +179,10 @@ type Model struct {
 	// DofFrictionloss is the dry friction of the dof (MJCF joint/@frictionloss),
 	// a regularised Coulomb force, see fwdActuation; nil means none. (nv)
 	DofFrictionloss []float64
+	// Softness of the dry-friction constraint (MJCF joint/@solreffriction,
+	// @solimpfriction); nil means MuJoCo's defaults. (nv)
+	DofSolrefFriction [][2]float64
+	DofSolimpFriction [][5]float64
 
 	// Geoms.
 	GeomName        []string     // (ngeom)
@@ -185,6 +195,8 @@ type Model struct {
 	GeomContype     []uint32     // contact type bitmask (ngeom)
 	GeomConaffinity []uint32     // contact affinity bitmask (ngeom)
 	GeomSolref      [][2]float64 // contact softness: time constant, damping ratio (ngeom)
+	GeomSolimp      [][5]float64 // contact impedance; nil means MuJoCo's default (ngeom)
+	GeomCondim      []int        // contact dimensionality 1, 3, 4 or 6; nil means 3 (ngeom)
 	GeomMargin      []float64    // distance at which contact becomes active (ngeom)
 	GeomRGBA        [][4]float32 // colour for the viewer (ngeom)
 
@@ -197,6 +209,16 @@ type Model struct {
 	PairFriction []float64    // sliding friction coefficient (npair)
 	PairSolref   [][2]float64 // time constant, damping ratio (npair)
 	PairMargin   []float64    // contact activation distance (npair)
+	// PairSolimp is the pair's impedance (dmin, dmax, width, midpoint,
+	// power), the geoms' mean or the <pair>'s own; nil means MuJoCo's default. (npair)
+	PairSolimp [][5]float64
+	// PairCondim is the pair's contact dimensionality: 1 frictionless, 3
+	// sliding friction, 4 also torsional (the larger of the two geoms', or
+	// the <pair>'s); nil means 3. (npair)
+	PairCondim []int
+	// PairTorsion is the torsional friction coefficient used when condim ≥ 4;
+	// nil means 0. (npair)
+	PairTorsion []float64
 
 	// Sites.
 	SiteName   []string // (nsite)
@@ -230,6 +252,14 @@ type Model struct {
 	TendonNum  []int     // number of wraps (ntendon)
 	WrapJntID  []int     // hinge or slide joint of the wrap (nwrap)
 	WrapCoef   []float64 // coefficient of the joint in the length (nwrap)
+	// Tendon limits (MJCF fixed/@limited, @range, @solreflimit, @solimplimit,
+	// @margin), constraints of the solver like joint limits; nil means no
+	// tendon is limited. (ntendon)
+	TendonLimited   []bool
+	TendonRange     [][2]float64
+	TendonSolrefLim [][2]float64
+	TendonSolimpLim [][5]float64
+	TendonMargin    []float64
 
 	Qpos0      []float64 // default pose: joints at 0, free joints at the body's pose (nq)
 	QposSpring []float64 // spring reference pose (nq)
