@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,36 +25,61 @@ import (
 // briefly.
 var modelFileLimit int64 = MaxModelFileSize
 
+// loaderMaxActuators is MaxActuators, the GPU kernel's limit. The Adroit
+// tests raise it to load the hand's 28 actuators until the kernel's limit
+// (shaders/rollout.wgsl MAX_ACTUATORS) and MaxActuators are raised together.
+var loaderMaxActuators = MaxActuators
+
+// loaderMaxContactPairs is MaxContactPairs, raised by the Adroit tests as
+// loaderMaxActuators is: the door model has 279 candidate pairs.
+var loaderMaxContactPairs = MaxContactPairs
+
 // LoadFile reads and compiles the MJCF model in path. A file above
 // MaxModelFileSize is refused before it is read whole; a device or pipe is
-// read up to that limit and no further.
+// read up to that limit and no further. Included files (<include file=...>)
+// and mesh files are read relative to the model file's folder, as MuJoCo
+// does, under the same limit each.
 func LoadFile(path string) (*Model, error) {
-	f, err := os.Open(path)
+	data, err := readModelFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
+	return LoadXML(data, path)
+}
+
+// readModelFile reads a model, include or mesh file, refusing one above
+// modelFileLimit before reading it whole.
+func readModelFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
-	tooBig := fmt.Errorf("load model %s: the file is larger than the limit of %d bytes (%.3g MiB, MaxModelFileSize)", path, modelFileLimit, float64(modelFileLimit)/(1<<20))
+	tooBig := fmt.Errorf("%s: the file is larger than the limit of %d bytes (%.3g MiB, MaxModelFileSize)", path, modelFileLimit, float64(modelFileLimit)/(1<<20))
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > modelFileLimit {
 		return nil, tooBig
 	}
 	data, err := io.ReadAll(io.LimitReader(f, modelFileLimit+1))
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, err
 	}
 	if int64(len(data)) > modelFileLimit {
 		return nil, tooBig
 	}
-	return LoadXML(data, path)
+	return data, nil
 }
 
-// LoadXML compiles an MJCF document; filename is used in error messages.
+// LoadXML compiles an MJCF document; filename is used in error messages, and
+// its folder is where included files and meshes are looked for.
 func LoadXML(data []byte, filename string) (*Model, error) {
-	root, err := parseXML(data, filename)
+	root, err := parseXML(data, filename, "mujoco")
 	if err != nil {
 		return nil, err
 	}
-	c := &compiler{file: filename, angleDeg: true, inertiaFromGeom: "auto", autoLimits: false}
+	c := &compiler{file: filename, dir: filepath.Dir(filename), angleDeg: true, inertiaFromGeom: "auto", autoLimits: false}
+	if err := c.expandIncludes(root, []string{filepath.Clean(filename)}); err != nil {
+		return nil, err
+	}
 	m, err := c.compile(root)
 	if err != nil {
 		return nil, err
@@ -62,16 +88,79 @@ func LoadXML(data []byte, filename string) (*Model, error) {
 	return m, nil
 }
 
+// maxIncludeDepth bounds nested <include>s; a cycle is refused before it.
+const maxIncludeDepth = 16
+
+// expandIncludes replaces every <include file="..."/> below n by the
+// children of the included file's <mujocoinclude> root, as MuJoCo does.
+// chain holds the files being expanded, to refuse a cycle.
+func (c *compiler) expandIncludes(n *node, chain []string) error {
+	var out []*node
+	changed := false
+	for _, ch := range n.children {
+		if ch.name != "include" {
+			if err := c.expandIncludes(ch, chain); err != nil {
+				return err
+			}
+			out = append(out, ch)
+			continue
+		}
+		changed = true
+		for _, a := range ch.order {
+			if a != "file" {
+				return c.errf(ch, "unsupported attribute %q", a)
+			}
+		}
+		name := ch.attrs["file"]
+		if name == "" {
+			return c.errf(ch, "include needs a file")
+		}
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(c.dir, name)
+		}
+		path = filepath.Clean(path)
+		if slices.Contains(chain, path) {
+			return c.errf(ch, "file %q includes itself (through %s)", name, strings.Join(chain, " -> "))
+		}
+		if len(chain) > maxIncludeDepth {
+			return c.errf(ch, "includes nested deeper than %d files", maxIncludeDepth)
+		}
+		data, err := readModelFile(path)
+		if err != nil {
+			return c.errf(ch, "include: %v", err)
+		}
+		inc, err := parseXML(data, path, "mujocoinclude")
+		if err != nil {
+			return err
+		}
+		if len(inc.order) > 0 {
+			return c.errf(inc, "unsupported attribute %q", inc.order[0])
+		}
+		if err := c.expandIncludes(inc, append(chain, path)); err != nil {
+			return err
+		}
+		out = append(out, inc.children...)
+	}
+	if changed {
+		n.children = out
+	}
+	return nil
+}
+
 // node is an XML element with the line it starts on.
 type node struct {
 	name     string
 	attrs    map[string]string
 	order    []string // attribute names in file order
 	children []*node
+	file     string // file the element is in (an included file or the model)
 	line     int
 }
 
-func parseXML(data []byte, file string) (*node, error) {
+// parseXML reads an XML document whose root must be rootName ("mujoco", or
+// "mujocoinclude" for an included file).
+func parseXML(data []byte, file, rootName string) (*node, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	// lineAt counts lines incrementally: offsets only grow, and a fresh count
 	// per token would make loading quadratic in the file's size.
@@ -106,7 +195,7 @@ func parseXML(data []byte, file string) (*node, error) {
 				// that does not say what the user thinks it says.
 				return nil, fmt.Errorf("%s:%d: malformed XML: a second root element <%s> after </%s>", file, lineAt(off), t.Name.Local, root.name)
 			}
-			n := &node{name: t.Name.Local, attrs: map[string]string{}, line: lineAt(off)}
+			n := &node{name: t.Name.Local, attrs: map[string]string{}, file: file, line: lineAt(off)}
 			for _, a := range t.Attr {
 				n.attrs[a.Name.Local] = a.Value
 				n.order = append(n.order, a.Name.Local)
@@ -137,8 +226,8 @@ func parseXML(data []byte, file string) (*node, error) {
 	if len(stack) != 0 {
 		return nil, fmt.Errorf("%s:%d: malformed XML: <%s> is not closed", file, stack[len(stack)-1].line, stack[len(stack)-1].name)
 	}
-	if root.name != "mujoco" {
-		return nil, fmt.Errorf("%s:%d: root element is <%s>, want <mujoco>", file, root.line, root.name)
+	if root.name != rootName {
+		return nil, fmt.Errorf("%s:%d: root element is <%s>, want <%s>", file, root.line, root.name, rootName)
 	}
 	return root, nil
 }
@@ -168,20 +257,29 @@ func (d *defaultClass) lookup(kind string) attrSet {
 
 type compiler struct {
 	file            string
+	dir             string // folder of the model file: includes and meshes are read from it
 	angleDeg        bool
 	inertiaFromGeom string // true, false, auto
 	autoLimits      bool
 	totalMass       float64 // settotalmass; <= 0 means unset
 	classes         map[string]*defaultClass
 	m               *Model
+	meshDir         string    // compiler/@meshdir, relative to dir
+	assetDir        string    // compiler/@assetdir, the mesh folder when meshdir is not given
 	geomMass        []float64 // mass of each geom (for inertia), before settotalmass
-	geomCondim      []int
+	geomNode        []*node   // element of each geom, for messages
+	geomTorsion     []float64 // torsional friction of each geom (friction[1])
+	geomPriority    []int     // geom/@priority
+	geomSolmix      []float64 // geom/@solmix
 	bodyHasInertial []bool
-	tendonCount     int
-	tendons         []*node // fixed tendons, added to the Model when an actuator uses one
+	bodyMocap       []bool  // mocap="true": fixed where the file puts it
+	tendons         []*node // fixed tendons in file order; kept when limited or used by an actuator
+	meshNames       map[string]int
+	contacts        []*node // <contact> elements, read once the geoms and bodies exist
 	// names holds, per element kind (body, joint, geom, site, actuator,
-	// tendon), the line where each name was first given; see uniqueName.
-	names map[string]map[string]int
+	// tendon, mesh), the file:line where each name was first given ("" for
+	// the world body); see uniqueName.
+	names map[string]map[string]string
 }
 
 // uniqueName records the name of an element of kind (body, joint, geom,
@@ -194,41 +292,55 @@ func (c *compiler) uniqueName(n *node, kind, name string) error {
 		return nil
 	}
 	if c.names == nil {
-		c.names = map[string]map[string]int{}
+		c.names = map[string]map[string]string{}
 	}
 	seen := c.names[kind]
 	if seen == nil {
-		seen = map[string]int{}
+		seen = map[string]string{}
 		c.names[kind] = seen
 	}
-	if line, dup := seen[name]; dup {
-		if line == 0 {
+	if first, dup := seen[name]; dup {
+		if first == "" {
 			return c.errf(n, "repeated %s name %q: it is the name of the world body", kind, name)
 		}
-		return c.errf(n, "repeated %s name %q (first at %s:%d): names must be unique per element kind, as in MuJoCo", kind, name, c.file, line)
+		return c.errf(n, "repeated %s name %q (first at %s): names must be unique per element kind, as in MuJoCo", kind, name, first)
 	}
-	seen[name] = n.line
+	seen[name] = c.where(n)
 	return nil
 }
 
 func (c *compiler) errf(n *node, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: <%s>: %s", c.file, n.line, n.name, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%s: <%s>: %s", c.where(n), n.name, fmt.Sprintf(format, args...))
+}
+
+// where is file:line of an element, in the included file it came from.
+func (c *compiler) where(n *node) string {
+	f := n.file
+	if f == "" {
+		f = c.file
+	}
+	return fmt.Sprintf("%s:%d", f, n.line)
 }
 
 // Attributes that only affect rendering, the user's bookkeeping or MuJoCo's
 // constraint solver: accepted and not used by the engine.
 var ignoredAttrs = map[string]bool{
 	"rgba": true, "material": true, "group": true, "user": true, "class": true, "childclass": true,
-	"solimp": true, "solimplimit": true, "solreflimit": true, "condim": true, "priority": true,
-	"solmix": true, "mocap": false, "name": true, "texture": true, "shellinertia": false,
+	"name": true, "texture": true,
 }
 
 // known lists the attributes each element kind understands (besides ignoredAttrs).
 var known = map[string]map[string]bool{
 	"joint": set("type", "pos", "axis", "range", "limited", "stiffness", "springref", "damping",
-		"armature", "ref", "margin", "frictionloss", "solreflimit"),
+		"armature", "ref", "margin", "frictionloss", "solreflimit", "solimplimit", "solreffriction", "solimpfriction"),
 	"geom": set("type", "size", "pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "fromto",
-		"density", "mass", "friction", "contype", "conaffinity", "solref", "margin", "gap", "rgba", "hfield", "mesh"),
+		"density", "mass", "friction", "contype", "conaffinity", "solref", "solimp", "solmix", "priority",
+		"condim", "margin", "gap", "rgba", "hfield", "mesh"),
+	"tendon": set("limited", "range", "solreflimit", "solimplimit", "margin", "stiffness", "damping",
+		"frictionloss", "solreffriction", "solimpfriction", "springlength", "width"),
+	"mesh":     set("file", "scale", "refpos", "refquat", "smoothnormal", "vertex", "face", "normal", "texcoord", "content_type", "maxhullvert", "inertia"),
+	"pair":     set("geom1", "geom2", "condim", "friction", "solref", "solimp", "margin", "gap"),
+	"exclude":  set("body1", "body2"),
 	"site":     set("type", "size", "pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "fromto", "rgba"),
 	"body":     set("pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "mocap", "gravcomp"),
 	"inertial": set("pos", "quat", "axisangle", "euler", "xyaxes", "zaxis", "mass", "diaginertia", "fullinertia"),
@@ -262,7 +374,7 @@ func (c *compiler) compile(root *node) (*Model, error) {
 	m := &Model{Name: root.attrs["model"], Opt: Options{Timestep: 0.002, Gravity: Vec3{0, 0, -9.81}, Substeps: 1, Integrator: "Euler"}}
 	c.m = m
 	c.classes = map[string]*defaultClass{"main": {kinds: map[string]attrSet{}}}
-	c.names = map[string]map[string]int{"body": {"world": 0}} // body 0 is the world
+	c.names = map[string]map[string]string{"body": {"world": ""}} // body 0 is the world
 	for _, a := range root.order {
 		if a != "model" {
 			return nil, c.errf(root, "unsupported attribute %q", a)
@@ -291,7 +403,13 @@ func (c *compiler) compile(root *node) (*Model, error) {
 			}
 		case "custom":
 			custom = append(custom, n)
-		case "size", "visual", "asset", "statistic", "keyframe", "sensor", "extension":
+		case "asset":
+			// Meshes are kept for drawing; textures and materials only matter
+			// to a renderer.
+			if err := c.readAssets(n); err != nil {
+				return nil, err
+			}
+		case "size", "visual", "statistic", "keyframe", "sensor", "extension":
 			// Memory sizes, rendering and bookkeeping: no effect on the dynamics.
 		case "worldbody":
 			world = append(world, n)
@@ -301,6 +419,10 @@ func (c *compiler) compile(root *node) (*Model, error) {
 			if err := c.readTendon(n); err != nil {
 				return nil, err
 			}
+		case "contact":
+			c.contacts = append(c.contacts, n)
+		case "equality":
+			return nil, c.errf(n, "equality constraints are not supported (the engine has no equality constraints; running without them would change the dynamics)")
 		default:
 			return nil, c.errf(n, "unsupported element (it would change the dynamics or is not part of the supported MJCF subset)")
 		}
@@ -308,10 +430,14 @@ func (c *compiler) compile(root *node) (*Model, error) {
 	// Body 0 is the world.
 	c.addBody("world", -1, Vec3{}, Quat{1, 0, 0, 0})
 	c.bodyHasInertial = append(c.bodyHasInertial, false)
+	c.bodyMocap = append(c.bodyMocap, false)
 	for _, w := range world {
 		if err := c.readBodyChildren(w, 0, c.classes["main"]); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.addTendons(actuators); err != nil {
+		return nil, err
 	}
 	for _, a := range actuators {
 		if err := c.readActuators(a); err != nil {
@@ -321,11 +447,6 @@ func (c *compiler) compile(root *node) (*Model, error) {
 	for _, n := range custom {
 		if err := c.readCustom(n); err != nil {
 			return nil, err
-		}
-	}
-	for _, t := range c.tendons {
-		if !slices.Contains(m.TendonName, t.attrs["name"]) {
-			c.warn(t, "fixed tendon %q has no stiffness, damping or limits and does not change the dynamics: ignored", t.attrs["name"])
 		}
 	}
 	if err := c.finish(); err != nil {
@@ -368,7 +489,11 @@ func (c *compiler) readCompiler(n *node) error {
 			if v != "xyz" {
 				return c.errf(n, "eulerseq=%q: only xyz is supported", v)
 			}
-		case "meshdir", "texturedir", "assetdir", "discardvisual", "strippath", "balanceinertia", "boundmass", "boundinertia", "fitaabb", "convexhull", "usethread":
+		case "meshdir":
+			c.meshDir = v
+		case "assetdir":
+			c.assetDir = v
+		case "texturedir", "discardvisual", "strippath", "balanceinertia", "boundmass", "boundinertia", "fitaabb", "convexhull", "usethread":
 			if a == "boundmass" || a == "boundinertia" || a == "balanceinertia" {
 				if v != "0" && v != "false" {
 					return c.errf(n, "%s=%q changes inertias and is not supported", a, v)
@@ -451,7 +576,7 @@ func (c *compiler) readOption(n *node) error {
 }
 
 func (c *compiler) warn(n *node, format string, args ...any) {
-	c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("%s:%d: %s", c.file, n.line, fmt.Sprintf(format, args...)))
+	c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("%s: %s", c.where(n), fmt.Sprintf(format, args...)))
 }
 
 func (c *compiler) readDefault(n *node, parent *defaultClass, isMain bool) error {
@@ -473,7 +598,7 @@ func (c *compiler) readDefault(n *node, parent *defaultClass, isMain bool) error
 			if err := c.readDefault(ch, cls, false); err != nil {
 				return err
 			}
-		case "joint", "geom", "site", "motor", "position", "general", "inertial":
+		case "joint", "geom", "site", "motor", "position", "general", "inertial", "tendon", "mesh", "pair":
 			if err := c.checkAttrs(ch, ch.name); err != nil {
 				return err
 			}
@@ -485,7 +610,7 @@ func (c *compiler) readDefault(n *node, parent *defaultClass, isMain bool) error
 			for _, a := range ch.order {
 				as[a] = ch.attrs[a]
 			}
-		case "mesh", "material", "camera", "light", "pair", "equality", "tendon", "velocity", "intvelocity", "damper", "cylinder", "muscle", "adhesion":
+		case "material", "camera", "light", "equality", "velocity", "intvelocity", "damper", "cylinder", "muscle", "adhesion":
 			// Defaults for elements this loader rejects where they are used, or
 			// that only affect rendering.
 		default:
@@ -581,8 +706,17 @@ func (c *compiler) readBody(n *node, parent int, cls *defaultClass) error {
 	if err := c.checkAttrs(n, "body"); err != nil {
 		return err
 	}
+	mocap := false
 	if v, ok := n.attrs["mocap"]; ok && v == "true" {
-		return c.errf(n, "mocap bodies are not supported")
+		// A mocap body stays where the file puts it unless the program moves
+		// it; the engine has no mocap targets, so it is a fixed body.
+		if parent != 0 {
+			return c.errf(n, "a mocap body must be a child of the world body (as in MuJoCo)")
+		}
+		mocap = true
+		c.warn(n, "mocap body %q is fixed at its pose: the engine has no mocap targets", n.attrs["name"])
+	} else if ok && v != "false" {
+		return c.errf(n, "mocap=%q: want true or false", v)
 	}
 	if v, ok := n.attrs["gravcomp"]; ok && v != "0" {
 		return c.errf(n, "gravcomp is not supported")
@@ -614,6 +748,7 @@ func (c *compiler) readBody(n *node, parent int, cls *defaultClass) error {
 	}
 	id := c.addBody(n.attrs["name"], parent, pos, q)
 	c.bodyHasInertial = append(c.bodyHasInertial, false)
+	c.bodyMocap = append(c.bodyMocap, mocap)
 	return c.readBodyChildren(n, id, cls)
 }
 
@@ -641,9 +776,14 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 			typ = JointSlide
 		case "free":
 			typ = JointFree
+		case "ball":
+			return c.errf(n, "ball joints are not supported (the engine has hinge, slide and free joints)")
 		default:
 			return c.errf(n, "unsupported joint type %q (supported: hinge, slide, free)", t)
 		}
+	}
+	if c.bodyMocap[body] {
+		return c.errf(n, "a mocap body cannot have joints (as in MuJoCo)")
 	}
 	if typ == JointFree && m.BodyParentID[body] != 0 {
 		return c.errf(n, "a free joint must belong to a child of the world body")
@@ -697,8 +837,12 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 	if fl < 0 || (fl != 0 && typ == JointFree) {
 		return c.errf(n, "frictionloss %g: want a non-negative value on a hinge or slide joint", fl)
 	}
-	if _, err := scalar("margin", 0); err != nil {
+	margin, err := scalar("margin", 0)
+	if err != nil {
 		return err
+	}
+	if margin < 0 {
+		return c.errf(n, "margin %g: want a non-negative distance", margin)
 	}
 	var rng [2]float64
 	hasRange := false
@@ -731,13 +875,21 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 	if typ == JointFree {
 		limited = false
 	}
-	solref := [2]float64{0.02, 1}
-	if _, ok := as["solreflimit"]; ok {
-		s, err := c.vecAttr(n, as, "solreflimit", 2)
-		if err != nil {
-			return err
-		}
-		solref = [2]float64{s[0], s[1]}
+	solref, err := c.solref(n, as, "solreflimit")
+	if err != nil {
+		return err
+	}
+	solimp, err := c.solimp(n, as, "solimplimit")
+	if err != nil {
+		return err
+	}
+	solrefFri, err := c.solref(n, as, "solreffriction")
+	if err != nil {
+		return err
+	}
+	solimpFri, err := c.solimp(n, as, "solimpfriction")
+	if err != nil {
+		return err
 	}
 	if m.Nv >= MaxDofs || m.Nq >= MaxQpos {
 		return c.errf(n, "the model has more degrees of freedom than the engine's limits MaxDofs = %d, MaxQpos = %d", MaxDofs, MaxQpos)
@@ -763,6 +915,8 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 	m.JntRange = append(m.JntRange, rng)
 	m.JntStiffness = append(m.JntStiffness, stiff)
 	m.JntSolref = append(m.JntSolref, solref)
+	m.JntSolimp = append(m.JntSolimp, solimp)
+	m.JntMargin = append(m.JntMargin, margin)
 	m.JntLockJnt = append(m.JntLockJnt, -1)
 	m.JntLock = append(m.JntLock, [4]float64{})
 	nq, nv := 1, 1
@@ -784,6 +938,8 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 		m.DofDamping = append(m.DofDamping, damp)
 		m.DofArmature = append(m.DofArmature, arm)
 		m.DofFrictionloss = append(m.DofFrictionloss, fl)
+		m.DofSolrefFriction = append(m.DofSolrefFriction, solrefFri)
+		m.DofSolimpFriction = append(m.DofSolimpFriction, solimpFri)
 	}
 	m.Nq += nq
 	m.Nv += nv
@@ -812,13 +968,28 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 		typ = GeomPlane
 	case "cylinder":
 		typ = GeomCylinder
+	case "mesh":
+		typ = GeomMesh
 	default:
-		return c.errf(n, "unsupported geom type %q (supported: plane, sphere, capsule, box, cylinder)", t)
+		return c.errf(n, "unsupported geom type %q (supported: plane, sphere, capsule, box, cylinder, and mesh for drawing)", t)
 	}
 	if typ == GeomPlane && body != 0 {
 		return c.errf(n, "a plane must belong to the world body")
 	}
-	if _, ok := as["size"]; !ok && as["fromto"] == "" {
+	meshID := -1
+	if name, ok := as["mesh"]; ok && typ != GeomMesh {
+		return c.errf(n, "mesh=%q on a geom of type %s: fitting a primitive to a mesh is not supported", name, typ)
+	}
+	if typ == GeomMesh {
+		id, ok := c.meshNames[as["mesh"]]
+		if !ok {
+			return c.errf(n, "mesh %q not found (a mesh geom needs mesh= naming an <asset><mesh>)", as["mesh"])
+		}
+		meshID = id
+		if _, ok := as["fromto"]; ok {
+			return c.errf(n, "fromto on a mesh geom is not supported")
+		}
+	} else if _, ok := as["size"]; !ok && as["fromto"] == "" {
 		return c.errf(n, "geom has no size")
 	}
 	var size Vec3
@@ -832,7 +1003,10 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 		}
 		copy(size[:], v)
 	}
-	need := map[GeomType]int{GeomSphere: 1, GeomCapsule: 2, GeomCylinder: 2, GeomBox: 3, GeomPlane: 0}[typ]
+	need := map[GeomType]int{GeomSphere: 1, GeomCapsule: 2, GeomCylinder: 2, GeomBox: 3, GeomPlane: 0, GeomMesh: 0}[typ]
+	if typ == GeomMesh {
+		size = c.m.meshHalfExtents(meshID)
+	}
 	pos, err := c.vecDefault(n, as, "pos", Vec3{})
 	if err != nil {
 		return err
@@ -872,16 +1046,21 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 			return c.errf(n, "size[%d] = %g: a %s needs %d positive size values", i, size[i], typ, need)
 		}
 	}
-	friction := 1.0
+	// friction is sliding, torsional, rolling (MuJoCo's defaults 1, 0.005,
+	// 0.0001); rolling friction is not modelled.
+	friction, torsion := 1.0, 0.005
 	if _, ok := as["friction"]; ok {
 		f, err := c.floats(n, "friction", as["friction"])
 		if err != nil {
 			return err
 		}
-		if len(f) < 1 || f[0] < 0 {
-			return c.errf(n, "friction: want a non-negative sliding coefficient")
+		if len(f) < 1 || len(f) > 3 || slices.ContainsFunc(f, func(x float64) bool { return x < 0 }) {
+			return c.errf(n, "friction=%q: want 1 to 3 non-negative coefficients (sliding, torsional, rolling)", as["friction"])
 		}
 		friction = f[0]
+		if len(f) > 1 {
+			torsion = f[1]
+		}
 	}
 	bits := func(name string, def uint32) (uint32, error) {
 		v, ok := as[name]
@@ -902,21 +1081,32 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 	if err != nil {
 		return err
 	}
-	condim := 3
-	if v, ok := as["condim"]; ok {
-		k, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || (k != 1 && k != 3 && k != 4 && k != 6) {
-			return c.errf(n, "condim=%q: want 1, 3, 4 or 6", v)
-		}
-		condim = k
+	condim, err := c.condim(n, as)
+	if err != nil {
+		return err
 	}
-	solref := [2]float64{0.02, 1}
-	if _, ok := as["solref"]; ok {
-		s, err := c.vecAttr(n, as, "solref", 2)
-		if err != nil {
+	solref, err := c.solref(n, as, "solref")
+	if err != nil {
+		return err
+	}
+	solimp, err := c.solimp(n, as, "solimp")
+	if err != nil {
+		return err
+	}
+	priority := 0
+	if v, ok := as["priority"]; ok {
+		if priority, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+			return c.errf(n, "priority=%q: want an integer", v)
+		}
+	}
+	solmix := 1.0
+	if _, ok := as["solmix"]; ok {
+		if solmix, err = c.floatAttr(n, as, "solmix"); err != nil {
 			return err
 		}
-		solref = [2]float64{s[0], s[1]}
+		if solmix < 0 {
+			return c.errf(n, "solmix %g: want a non-negative weight", solmix)
+		}
 	}
 	margin := 0.0
 	if _, ok := as["margin"]; ok {
@@ -943,7 +1133,7 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 	}
 	// Mass for the inertia: explicit mass, else density × volume.
 	mass := 0.0
-	if typ != GeomPlane {
+	if typ != GeomPlane && typ != GeomMesh {
 		if _, ok := as["mass"]; ok {
 			if mass, err = c.floatAttr(n, as, "mass"); err != nil {
 				return err
@@ -981,10 +1171,16 @@ func (c *compiler) readGeom(n *node, body int, cls *defaultClass) error {
 	m.GeomContype = append(m.GeomContype, ct)
 	m.GeomConaffinity = append(m.GeomConaffinity, ca)
 	m.GeomSolref = append(m.GeomSolref, solref)
+	m.GeomSolimp = append(m.GeomSolimp, solimp)
+	m.GeomCondim = append(m.GeomCondim, condim)
 	m.GeomMargin = append(m.GeomMargin, margin)
 	m.GeomRGBA = append(m.GeomRGBA, rgba)
+	m.GeomMeshID = append(m.GeomMeshID, meshID)
 	c.geomMass = append(c.geomMass, mass)
-	c.geomCondim = append(c.geomCondim, condim)
+	c.geomNode = append(c.geomNode, n)
+	c.geomTorsion = append(c.geomTorsion, torsion)
+	c.geomPriority = append(c.geomPriority, priority)
+	c.geomSolmix = append(c.geomSolmix, solmix)
 	return nil
 }
 
@@ -1209,8 +1405,8 @@ func (c *compiler) readActuators(n *node) error {
 				}
 			}
 		}
-		if m.Nu+1 > MaxActuators {
-			return c.errf(ch, "the model has more than %d actuators, above the engine's limit MaxActuators = %d", MaxActuators, MaxActuators)
+		if m.Nu+1 > loaderMaxActuators {
+			return c.errf(ch, "the model has more than %d actuators, above the engine's limit MaxActuators = %d", loaderMaxActuators, loaderMaxActuators)
 		}
 		m.Nu++
 		m.ActName = append(m.ActName, as["name"])
@@ -1225,91 +1421,293 @@ func (c *compiler) readActuators(n *node) error {
 	return nil
 }
 
-// readTendon accepts fixed tendons that change nothing (no stiffness,
-// damping or limits, no actuator) and rejects any other.
+// readTendon collects the fixed tendons; addTendons compiles them once the
+// joints exist. Spatial tendons and tendon stiffness, damping and friction
+// are refused: the engine has none of them.
 func (c *compiler) readTendon(n *node) error {
 	for _, ch := range n.children {
-		if ch.name != "fixed" {
-			return c.errf(ch, "unsupported tendon (only fixed tendons without stiffness, damping or limits are accepted)")
+		switch ch.name {
+		case "fixed":
+		case "spatial":
+			return c.errf(ch, "spatial tendons are not supported (only fixed tendons: a linear combination of hinge and slide joints)")
+		default:
+			return c.errf(ch, "unsupported tendon (only fixed tendons are supported)")
 		}
-		for _, a := range ch.order {
-			switch a {
-			case "name", "class", "rgba", "group", "width", "material", "user":
-			case "stiffness", "damping", "frictionloss":
-				f, err := c.float(ch, a)
-				if err != nil {
-					return err
-				}
-				if f != 0 {
-					return c.errf(ch, "tendon %s changes the dynamics and is not supported", a)
-				}
-			case "limited":
-				if ch.attrs[a] == "true" {
-					return c.errf(ch, "tendon limits change the dynamics and are not supported")
-				}
-			case "range", "springlength", "solreflimit", "solimplimit", "margin":
-			default:
-				return c.errf(ch, "unsupported attribute %q", a)
-			}
+		if err := c.checkAttrs(ch, "tendon"); err != nil {
+			return err
 		}
 		for _, j := range ch.children {
 			if j.name != "joint" {
 				return c.errf(j, "unsupported element in a fixed tendon")
 			}
+			for _, a := range j.order {
+				if a != "joint" && a != "coef" {
+					return c.errf(j, "unsupported attribute %q", a)
+				}
+			}
 		}
 		if err := c.uniqueName(ch, "tendon", ch.attrs["name"]); err != nil {
 			return err
 		}
-		c.tendonCount++
 		c.tendons = append(c.tendons, ch)
 	}
 	return nil
 }
 
-// useTendon returns the id of the fixed tendon called name in the Model,
-// adding it (its joints and coefficients) the first time an actuator uses it.
-func (c *compiler) useTendon(act *node, name string) (int, error) {
+// addTendons adds, in file order, the fixed tendons that change the
+// dynamics: those with limits and those an actuator drives. A tendon
+// without either is reported in Warnings and not kept.
+func (c *compiler) addTendons(actuators []*node) error {
 	m := c.m
-	for i, n := range m.TendonName {
-		if n == name {
-			return i, nil
-		}
-	}
-	var tn *node
-	for _, t := range c.tendons {
-		if t.attrs["name"] == name {
-			tn = t
-		}
-	}
-	if tn == nil {
-		return 0, c.errf(act, "tendon %q not found", name)
-	}
-	m.TendonName = append(m.TendonName, name)
-	m.TendonAdr = append(m.TendonAdr, len(m.WrapJntID))
-	for _, j := range tn.children {
-		jnt := -1
-		for k, nm := range m.JntName {
-			if nm == j.attrs["joint"] {
-				jnt = k
+	used := map[string]bool{}
+	for _, a := range actuators {
+		for _, ch := range a.children {
+			if t, ok := ch.attrs["tendon"]; ok {
+				used[t] = true
 			}
 		}
-		if jnt < 0 || (m.JntType[jnt] != JointHinge && m.JntType[jnt] != JointSlide) {
-			return 0, c.errf(j, "joint %q: a fixed tendon needs hinge or slide joints", j.attrs["joint"])
+	}
+	for _, tn := range c.tendons {
+		as, err := c.attrs(tn, "tendon", c.classes["main"])
+		if err != nil {
+			return err
 		}
-		coef := 1.0
-		if v, ok := j.attrs["coef"]; ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		for _, a := range []string{"stiffness", "damping", "frictionloss"} {
+			if _, ok := as[a]; !ok {
+				continue
+			}
+			f, err := c.floatAttr(tn, as, a)
 			if err != nil {
-				return 0, c.errf(j, "coef=%q: want a number", v)
+				return err
 			}
-			coef = f
+			if f != 0 {
+				return c.errf(tn, "tendon %s changes the dynamics and is not supported", a)
+			}
 		}
-		m.WrapJntID = append(m.WrapJntID, jnt)
-		m.WrapCoef = append(m.WrapCoef, coef)
+		var rng [2]float64
+		_, hasRange := as["range"]
+		if hasRange {
+			r, err := c.vecAttr(tn, as, "range", 2)
+			if err != nil {
+				return err
+			}
+			rng = [2]float64{r[0], r[1]}
+		}
+		limited := false
+		switch as["limited"] {
+		case "true":
+			limited = true
+		case "false":
+		case "", "auto":
+			limited = hasRange && (c.autoLimits || as["limited"] == "auto")
+		default:
+			return c.errf(tn, "limited=%q: want true, false or auto", as["limited"])
+		}
+		if limited && !(rng[0] < rng[1]) {
+			return c.errf(tn, "range %g %g: lower limit must be below upper", rng[0], rng[1])
+		}
+		solref, err := c.solref(tn, as, "solreflimit")
+		if err != nil {
+			return err
+		}
+		solimp, err := c.solimp(tn, as, "solimplimit")
+		if err != nil {
+			return err
+		}
+		margin := 0.0
+		if _, ok := as["margin"]; ok {
+			if margin, err = c.floatAttr(tn, as, "margin"); err != nil {
+				return err
+			}
+			if margin < 0 {
+				return c.errf(tn, "margin %g: want a non-negative distance", margin)
+			}
+		}
+		name := as["name"]
+		if !limited && !used[name] {
+			c.warn(tn, "fixed tendon %q has no stiffness, damping or limits and no actuator uses it: it does not change the dynamics and is not kept", name)
+			continue
+		}
+		if len(tn.children) == 0 {
+			return c.errf(tn, "a fixed tendon needs at least one <joint>")
+		}
+		m.TendonName = append(m.TendonName, name)
+		m.TendonAdr = append(m.TendonAdr, len(m.WrapJntID))
+		for _, j := range tn.children {
+			jnt := slices.Index(m.JntName, j.attrs["joint"])
+			if j.attrs["joint"] == "" || jnt < 0 || (m.JntType[jnt] != JointHinge && m.JntType[jnt] != JointSlide) {
+				return c.errf(j, "joint %q: a fixed tendon needs hinge or slide joints", j.attrs["joint"])
+			}
+			coef := 1.0
+			if _, ok := j.attrs["coef"]; ok {
+				if coef, err = c.float(j, "coef"); err != nil {
+					return err
+				}
+			}
+			m.WrapJntID = append(m.WrapJntID, jnt)
+			m.WrapCoef = append(m.WrapCoef, coef)
+		}
+		m.TendonNum = append(m.TendonNum, len(m.WrapJntID)-m.TendonAdr[len(m.TendonAdr)-1])
+		m.TendonLimited = append(m.TendonLimited, limited)
+		m.TendonRange = append(m.TendonRange, rng)
+		m.TendonSolrefLim = append(m.TendonSolrefLim, solref)
+		m.TendonSolimpLim = append(m.TendonSolimpLim, solimp)
+		m.TendonMargin = append(m.TendonMargin, margin)
+		m.Ntendon++
 	}
-	m.TendonNum = append(m.TendonNum, len(m.WrapJntID)-m.TendonAdr[len(m.TendonAdr)-1])
-	m.Ntendon++
-	return m.Ntendon - 1, nil
+	return nil
+}
+
+// useTendon returns the id of the fixed tendon called name in the Model.
+func (c *compiler) useTendon(act *node, name string) (int, error) {
+	if i := slices.Index(c.m.TendonName, name); i >= 0 && name != "" {
+		return i, nil
+	}
+	return 0, c.errf(act, "tendon %q not found", name)
+}
+
+// MuJoCo 2.2.2's defaults for the constraint softness of contacts, limits
+// and friction: solref (time constant, damping ratio) and solimp (dmin,
+// dmax, width, midpoint, power).
+var (
+	defaultSolref = [2]float64{0.02, 1}
+	defaultSolimp = [5]float64{0.9, 0.95, 0.001, 0.5, 2}
+)
+
+// solref reads a solref-like attribute (2 numbers), MuJoCo's default when
+// absent.
+func (c *compiler) solref(n *node, as attrSet, name string) ([2]float64, error) {
+	if _, ok := as[name]; !ok {
+		return defaultSolref, nil
+	}
+	v, err := c.vecAttr(n, as, name, 2)
+	if err != nil {
+		return [2]float64{}, err
+	}
+	return [2]float64{v[0], v[1]}, nil
+}
+
+// solimp reads a solimp-like attribute: 1 to 5 numbers, the rest MuJoCo's
+// defaults (a file may give the three of MuJoCo 1.x, "0 .8 .03").
+func (c *compiler) solimp(n *node, as attrSet, name string) ([5]float64, error) {
+	out := defaultSolimp
+	if _, ok := as[name]; !ok {
+		return out, nil
+	}
+	v, err := c.floats(n, name, as[name])
+	if err != nil {
+		return out, err
+	}
+	if len(v) < 1 || len(v) > 5 {
+		return out, c.errf(n, "%s=%q: want 1 to 5 numbers (dmin, dmax, width, midpoint, power)", name, as[name])
+	}
+	copy(out[:], v)
+	return out, nil
+}
+
+// condim reads a contact dimensionality: 1 (frictionless), 3 (sliding
+// friction), 4 (and torsional) or 6 (and rolling).
+func (c *compiler) condim(n *node, as attrSet) (int, error) {
+	v, ok := as["condim"]
+	if !ok {
+		return 3, nil
+	}
+	k, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || (k != 1 && k != 3 && k != 4 && k != 6) {
+		return 0, c.errf(n, "condim=%q: want 1, 3, 4 or 6", v)
+	}
+	return k, nil
+}
+
+// readAssets reads the meshes of an <asset>; textures, materials and the
+// rest only matter to a renderer. Height fields are refused where a geom
+// uses one.
+func (c *compiler) readAssets(n *node) error {
+	for _, ch := range n.children {
+		if ch.name == "mesh" {
+			if err := c.readMesh(ch); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readMesh loads a binary STL mesh for drawing (Model.MeshVert, MeshFace).
+// The vertices stay in the file's frame, scaled: MuJoCo moves them to the
+// mesh's centre of mass and principal axes and moves the geom frame the
+// other way, which draws the same.
+func (c *compiler) readMesh(n *node) error {
+	if err := c.checkAttrs(n, "mesh"); err != nil {
+		return err
+	}
+	as, err := c.attrs(n, "mesh", c.classes["main"])
+	if err != nil {
+		return err
+	}
+	for _, a := range []string{"vertex", "face", "normal", "texcoord"} {
+		if _, ok := as[a]; ok {
+			return c.errf(n, "%s: mesh data written in the file is not supported; give file= (binary STL)", a)
+		}
+	}
+	if v, ok := as["refpos"]; ok {
+		if p, err := c.vecAttr(n, as, "refpos", 3); err != nil || p[0] != 0 || p[1] != 0 || p[2] != 0 {
+			return c.errf(n, "refpos=%q is not supported", v)
+		}
+	}
+	if v, ok := as["refquat"]; ok {
+		if q, err := c.vecAttr(n, as, "refquat", 4); err != nil || q[0] != 1 || q[1] != 0 || q[2] != 0 || q[3] != 0 {
+			return c.errf(n, "refquat=%q is not supported", v)
+		}
+	}
+	file := as["file"]
+	if file == "" {
+		return c.errf(n, "a mesh needs file=")
+	}
+	scale := Vec3{1, 1, 1}
+	if _, ok := as["scale"]; ok {
+		v, err := c.vecAttr(n, as, "scale", 3)
+		if err != nil {
+			return err
+		}
+		scale = Vec3{v[0], v[1], v[2]}
+	}
+	name := as["name"]
+	if name == "" {
+		// MuJoCo names an unnamed mesh after its file, without folder and
+		// extension.
+		base := filepath.Base(file)
+		name = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	if err := c.uniqueName(n, "mesh", name); err != nil {
+		return err
+	}
+	path := file
+	if !filepath.IsAbs(path) {
+		dir := c.meshDir
+		if dir == "" {
+			dir = c.assetDir
+		}
+		path = filepath.Join(c.dir, dir, file)
+	}
+	data, err := readModelFile(path)
+	if err != nil {
+		return c.errf(n, "mesh %q: %v", name, err)
+	}
+	vert, face, err := parseSTL(data)
+	if err != nil {
+		return c.errf(n, "mesh %q: %s: %v", name, path, err)
+	}
+	for i := range vert {
+		for k := range 3 {
+			vert[i][k] *= float32(scale[k])
+		}
+	}
+	if c.meshNames == nil {
+		c.meshNames = map[string]int{}
+	}
+	c.meshNames[name] = c.m.addMesh(name, vert, face)
+	return nil
 }
 
 // finish computes what depends on the whole tree: inertias from geoms,
@@ -1321,6 +1719,11 @@ func (c *compiler) finish() error {
 		fromGeom := c.inertiaFromGeom == "true" || (c.inertiaFromGeom == "auto" && !c.bodyHasInertial[b])
 		if !fromGeom {
 			continue
+		}
+		for g := 0; g < m.Ngeom; g++ {
+			if m.GeomBodyID[g] == b && m.GeomType[g] == GeomMesh {
+				return c.errf(c.geomNode[g], "geom %q: the mass and inertia of a mesh are not computed; give body %q an <inertial> (inertiafromgeom=%q)", m.GeomName[g], m.BodyName[b], c.inertiaFromGeom)
+			}
 		}
 		mass, ipos, iquat, inertia, err := c.bodyInertiaFromGeoms(b)
 		if err != nil {
@@ -1374,7 +1777,9 @@ func (c *compiler) finish() error {
 			prev = m.BodyDofAdr[b] + k
 		}
 	}
-	c.contactPairs()
+	if err := c.contactPairs(); err != nil {
+		return err
+	}
 	m.Opt.Substeps = autoSubsteps(m)
 	// The engine's limits (the GPU kernel's private arrays).
 	limits := []struct {
@@ -1385,8 +1790,8 @@ func (c *compiler) finish() error {
 		{"MaxBodies", m.Nbody, MaxBodies, "bodies (world included)"},
 		{"MaxDofs", m.Nv, MaxDofs, "degrees of freedom"},
 		{"MaxQpos", m.Nq, MaxQpos, "position coordinates"},
-		{"MaxActuators", m.Nu, MaxActuators, "actuators"},
-		{"MaxContactPairs", m.Npair, MaxContactPairs, "candidate contact pairs"},
+		{"MaxActuators", m.Nu, loaderMaxActuators, "actuators"},
+		{"MaxContactPairs", m.Npair, loaderMaxContactPairs, "candidate contact pairs"},
 	}
 	for _, l := range limits {
 		if l.n > l.max {
@@ -1504,11 +1909,20 @@ func geomInertia(t GeomType, s Vec3, mass float64) Vec3 {
 	return Vec3{}
 }
 
-// contactPairs lists the geom pairs that may touch (MuJoCo's rules): geoms
-// of different bodies, (ct1 & ca2) || (ct2 & ca1), not both attached to the
-// world frame, and not in a parent–child pair of bodies unless the parent is
-// the world. Bodies without joints are welded to their parent for this test.
-func (c *compiler) contactPairs() {
+// contactPairs lists the geom pairs that may touch: first the explicit
+// <contact><pair>s in file order, with their own parameters, then MuJoCo's
+// dynamic pairs: geoms of different bodies, (ct1 & ca2) || (ct2 & ca1), not
+// both attached to the world frame, not in a parent–child pair of bodies
+// unless the parent is the world, and not of two bodies named by an
+// <exclude>. Bodies without joints are welded to their parent for these
+// tests. A dynamic pair that is also explicit is listed once, as the
+// explicit one.
+//
+// The dynamic pairs' parameters are mixed from the two geoms as MuJoCo does:
+// the geom of higher priority gives condim, friction, solref and solimp;
+// at equal priority condim and friction are the larger of the two and
+// solref, solimp their mean weighted by solmix; the margin is the larger.
+func (c *compiler) contactPairs() error {
 	m := c.m
 	weld := make([]int, m.Nbody)
 	for b := 1; b < m.Nbody; b++ {
@@ -1516,6 +1930,124 @@ func (c *compiler) contactPairs() {
 			weld[b] = b
 		} else {
 			weld[b] = weld[m.BodyParentID[b]]
+		}
+	}
+	type key struct{ a, b int }
+	ordered := func(a, b int) key {
+		if a > b {
+			a, b = b, a
+		}
+		return key{a, b}
+	}
+	excluded := map[key]bool{}
+	explicit := map[key]bool{}
+	add := func(a, b int, friction, torsion float64, condim int, solref [2]float64, solimp [5]float64, margin float64) {
+		// The plane, if any, comes first, so that the engine dispatches on
+		// (type1 ≤ type2).
+		if m.GeomType[b] < m.GeomType[a] {
+			a, b = b, a
+		}
+		m.PairGeom1 = append(m.PairGeom1, a)
+		m.PairGeom2 = append(m.PairGeom2, b)
+		m.PairFriction = append(m.PairFriction, friction)
+		m.PairTorsion = append(m.PairTorsion, torsion)
+		m.PairCondim = append(m.PairCondim, condim)
+		m.PairSolref = append(m.PairSolref, solref)
+		m.PairSolimp = append(m.PairSolimp, solimp)
+		m.PairMargin = append(m.PairMargin, margin)
+	}
+	geomID := func(n *node, attr string) (int, error) {
+		name := n.attrs[attr]
+		if g := slices.Index(m.GeomName, name); g >= 0 && name != "" {
+			return g, nil
+		}
+		return 0, c.errf(n, "%s=%q: geom not found", attr, name)
+	}
+	bodyID := func(n *node, attr string) (int, error) {
+		name := n.attrs[attr]
+		if b := slices.Index(m.BodyName, name); b >= 0 && name != "" {
+			return b, nil
+		}
+		return 0, c.errf(n, "%s=%q: body not found", attr, name)
+	}
+	for _, cn := range c.contacts {
+		for _, ch := range cn.children {
+			switch ch.name {
+			case "pair":
+				if err := c.checkAttrs(ch, "pair"); err != nil {
+					return err
+				}
+				as, err := c.attrs(ch, "pair", c.classes["main"])
+				if err != nil {
+					return err
+				}
+				g1, err := geomID(ch, "geom1")
+				if err != nil {
+					return err
+				}
+				g2, err := geomID(ch, "geom2")
+				if err != nil {
+					return err
+				}
+				if g1 == g2 {
+					return c.errf(ch, "a pair of geom %q with itself", m.GeomName[g1])
+				}
+				condim, err := c.condim(ch, as)
+				if err != nil {
+					return err
+				}
+				// A pair's own defaults, not mixed from its geoms (MuJoCo 2.2.2).
+				fr := [5]float64{1, 1, 0.005, 0.0001, 0.0001}
+				if v, ok := as["friction"]; ok {
+					f, err := c.floats(ch, "friction", v)
+					if err != nil {
+						return err
+					}
+					if len(f) < 1 || len(f) > 5 || slices.ContainsFunc(f, func(x float64) bool { return x < 0 }) {
+						return c.errf(ch, "friction=%q: want 1 to 5 non-negative coefficients (tangent 1, tangent 2, torsional, rolling 1, rolling 2)", v)
+					}
+					copy(fr[:], f)
+				}
+				if fr[0] != fr[1] {
+					return c.errf(ch, "friction=%q: anisotropic friction (different tangential coefficients) is not supported", as["friction"])
+				}
+				solref, err := c.solref(ch, as, "solref")
+				if err != nil {
+					return err
+				}
+				solimp, err := c.solimp(ch, as, "solimp")
+				if err != nil {
+					return err
+				}
+				margin := 0.0
+				if _, ok := as["margin"]; ok {
+					if margin, err = c.floatAttr(ch, as, "margin"); err != nil {
+						return err
+					}
+				}
+				if _, ok := as["gap"]; ok {
+					if g, err := c.floatAttr(ch, as, "gap"); err != nil || g != 0 {
+						return c.errf(ch, "gap is not supported")
+					}
+				}
+				explicit[ordered(g1, g2)] = true
+				add(g1, g2, fr[0], fr[2], condim, solref, solimp, margin)
+			case "exclude":
+				if err := c.checkAttrs(ch, "exclude"); err != nil {
+					return err
+				}
+				b1, err := bodyID(ch, "body1")
+				if err != nil {
+					return err
+				}
+				b2, err := bodyID(ch, "body2")
+				if err != nil {
+					return err
+				}
+				excluded[ordered(b1, b2)] = true
+			default:
+				return c.errf(ch, "unsupported element in <contact>")
+			}
 		}
 	}
 	for g1 := 0; g1 < m.Ngeom; g1++ {
@@ -1533,26 +2065,80 @@ func (c *compiler) contactPairs() {
 			if m.GeomType[g1] == GeomPlane && m.GeomType[g2] == GeomPlane {
 				continue
 			}
-			// The plane, if any, comes first, so that the engine dispatches on
-			// (type1 ≤ type2).
-			a, b := g1, g2
-			if m.GeomType[b] < m.GeomType[a] {
-				a, b = b, a
+			if excluded[ordered(m.GeomBodyID[g1], m.GeomBodyID[g2])] || explicit[key{g1, g2}] {
+				continue
 			}
-			// condim is not modelled: every contact has sliding friction.
-			// (MuJoCo makes a pair of condim-1 geoms frictionless; the
-			// humanoids' self-contacts are such pairs.)
-			friction := max(m.GeomFriction[a], m.GeomFriction[b])
-			m.PairGeom1 = append(m.PairGeom1, a)
-			m.PairGeom2 = append(m.PairGeom2, b)
-			m.PairFriction = append(m.PairFriction, friction)
-			m.PairSolref = append(m.PairSolref, [2]float64{
-				(m.GeomSolref[a][0] + m.GeomSolref[b][0]) / 2, (m.GeomSolref[a][1] + m.GeomSolref[b][1]) / 2})
-			m.PairMargin = append(m.PairMargin, max(m.GeomMargin[a], m.GeomMargin[b]))
+			a, b := g1, g2
+			var (
+				condim            int
+				friction, torsion float64
+				solref            [2]float64
+				solimp            [5]float64
+			)
+			if pa, pb := c.geomPriority[a], c.geomPriority[b]; pa != pb {
+				h := a
+				if pb > pa {
+					h = b
+				}
+				condim, friction, torsion = m.GeomCondim[h], m.GeomFriction[h], c.geomTorsion[h]
+				solref, solimp = m.GeomSolref[h], m.GeomSolimp[h]
+			} else {
+				condim = max(m.GeomCondim[a], m.GeomCondim[b])
+				friction = max(m.GeomFriction[a], m.GeomFriction[b])
+				torsion = max(c.geomTorsion[a], c.geomTorsion[b])
+				mix := 0.5
+				sa, sb := c.geomSolmix[a], c.geomSolmix[b]
+				switch {
+				case sa < mjMinVal && sb < mjMinVal:
+				case sa < mjMinVal:
+					mix = 0
+				case sb < mjMinVal:
+					mix = 1
+				default:
+					mix = sa / (sa + sb)
+				}
+				for k := range solref {
+					solref[k] = mix*m.GeomSolref[a][k] + (1-mix)*m.GeomSolref[b][k]
+				}
+				for k := range solimp {
+					solimp[k] = mix*m.GeomSolimp[a][k] + (1-mix)*m.GeomSolimp[b][k]
+				}
+			}
+			add(a, b, friction, torsion, condim, solref, solimp, max(m.GeomMargin[a], m.GeomMargin[b]))
 		}
 	}
 	m.Npair = len(m.PairGeom1)
+	// What the engine cannot collide: a mesh is for drawing only, and a
+	// cylinder collides as a capsule.
+	warned := map[int]bool{}
+	for p := range m.Npair {
+		for _, g := range []int{m.PairGeom1[p], m.PairGeom2[p]} {
+			switch m.GeomType[g] {
+			case GeomMesh:
+				other := m.PairGeom1[p] + m.PairGeom2[p] - g
+				return c.errf(c.geomNode[g], "geom %s: a mesh geom that can collide (here with geom %s) is not supported; meshes are loaded for drawing only: give it contype=\"0\" conaffinity=\"0\" and collide with primitives", geomLabel(m, g), geomLabel(m, other))
+			case GeomCylinder:
+				if !warned[g] {
+					warned[g] = true
+					c.warn(c.geomNode[g], "geom %s: a cylinder collides as a capsule of the same radius and half-length (its mass and inertia are the cylinder's)", geomLabel(m, g))
+				}
+			}
+		}
+	}
+	return nil
 }
+
+// geomLabel names geom g in a message: its name, or its number when it has
+// none.
+func geomLabel(m *Model, g int) string {
+	if m.GeomName[g] != "" {
+		return strconv.Quote(m.GeomName[g])
+	}
+	return fmt.Sprintf("%d (unnamed)", g)
+}
+
+// mjMinVal is MuJoCo's mjMINVAL, below which a mixing weight counts as 0.
+const mjMinVal = 1e-15
 
 // Orientation of a frame: at most one of quat, axisangle, euler, xyaxes, zaxis.
 func (c *compiler) orientation(n *node, as attrSet) (Quat, error) {

@@ -1,6 +1,7 @@
 package batchsim
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -178,7 +179,7 @@ func TestLoaderErrors(t *testing.T) {
 		{"box with one size", "<mujoco><worldbody><body>\n<geom type=\"box\" size=\".1\"/></body></worldbody></mujoco>",
 			`bad.xml:2: <geom>: size\[1\] = 0`},
 		{"beyond limits", manyBodies, `above the engine's limit MaxBodies = 32`},
-		{"unsupported element", "<mujoco>\n<equality/>\n</mujoco>", `bad.xml:2: <equality>: unsupported element`},
+		{"unsupported element", "<mujoco>\n<deformable/>\n</mujoco>", `bad.xml:2: <deformable>: unsupported element`},
 		{"unsupported attribute", "<mujoco><worldbody><body>\n<joint frobnicate=\"1\"/></body></worldbody></mujoco>",
 			`bad.xml:2: <joint>: unsupported attribute "frobnicate"`},
 		{"NaN", "<mujoco><worldbody><body>\n<geom size=\"NaN\"/></body></worldbody></mujoco>", `bad.xml:2: <geom>: size="NaN": non-finite`},
@@ -349,4 +350,320 @@ func FuzzLoadXML(f *testing.F) {
 			t.Fatalf("inconsistent sizes: nq %d/%d nv %d/%d", m.Nq, len(m.Qpos0), m.Nv, len(m.DofParentID))
 		}
 	})
+}
+
+// writeSTL writes a binary STL of the given triangles.
+func writeSTL(t *testing.T, path string, tris [][3][3]float32) {
+	t.Helper()
+	b := make([]byte, 84, 84+50*len(tris))
+	binary.LittleEndian.PutUint32(b[80:], uint32(len(tris)))
+	for _, tr := range tris {
+		rec := make([]byte, 50)
+		for k, v := range tr {
+			for i, x := range v {
+				binary.LittleEndian.PutUint32(rec[12+12*k+4*i:], math.Float32bits(x))
+			}
+		}
+		b = append(b, rec...)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tetrahedron is a closed mesh of 4 vertices and 4 triangles, in mm.
+var tetrahedron = [][3][3]float32{
+	{{0, 0, 0}, {0, 1000, 0}, {1000, 0, 0}},
+	{{0, 0, 0}, {1000, 0, 0}, {0, 0, 1000}},
+	{{0, 0, 0}, {0, 0, 1000}, {0, 1000, 0}},
+	{{1000, 0, 0}, {0, 1000, 0}, {0, 0, 1000}},
+}
+
+// writeModelDir writes files (name → content) and a tetrahedron mesh
+// meshes/tet.stl into a temporary folder and returns it.
+func writeModelDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "meshes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeSTL(t, filepath.Join(dir, "meshes", "tet.stl"), tetrahedron)
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Issue 15: what MuJoCo has and the engine does not is refused at load time,
+// naming the element and its line (in the included file when it is there),
+// never run with the feature ignored.
+func TestLoaderRefusesUnsupportedFeatures(t *testing.T) {
+	body := func(inner string) string {
+		return "<mujoco><worldbody><body name=\"b\">\n" + inner + "</body></worldbody></mujoco>"
+	}
+	tests := []struct {
+		name  string
+		files map[string]string // besides m.xml
+		xml   string
+		want  string
+	}{
+		{"equality constraint", nil, "<mujoco><worldbody><body name=\"a\"><joint/><geom size=\".1\"/></body></worldbody>\n<equality>\n<weld body1=\"a\"/></equality></mujoco>",
+			`m.xml:2: <equality>: equality constraints are not supported`},
+		{"ball joint", nil, body("<joint type=\"ball\"/><geom size=\".1\"/>"),
+			`m.xml:2: <joint>: ball joints are not supported`},
+		{"ball joint from a default class", nil, "<mujoco><default><default class=\"ball\"><joint type=\"ball\"/></default></default><worldbody><body>\n\n<joint class=\"ball\"/><geom size=\".1\"/></body></worldbody></mujoco>",
+			`m.xml:3: <joint>: ball joints are not supported`},
+		{"spatial tendon", nil, "<mujoco><worldbody><body><joint/><geom size=\".1\"/><site name=\"s\"/></body></worldbody><tendon>\n<spatial><site site=\"s\"/></spatial></tendon></mujoco>",
+			`m.xml:2: <spatial>: spatial tendons are not supported`},
+		{"tendon stiffness", nil, "<mujoco><worldbody><body><joint name=\"j\"/><geom size=\".1\"/></body></worldbody><tendon>\n<fixed stiffness=\"2\"><joint joint=\"j\" coef=\"1\"/></fixed></tendon></mujoco>",
+			`m.xml:2: <fixed>: tendon stiffness changes the dynamics and is not supported`},
+		{"tendon on a free joint", nil, "<mujoco><worldbody><body><freejoint name=\"j\"/><geom size=\".1\"/></body></worldbody><tendon><fixed range=\"0 1\" limited=\"true\">\n<joint joint=\"j\" coef=\"1\"/></fixed></tendon></mujoco>",
+			`m.xml:2: <joint>: joint "j": a fixed tendon needs hinge or slide joints`},
+		{"tendon range upside down", nil, "<mujoco><worldbody><body><joint name=\"j\"/><geom size=\".1\"/></body></worldbody><tendon>\n<fixed range=\"1 0\" limited=\"true\"><joint joint=\"j\" coef=\"1\"/></fixed></tendon></mujoco>",
+			`m.xml:2: <fixed>: range 1 0: lower limit must be below upper`},
+		{"collision mesh", nil, "<mujoco><compiler meshdir=\"meshes\"/><asset><mesh file=\"tet.stl\"/></asset><worldbody><geom type=\"plane\" size=\"1 1 1\"/><body><joint/><inertial pos=\"0 0 0\" mass=\"1\" diaginertia=\"1 1 1\"/>\n<geom name=\"hull\" type=\"mesh\" mesh=\"tet\"/></body></worldbody></mujoco>",
+			`m.xml:2: <geom>: geom "hull": a mesh geom that can collide \(here with geom 0 \(unnamed\)\) is not supported`},
+		{"collision mesh through an explicit pair", nil, "<mujoco><compiler meshdir=\"meshes\"/><asset><mesh file=\"tet.stl\"/></asset><worldbody><body><joint/><inertial pos=\"0 0 0\" mass=\"1\" diaginertia=\"1 1 1\"/>\n<geom name=\"v\" type=\"mesh\" mesh=\"tet\" contype=\"0\" conaffinity=\"0\"/><geom name=\"s\" size=\".1\" pos=\"0 0 1\"/></body><body><joint/><geom name=\"o\" size=\".1\"/></body></worldbody><contact><pair geom1=\"o\" geom2=\"v\"/></contact></mujoco>",
+			`m.xml:2: <geom>: geom "v": a mesh geom that can collide \(here with geom "o"\)`},
+		{"mesh mass from geoms", nil, "<mujoco><compiler meshdir=\"meshes\"/><asset><mesh file=\"tet.stl\"/></asset><worldbody><body name=\"b\"><joint/>\n<geom name=\"v\" type=\"mesh\" mesh=\"tet\" contype=\"0\" conaffinity=\"0\"/><geom size=\".1\"/></body></worldbody></mujoco>",
+			`m.xml:2: <geom>: geom "v": the mass and inertia of a mesh are not computed; give body "b" an <inertial>`},
+		{"unknown mesh", nil, body("<joint/><geom size=\".1\"/>\n<geom type=\"mesh\" mesh=\"nope\" contype=\"0\" conaffinity=\"0\"/>"),
+			`m.xml:3: <geom>: mesh "nope" not found`},
+		{"primitive fitted to a mesh", nil, "<mujoco><compiler meshdir=\"meshes\"/><asset><mesh file=\"tet.stl\"/></asset><worldbody><body><joint/>\n<geom type=\"box\" mesh=\"tet\" size=\"1 1 1\"/></body></worldbody></mujoco>",
+			`m.xml:2: <geom>: mesh="tet" on a geom of type box: fitting a primitive to a mesh is not supported`},
+		{"ASCII STL", map[string]string{"a.stl": "solid x\nfacet normal 0 0 1\nendsolid x\n"}, "<mujoco><asset>\n<mesh file=\"a.stl\"/></asset></mujoco>",
+			`m.xml:2: <mesh>: mesh "a": .*a.stl: ASCII STL is not supported`},
+		{"missing mesh file", nil, "<mujoco><asset>\n<mesh name=\"x\" file=\"none.stl\"/></asset></mujoco>",
+			`m.xml:2: <mesh>: mesh "x": open .*none.stl`},
+		{"mocap body with a joint", nil, "<mujoco><worldbody><body mocap=\"true\">\n<joint/><geom size=\".1\"/></body></worldbody></mujoco>",
+			`m.xml:2: <joint>: a mocap body cannot have joints`},
+		{"nested mocap body", nil, "<mujoco><worldbody><body><joint/><geom size=\".1\"/>\n<body mocap=\"true\"/></body></worldbody></mujoco>",
+			`m.xml:2: <body>: a mocap body must be a child of the world body`},
+		{"pair with an unknown geom", nil, "<mujoco><worldbody><body><joint/><geom name=\"a\" size=\".1\"/></body></worldbody><contact>\n<pair geom1=\"a\" geom2=\"b\"/></contact></mujoco>",
+			`m.xml:2: <pair>: geom2="b": geom not found`},
+		{"anisotropic pair friction", nil, "<mujoco><worldbody><body><joint/><geom name=\"a\" size=\".1\"/></body><body><joint/><geom name=\"b\" size=\".1\"/></body></worldbody><contact>\n<pair geom1=\"a\" geom2=\"b\" friction=\"1 2\"/></contact></mujoco>",
+			`m.xml:2: <pair>: friction="1 2": anisotropic friction`},
+		{"exclude with an unknown body", nil, "<mujoco><worldbody><body name=\"a\"><joint/><geom size=\".1\"/></body></worldbody><contact>\n<exclude body1=\"a\" body2=\"c\"/></contact></mujoco>",
+			`m.xml:2: <exclude>: body2="c": body not found`},
+		{"bad condim", nil, body("<joint/>\n<geom size=\".1\" condim=\"2\"/>"), `m.xml:3: <geom>: condim="2": want 1, 3, 4 or 6`},
+		{"solimp of six numbers", nil, body("<joint/>\n<geom size=\".1\" solimp=\"1 2 3 4 5 6\"/>"), `m.xml:3: <geom>: solimp="1 2 3 4 5 6": want 1 to 5 numbers`},
+		{"error inside an included file", map[string]string{"inc.xml": "<mujocoinclude>\n<body>\n<joint type=\"ball\"/><geom size=\".1\"/></body></mujocoinclude>"},
+			"<mujoco><worldbody>\n<include file=\"inc.xml\"/></worldbody></mujoco>", `inc.xml:3: <joint>: ball joints are not supported`},
+		{"included file with the wrong root", map[string]string{"inc.xml": "<mujoco/>"},
+			"<mujoco>\n<include file=\"inc.xml\"/></mujoco>", `inc.xml:1: root element is <mujoco>, want <mujocoinclude>`},
+		{"missing included file", nil, "<mujoco>\n<include file=\"gone.xml\"/></mujoco>", `m.xml:2: <include>: include: open .*gone.xml`},
+		{"file that includes itself", map[string]string{"inc.xml": "<mujocoinclude>\n<include file=\"inc.xml\"/></mujocoinclude>"},
+			"<mujoco>\n<include file=\"inc.xml\"/></mujoco>", `inc.xml:2: <include>: file "inc.xml" includes itself`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeModelDir(t, tc.files)
+			path := filepath.Join(dir, "m.xml")
+			if err := os.WriteFile(path, []byte(tc.xml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadFile(path)
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			if !regexp.MustCompile(tc.want).MatchString(err.Error()) {
+				t.Errorf("error %q does not match %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The soft-constraint parameters the solver reads (issue 15): solimp with
+// MuJoCo's defaults and default classes, margins, condim, torsional
+// friction, dry friction's softness, tendon limits, explicit pairs and
+// excludes, and MuJoCo's mixing of two geoms' parameters.
+func TestLoaderSoftConstraintFields(t *testing.T) {
+	const xml = `<mujoco>
+  <compiler angle="radian"/>
+  <default>
+    <joint limited="true" margin="0.01" frictionloss="0.5" solimplimit="0 .8 .03"/>
+    <geom friction="1 0.5 0.01" margin="0.0005"/>
+    <tendon limited="true" solreflimit="0.01 2"/>
+    <pair condim="4"/>
+    <default class="soft"><geom solimp="0.5 0.6 0.01 0.4 3" solref="0.04 2" condim="1"/></default>
+  </default>
+  <worldbody>
+    <geom name="floor" type="plane" size="1 1 1" condim="6" friction="0.8 0.02 0.001"/>
+    <body name="a">
+      <joint name="ja" range="-1 1" solreffriction="0.05 0.5" solimpfriction="0.8 0.9 0.002"/>
+      <geom name="ga" class="soft" size=".1"/>
+      <body name="b" pos="0 0 1">
+        <joint name="jb" range="0 1" limited="false"/>
+        <geom name="gb" size=".1" priority="1" friction="0.3 0.1 0.001" condim="3"/>
+      </body>
+    </body>
+    <body name="c" pos="1 0 0">
+      <joint name="jc" range="0 1"/>
+      <geom name="gc" type="cylinder" size=".1 .2" solmix="3"/>
+    </body>
+  </worldbody>
+  <contact>
+    <pair geom1="gc" geom2="gb" friction="0.7 0.7 0.03 0 0" solimp="0.7 0.8 0.003"/>
+    <exclude body1="a" body2="c"/>
+  </contact>
+  <tendon>
+    <fixed name="t" range="-0.5 0.5" margin="0.002"><joint joint="ja" coef="1"/><joint joint="jb" coef="-2"/></fixed>
+    <fixed name="free" limited="false"><joint joint="jc" coef="1"/></fixed>
+  </tendon>
+</mujoco>`
+	m, err := LoadXML([]byte(xml), "inline.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Joints.
+	if m.JntSolimp[0] != [5]float64{0, .8, .03, .5, 2} || m.JntMargin[0] != 0.01 || !m.JntLimited[0] || m.JntLimited[1] {
+		t.Errorf("joint limits: solimp %v margin %v limited %v", m.JntSolimp, m.JntMargin, m.JntLimited)
+	}
+	if m.DofFrictionloss[0] != 0.5 || m.DofSolrefFriction[0] != [2]float64{0.05, 0.5} ||
+		m.DofSolimpFriction[0] != [5]float64{0.8, 0.9, 0.002, 0.5, 2} ||
+		m.DofSolrefFriction[1] != [2]float64{0.02, 1} || m.DofSolimpFriction[1] != [5]float64{0.9, 0.95, 0.001, 0.5, 2} {
+		t.Errorf("dry friction: %v %v %v", m.DofFrictionloss, m.DofSolrefFriction, m.DofSolimpFriction)
+	}
+	// Geoms.
+	g := func(name string) int { return slicesIndex(m.GeomName, name) }
+	if m.GeomCondim[g("floor")] != 6 || m.GeomCondim[g("ga")] != 1 || m.GeomCondim[g("gc")] != 3 {
+		t.Errorf("geom condim %v", m.GeomCondim)
+	}
+	if m.GeomSolimp[g("ga")] != [5]float64{0.5, 0.6, 0.01, 0.4, 3} || m.GeomSolimp[g("gb")] != [5]float64{0.9, 0.95, 0.001, 0.5, 2} {
+		t.Errorf("geom solimp %v", m.GeomSolimp)
+	}
+	if m.GeomMargin[g("gb")] != 0.0005 || m.GeomFriction[g("gb")] != 0.3 {
+		t.Errorf("geom margin %v friction %v", m.GeomMargin, m.GeomFriction)
+	}
+	// Pairs: the explicit one first with its own parameters and the pair
+	// default class, then the dynamic ones; a–c is excluded, a–b is a
+	// parent–child pair, and gb–gc is not listed twice.
+	type want struct {
+		g1, g2    string
+		friction  float64
+		torsion   float64
+		condim    int
+		solref    [2]float64
+		solimp    [5]float64
+		margin    float64
+		explicitP bool
+	}
+	wants := []want{
+		{"gb", "gc", 0.7, 0.03, 4, [2]float64{0.02, 1}, [5]float64{0.7, 0.8, 0.003, 0.5, 2}, 0, true},
+		// floor–ga: equal priority: condim and friction the larger, solref
+		// and solimp the mean.
+		{"floor", "ga", 1, 0.5, 6, [2]float64{0.03, 1.5}, [5]float64{0.7, 0.775, 0.0055, 0.45, 2.5}, 0.0005, false},
+		// floor–gb: gb's priority 1 gives its own parameters.
+		{"floor", "gb", 0.3, 0.1, 3, [2]float64{0.02, 1}, [5]float64{0.9, 0.95, 0.001, 0.5, 2}, 0.0005, false},
+		// floor–gc: gc's solmix 3 weighs its solref 3:1 (both default here),
+		// torsion the larger.
+		{"floor", "gc", 1, 0.5, 6, [2]float64{0.02, 1}, [5]float64{0.9, 0.95, 0.001, 0.5, 2}, 0.0005, false},
+	}
+	if m.Npair != len(wants) {
+		for p := range m.Npair {
+			t.Logf("pair %d: %s %s", p, m.GeomName[m.PairGeom1[p]], m.GeomName[m.PairGeom2[p]])
+		}
+		t.Fatalf("npair %d, want %d", m.Npair, len(wants))
+	}
+	near5 := func(a, b [5]float64) bool {
+		for k := range a {
+			if math.Abs(a[k]-b[k]) > 1e-12 {
+				return false
+			}
+		}
+		return true
+	}
+	for p, w := range wants {
+		n1, n2 := m.GeomName[m.PairGeom1[p]], m.GeomName[m.PairGeom2[p]]
+		if !(n1 == w.g1 && n2 == w.g2 || n1 == w.g2 && n2 == w.g1) {
+			t.Errorf("pair %d is %s–%s, want %s–%s", p, n1, n2, w.g1, w.g2)
+			continue
+		}
+		if m.PairFriction[p] != w.friction || m.PairTorsion[p] != w.torsion || m.PairCondim[p] != w.condim ||
+			math.Abs(m.PairSolref[p][0]-w.solref[0]) > 1e-12 || math.Abs(m.PairSolref[p][1]-w.solref[1]) > 1e-12 ||
+			!near5(m.PairSolimp[p], w.solimp) || m.PairMargin[p] != w.margin {
+			t.Errorf("pair %d %s–%s: friction %g torsion %g condim %d solref %v solimp %v margin %g; want %+v", p, n1, n2,
+				m.PairFriction[p], m.PairTorsion[p], m.PairCondim[p], m.PairSolref[p], m.PairSolimp[p], m.PairMargin[p], w)
+		}
+	}
+	// Tendons: the limited one is kept with the class's softness, the one
+	// that neither has limits nor an actuator is not, with a warning.
+	if m.Ntendon != 1 || m.TendonName[0] != "t" || !m.TendonLimited[0] || m.TendonRange[0] != [2]float64{-0.5, 0.5} ||
+		m.TendonSolrefLim[0] != [2]float64{0.01, 2} || m.TendonSolimpLim[0] != [5]float64{0.9, 0.95, 0.001, 0.5, 2} ||
+		m.TendonMargin[0] != 0.002 || m.TendonNum[0] != 2 || m.WrapCoef[1] != -2 || m.WrapJntID[1] != 1 {
+		t.Errorf("tendons: %d %v limited %v range %v solref %v solimp %v margin %v wraps %v %v", m.Ntendon, m.TendonName,
+			m.TendonLimited, m.TendonRange, m.TendonSolrefLim, m.TendonSolimpLim, m.TendonMargin, m.WrapJntID, m.WrapCoef)
+	}
+	warned := map[string]bool{}
+	for _, w := range m.Warnings {
+		switch {
+		case strings.Contains(w, `fixed tendon "free"`) && strings.Contains(w, "not kept"):
+			warned["tendon"] = true
+		case strings.Contains(w, `geom "gc": a cylinder collides as a capsule`):
+			warned["cylinder"] = true
+		}
+	}
+	if !warned["tendon"] || !warned["cylinder"] {
+		t.Errorf("warnings %q: want the unused tendon and the cylinder", m.Warnings)
+	}
+}
+
+func slicesIndex(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// Meshes are read for drawing from binary STL through an included file's
+// compiler/@meshdir and a default class's scale; equal points share a
+// vertex; a mesh geom's size is the half-extent of its mesh.
+func TestLoaderMeshes(t *testing.T) {
+	dir := writeModelDir(t, map[string]string{
+		"assets.xml": `<mujocoinclude>
+  <compiler meshdir="meshes"/>
+  <default><mesh scale="0.001 0.001 0.002"/>
+    <default class="viz"><geom type="mesh" contype="0" conaffinity="0" group="1"/></default>
+  </default>
+  <asset><mesh file="tet.stl"/><mesh name="big" file="tet.stl" scale="1 1 1"/><texture name="t" builtin="flat" width="1" height="1"/></asset>
+</mujocoinclude>`,
+		"m.xml": `<mujoco>
+  <worldbody>
+    <body name="b">
+      <joint/>
+      <inertial pos="0 0 0" mass="1" diaginertia="1 1 1"/>
+      <geom name="v" class="viz" mesh="tet" pos="0 0 1"/>
+      <geom name="s" size=".1"/>
+    </body>
+  </worldbody>
+  <include file="assets.xml"/>
+</mujoco>`,
+	})
+	m, err := LoadFile(filepath.Join(dir, "m.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Nmesh != 2 || m.MeshName[0] != "tet" || m.MeshName[1] != "big" {
+		t.Fatalf("meshes %d %v", m.Nmesh, m.MeshName)
+	}
+	if m.MeshVertNum[0] != 4 || m.MeshFaceNum[0] != 4 || len(m.MeshVert) != 8 || len(m.MeshFace) != 8 || m.MeshVertAdr[1] != 4 || m.MeshFaceAdr[1] != 4 {
+		t.Errorf("mesh sizes: verts %v faces %v", m.MeshVertNum, m.MeshFaceNum)
+	}
+	if m.MeshVert[2] != [3]float32{1, 0, 0} || m.MeshVert[3] != [3]float32{0, 0, 2} || m.MeshVert[4+3] != [3]float32{0, 0, 1000} {
+		t.Errorf("scaled vertices %v", m.MeshVert)
+	}
+	if m.MeshFace[3] != [3]int32{2, 1, 3} {
+		t.Errorf("faces %v", m.MeshFace[:4])
+	}
+	v := slicesIndex(m.GeomName, "v")
+	if m.GeomType[v] != GeomMesh || m.GeomMeshID[v] != 0 || m.GeomMeshID[slicesIndex(m.GeomName, "s")] != -1 || m.GeomSize[v] != (Vec3{1, 1, 2}) {
+		t.Errorf("mesh geom: type %v mesh %v size %v", m.GeomType[v], m.GeomMeshID, m.GeomSize[v])
+	}
+	if m.Npair != 0 || m.BodyMass[1] != 1 {
+		t.Errorf("npair %d mass %g", m.Npair, m.BodyMass[1])
+	}
 }

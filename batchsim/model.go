@@ -199,6 +199,21 @@ type Model struct {
 	GeomCondim      []int        // contact dimensionality 1, 3, 4 or 6; nil means 3 (ngeom)
 	GeomMargin      []float64    // distance at which contact becomes active (ngeom)
 	GeomRGBA        [][4]float32 // colour for the viewer (ngeom)
+	// GeomMeshID is the mesh a GeomMesh geom draws, -1 for other geoms;
+	// nil in a model built in code without meshes. (ngeom)
+	GeomMeshID []int
+
+	// Meshes (MJCF <asset><mesh>, binary STL), for drawing only: vertices in
+	// the mesh file's frame times its scale, which is the frame of the geoms
+	// that use it; triangles as vertex indices relative to MeshVertAdr.
+	Nmesh       int
+	MeshName    []string     // (nmesh)
+	MeshVertAdr []int        // first vertex of the mesh in MeshVert (nmesh)
+	MeshVertNum []int        // number of vertices (nmesh)
+	MeshFaceAdr []int        // first triangle of the mesh in MeshFace (nmesh)
+	MeshFaceNum []int        // number of triangles (nmesh)
+	MeshVert    [][3]float32 // vertex positions (nmeshvert)
+	MeshFace    [][3]int32   // counter-clockwise triangles seen from outside (nmeshface)
 
 	// Candidate contact pairs, listed once at compile time (see PHYSICS.md).
 	PairGeom1 []int // first geom of the pair (npair)
