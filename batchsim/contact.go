@@ -145,6 +145,11 @@ type pairInfo struct {
 	mp       float64 // per-point effective mass, 0 when both geoms are static
 	mpt      float64 // per-point mass of the friction damping (= mp except box–box)
 	w2, gimp float64 // ω², γ' for the cached step length
+
+	// Soft constraints (constraint.go).
+	solimp  [5]float64
+	condim  int
+	torsion float64
 }
 
 // contact is one active contact point.
@@ -153,11 +158,18 @@ type contact struct {
 	n    Vec3 // unit normal from the pair's first geom to its second
 	dist float64
 	pair int
+
+	// Soft constraints: the direction the first tangent is aligned with (zero
+	// for none), the tangents of the friction pyramid and the rows.
+	hint       Vec3
+	t1, t2     Vec3
+	row0, nrow int
 }
 
 func (s *scratch) addContact(pair int, pos, n *Vec3, dist float64) {
 	c := &s.con[s.ncon]
 	c.pos, c.n, c.dist, c.pair = *pos, *n, dist, pair
+	c.hint = Vec3{}
 	s.ncon++
 }
 
@@ -192,10 +204,14 @@ func collide(m *Model, d *Data) {
 		case pairPlaneCapsule:
 			n := geomAxis(r1, 2)
 			ax := geomAxis(r2, 2)
+			n0 := s.ncon
 			e := addScl3(c2, &ax, sz2[1])
 			s.planeSphere(pi, c1, &n, &e, sz2[0], mg)
 			e = addScl3(c2, &ax, -sz2[1])
 			s.planeSphere(pi, c1, &n, &e, sz2[0], mg)
+			for k := n0; k < s.ncon; k++ {
+				s.con[k].hint = ax // MuJoCo aligns the friction frame with the capsule
+			}
 		case pairPlaneBox:
 			n := geomAxis(r1, 2)
 			var proj [3]float64

@@ -33,7 +33,8 @@ func fwdActuation(m *Model, d *Data) {
 		s.qfrc[i] = -m.DofDamping[i] * d.Qvel[i]
 		s.diagExtra[i] = h * m.DofDamping[i]
 	}
-	if len(m.DofFrictionloss) == m.Nv {
+	soft := m.Opt.Contact == ContactSoft // limits and dry friction are constraints
+	if len(m.DofFrictionloss) == m.Nv && !soft {
 		for i, fl := range m.DofFrictionloss {
 			if fl <= 0 {
 				continue
@@ -65,7 +66,7 @@ func fwdActuation(m *Model, d *Data) {
 		if k := m.JntStiffness[j]; k != 0 {
 			s.qfrc[da] -= k * (q - m.QposSpring[qa])
 		}
-		if !m.JntLimited[j] {
+		if !m.JntLimited[j] || soft {
 			continue
 		}
 		// Penalty at the limits: a spring–damper on the violation with the

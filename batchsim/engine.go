@@ -3,6 +3,7 @@ package batchsim
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -60,6 +61,8 @@ type scratch struct {
 	dinv      []float64     // 1/D (nv)
 	uf        []float64     // u = τ − Sᵀ·pA (nv)
 	acc       [][6]float64  // spatial acceleration of the dof's link (nv)
+
+	efc efcRows // soft constraints (constraint.go)
 }
 
 // NewData allocates the state and scratch space of one world for m and
@@ -168,11 +171,22 @@ func NewData(m *Model) *Data {
 			margin: m.PairMargin[i],
 			mu:     m.PairFriction[i],
 			solref: m.PairSolref[i],
+			solimp: solimpAt(m.PairSolimp, i),
+			condim: 3,
 			rbound: boundRadius(m.GeomType[g1], &m.GeomSize[g1]) + boundRadius(m.GeomType[g2], &m.GeomSize[g2]),
 		}
 		maxCon += mc
 	}
 	s.con = make([]contact, maxCon)
+	for i := range s.pairs {
+		if i < len(m.PairCondim) {
+			s.pairs[i].condim = m.PairCondim[i]
+		}
+		if i < len(m.PairTorsion) {
+			s.pairs[i].torsion = m.PairTorsion[i]
+		}
+	}
+	s.efc.alloc(m, maxRows(m, maxCon))
 	effectiveMasses(m, d)
 	ResetData(m, d)
 	return d
@@ -223,6 +237,13 @@ func effectiveMasses(m *Model, d *Data) {
 		}
 		return tr / 3
 	}
+	minvAt := func(i, j int) float64 {
+		if !ok {
+			return 0
+		}
+		return minv.At(i, j)
+	}
+	s.efc.invWeights(m, d, minvAt)
 	geomInv := func(g int) float64 { return geomInvAt(g, &d.GeomXpos[g]) }
 	// For the normal force of box–box pairs, whose patch of points can rock
 	// the boxes, the mean over the box's vertices, which includes the
@@ -349,6 +370,12 @@ func Step(m *Model, d *Data) error {
 	if err := checkState(m, d, "before step"); err != nil {
 		return err
 	}
+	if m.Opt.Contact == ContactSoft {
+		if err := stepSoft(m, d); err != nil {
+			return err
+		}
+		return checkState(m, d, "after step")
+	}
 	ns, h := 1, m.Opt.Timestep
 	FwdPosition(m, d)
 	if n := max(m.Opt.Substeps, 1); n > 1 && (d.ncon > 0 || limitActive(m, d.Qpos)) {
@@ -366,6 +393,50 @@ func Step(m *Model, d *Data) error {
 		d.Time += h
 	}
 	return checkState(m, d, "after step")
+}
+
+// stepSoft is one whole step with soft constraints: the unconstrained
+// acceleration by ABA, then, when a constraint is active, the Newton solve
+// on the mass matrix and MuJoCo's implicit damping (constraint.go).
+func stepSoft(m *Model, d *Data) error {
+	s := &d.scratch
+	h := m.Opt.Timestep
+	d.setStep(m, h)
+	FwdPosition(m, d)
+	comVel(m, d)
+	for i := range s.fext {
+		s.fext[i] = [6]float64{}
+	}
+	fwdActuation(m, d)
+	makeConstraints(m, d)
+	e := &s.efc
+	e.warmOK = e.warmOK && slices.Equal(e.warmQpos, d.Qpos) && slices.Equal(e.warmQvel, d.Qvel)
+	if s.efc.n == 0 {
+		clear(d.CfrcExt)
+		fwdAcceleration(m, d)
+	} else {
+		// a0 = M⁻¹(τ − c): ABA without the implicit damping.
+		for i := range s.diagExtra {
+			s.diagExtra[i] = 0
+		}
+		fwdAcceleration(m, d)
+		copy(s.efc.a0, d.Qacc)
+		s.efc.crba(m, d)
+		if !solveConstraints(m, d) {
+			return fmt.Errorf("batchsim: at t=%g the constraint Hessian is not positive definite (a body without mass or inertia in contact?)", d.Time)
+		}
+		copy(e.warm, d.Qacc)
+		if !finishConstrained(m, d) {
+			return fmt.Errorf("batchsim: at t=%g the damped mass matrix is not positive definite", d.Time)
+		}
+	}
+	integrate(m, d, h)
+	d.Time += h
+	// The solution warm-starts the next step if it starts from this state.
+	e.warmOK = e.n > 0
+	copy(e.warmQpos, d.Qpos)
+	copy(e.warmQvel, d.Qvel)
+	return nil
 }
 
 func checkState(m *Model, d *Data, when string) error {

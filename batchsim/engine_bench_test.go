@@ -26,7 +26,12 @@ func BenchmarkStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchStep(b, m)
+			for _, cm := range []ContactModel{ContactPenalty, ContactSoft} {
+				b.Run("contact="+cm.String(), func(b *testing.B) {
+					m.Opt.Contact = cm
+					benchStep(b, m)
+				})
+			}
 		})
 	}
 }

@@ -105,9 +105,31 @@ type Options struct {
 	// physics step takes; 1 unless penalty contacts need a smaller step. It is
 	// part of the compiled model so that CPU and GPU take the same sub-steps.
 	Substeps int
+	// Contact is the contact and limit model (see ContactModel).
+	Contact ContactModel
 	// Integrator is the file's integrator ("Euler" or "RK4"); the engine always
 	// runs semi-implicit Euler and the loader warns when the file asked for RK4.
 	Integrator string
+}
+
+// ContactModel selects how contacts, joint and tendon limits and dry joint
+// friction act.
+type ContactModel int
+
+const (
+	// ContactPenalty: explicit spring–damper forces with Substeps sub-steps
+	// while one is active (contact.go).
+	ContactPenalty ContactModel = iota
+	// ContactSoft: MuJoCo's soft constraints, implicit in velocity, solved
+	// by Newton's method in whole steps (constraint.go).
+	ContactSoft
+)
+
+func (c ContactModel) String() string {
+	if c == ContactSoft {
+		return "soft"
+	}
+	return "penalty"
 }
 
 // Model is a compiled model: read-only during simulation and shared by all

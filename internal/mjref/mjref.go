@@ -337,3 +337,29 @@ func (s *Sim) JntRange() [][2]float64 {
 	}
 	return out
 }
+
+// Constraint rows of the last step (for cross-checks of the solver).
+
+// EfcAref, EfcR, EfcForce, EfcPos return the rows' reference accelerations,
+// regularisers, forces and positions (nefc).
+func (s *Sim) EfcAref() []float64  { s.check(); return copyOf(s.d.efc_aref, s.Nefc()) }
+func (s *Sim) EfcR() []float64     { s.check(); return copyOf(s.d.efc_R, s.Nefc()) }
+func (s *Sim) EfcForce() []float64 { s.check(); return copyOf(s.d.efc_force, s.Nefc()) }
+func (s *Sim) EfcPos() []float64   { s.check(); return copyOf(s.d.efc_pos, s.Nefc()) }
+
+// EfcJ returns the dense constraint Jacobian, row-major (nefc × nv).
+func (s *Sim) EfcJ() []float64 { s.check(); return copyOf(s.d.efc_J, s.Nefc()*s.Nv()) }
+
+// BodyInvweight0 returns body_invweight0: translation, rotation (nbody).
+func (s *Sim) BodyInvweight0() []float64 { s.check(); return copyOf(s.m.body_invweight0, 2*s.Nbody()) }
+
+// UseExactSolver switches MuJoCo to its Newton solver with up to 200
+// iterations and a tolerance of 1e-12, so that its constraint forces are
+// the converged solution of its constraint problem (a file may ask for PGS
+// with a few iterations, which stops short of it).
+func (s *Sim) UseExactSolver() {
+	s.check()
+	s.m.opt.solver = C.mjSOL_NEWTON
+	s.m.opt.iterations = 200
+	s.m.opt.tolerance = 1e-12
+}

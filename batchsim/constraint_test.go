@@ -1,0 +1,119 @@
+package batchsim
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestNewtonSolvesTheConstraintProblem: on the humanoid under random
+// controls (many contacts, limits and friction pyramids per step), every
+// solve ends at the minimum of the soft-constraint cost: the gradient
+// M(a − a0) − Jᵀf vanishes to rounding, inequality forces are ≥ 0 and dry
+// friction within its bound, and it takes a few Newton iterations.
+func TestNewtonSolvesTheConstraintProblem(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		frictLoss bool
+	}{{"humanoidstandup", false}, {"humanoidstandup", true}} {
+		m, err := LoadFile(refModel(t, c.name+".xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Opt.Contact = ContactSoft
+		if c.frictLoss {
+			// dry friction on every hinge: box-constrained rows as well
+			m.DofFrictionloss = make([]float64, m.Nv)
+			for i := 6; i < m.Nv; i++ {
+				m.DofFrictionloss[i] = 2
+			}
+		}
+		d := NewData(m)
+		rng := rand.New(rand.NewPCG(5, 6))
+		solves, iters, maxIters := 0, 0, 0
+		worst := 0.0
+		grad := make([]float64, m.Nv)
+		for i := 0; i < 3000; i++ {
+			if i%300 == 0 {
+				ResetData(m, d)
+			}
+			if i%5 == 0 {
+				for k := range d.Ctrl {
+					d.Ctrl[k] = 2*rng.Float64() - 1
+				}
+			}
+			if err := Step(m, d); err != nil {
+				t.Fatal(err)
+			}
+			e := &d.efc
+			if e.n == 0 {
+				continue
+			}
+			solves++
+			iters += e.iters
+			maxIters = max(maxIters, e.iters)
+			// The solution before the damping correction is e.warm.
+			for k := range e.tmp {
+				e.tmp[k] = e.warm[k] - e.a0[k]
+			}
+			mulMatVecDense(e.mm, m.Nv, e.tmp, grad)
+			scale := 1.0
+			for k := range grad {
+				scale = math.Max(scale, math.Abs(grad[k]))
+			}
+			for r := 0; r < e.n; r++ {
+				f := e.f[r]
+				if e.kind[r] == efcIneq && f < 0 || e.kind[r] == efcFriction && math.Abs(f) > e.bound[r]*(1+1e-12) {
+					t.Fatalf("%s step %d: row %d (kind %d) force %g is infeasible", c.name, i, r, e.kind[r], f)
+				}
+				base := r * m.Nv
+				for k := 0; k < e.nnz[r]; k++ {
+					grad[e.ind[base+k]] -= e.jac[base+k] * f
+					scale = math.Max(scale, math.Abs(e.jac[base+k]*f))
+				}
+			}
+			for _, g := range grad {
+				worst = math.Max(worst, math.Abs(g)/scale)
+			}
+		}
+		t.Logf("%s (dry friction %v): %d solves, %.2f Newton iterations on average, at most %d; worst relative gradient %.3g",
+			c.name, c.frictLoss, solves, float64(iters)/float64(solves), maxIters, worst)
+		if solves < 1000 {
+			t.Errorf("only %d constrained steps", solves)
+		}
+		if worst > 1e-9 {
+			t.Errorf("the solution's gradient is %.3g of the forces' scale, want <= 1e-9", worst)
+		}
+		if avg := float64(iters) / float64(solves); avg > 4 {
+			t.Errorf("%.2f Newton iterations per solve on average, want <= 4", avg)
+		}
+	}
+}
+
+// TestConstraintRefGains: MuJoCo's K, B and impedance for the default
+// solref/solimp, its direct (negative) form and the time-constant clamp.
+func TestConstraintRefGains(t *testing.T) {
+	k, b := refGains([2]float64{0.02, 1}, 0.95, 0.002)
+	if math.Abs(k-1/(0.95*0.95*0.02*0.02)) > 1e-9 || math.Abs(b-2/(0.95*0.02)) > 1e-12 {
+		t.Errorf("standard solref: K %g B %g", k, b)
+	}
+	k, b = refGains([2]float64{0.001, 1}, 0.95, 0.01) // τ clamped to 2h = 0.02
+	if math.Abs(k-1/(0.95*0.95*0.02*0.02)) > 1e-9 || math.Abs(b-2/(0.95*0.02)) > 1e-12 {
+		t.Errorf("clamped solref: K %g B %g", k, b)
+	}
+	k, b = refGains([2]float64{-1000, -10}, 0.9, 0.002)
+	if math.Abs(k-1000/0.81) > 1e-9 || math.Abs(b-10/0.9) > 1e-12 {
+		t.Errorf("direct solref: K %g B %g", k, b)
+	}
+	sp := DefaultSolimp
+	if imp := impedance(&sp, 0, 0); imp != 0.9 {
+		t.Errorf("impedance at 0: %g, want dmin 0.9", imp)
+	}
+	if imp := impedance(&sp, -0.002, 0); imp != 0.95 {
+		t.Errorf("impedance beyond the width: %g, want dmax 0.95", imp)
+	}
+	// at the midpoint the power-2 sigmoid is halfway
+	if imp := impedance(&sp, -0.0005, 0); math.Abs(imp-0.925) > 1e-12 {
+		t.Errorf("impedance at the midpoint: %g, want 0.925", imp)
+	}
+}
