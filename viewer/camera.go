@@ -55,7 +55,7 @@ func bounds(m *batchsim.Model, d *batchsim.Data) (lo, hi batchsim.Vec3) {
 		}
 		s := m.GeomSize[g]
 		r := s[0] + s[1] // generous for capsules and cylinders
-		if m.GeomType[g] == batchsim.GeomBox {
+		if m.GeomType[g] == batchsim.GeomBox || m.GeomType[g] == batchsim.GeomMesh {
 			r = math.Sqrt(s[0]*s[0] + s[1]*s[1] + s[2]*s[2])
 		}
 		for i := range 3 {

@@ -1,6 +1,10 @@
 package viewer
 
-import "math"
+import (
+	"math"
+
+	"github.com/apex-robotics/apex/batchsim"
+)
 
 // mesh is an indexed triangle mesh of unit size; instances scale it per
 // axis. Vertices are interleaved position (3) and normal (3) float32s.
@@ -98,4 +102,32 @@ func quadMesh() mesh {
 	}
 	m.index = []uint32{0, 1, 2, 0, 2, 3}
 	return m
+}
+
+// modelMesh is mesh id of m, flat-shaded: every triangle gets its own three
+// vertices with the triangle's normal, so that the facets of a coarse mesh
+// show. Instances draw it at scale 1 (the vertices are in metres).
+func modelMesh(m *batchsim.Model, id int) mesh {
+	var out mesh
+	va, fa := m.MeshVertAdr[id], m.MeshFaceAdr[id]
+	vert := m.MeshVert[va : va+m.MeshVertNum[id]]
+	for _, f := range m.MeshFace[fa : fa+m.MeshFaceNum[id]] {
+		var p [3][3]float64
+		for k := range 3 {
+			v := vert[f[k]]
+			p[k] = [3]float64{float64(v[0]), float64(v[1]), float64(v[2])}
+		}
+		e1 := batchsim.Vec3{p[1][0] - p[0][0], p[1][1] - p[0][1], p[1][2] - p[0][2]}
+		e2 := batchsim.Vec3{p[2][0] - p[0][0], p[2][1] - p[0][1], p[2][2] - p[0][2]}
+		n := cross(e1, e2)
+		l := math.Sqrt(dot(n, n))
+		if l == 0 {
+			continue // a degenerate triangle covers no pixel
+		}
+		n = batchsim.Vec3{n[0] / l, n[1] / l, n[2] / l}
+		for k := range 3 {
+			out.index = append(out.index, out.add(p[k], n))
+		}
+	}
+	return out
 }

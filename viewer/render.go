@@ -67,9 +67,9 @@ type Renderer struct {
 	uniform, overlayUniform    *wgpu.Buffer
 	frameGroup                 *wgpu.BindGroup
 	sampler                    *wgpu.Sampler
-	meshes                     [nMesh]gpuMesh
+	meshes                     []gpuMesh // nMesh built-in shapes, then the model's meshes
 
-	inst      [nMesh][]instance
+	inst      [][]instance // per mesh
 	instBuf   *wgpu.Buffer
 	pathVerts []float32
 	pathBuf   *wgpu.Buffer
@@ -242,8 +242,16 @@ func (r *Renderer) init() error {
 		LodMaxClamp: 32, MaxAnisotrophy: 1}); err != nil {
 		return wrap("sampler", err)
 	}
-	for i, mk := range [nMesh]func() mesh{sphereMesh, cylinderMesh, boxMesh, quadMesh} {
-		ms := mk()
+	shapes := []mesh{sphereMesh(), cylinderMesh(), boxMesh(), quadMesh()}
+	for id := range r.Model.Nmesh {
+		shapes = append(shapes, modelMesh(r.Model, id))
+	}
+	r.meshes = make([]gpuMesh, len(shapes))
+	r.inst = make([][]instance, len(shapes))
+	for i, ms := range shapes {
+		if len(ms.index) == 0 {
+			continue // nothing to draw (a mesh of degenerate triangles)
+		}
 		if r.meshes[i].vb, err = r.device.CreateBufferInit(&wgpu.BufferInitDescriptor{Label: "mesh vertices",
 			Contents: wgpu.ToBytes(ms.verts), Usage: wgpu.BufferUsage_Vertex}); err != nil {
 			return wrap("mesh buffer", err)
@@ -633,9 +641,9 @@ func (r *Renderer) draw(enc *wgpu.CommandEncoder, t *target, out *wgpu.TextureVi
 	if err := r.writeFrame(&cam, float64(t.w)/float64(t.h), srgb); err != nil {
 		return err
 	}
-	geomInstances(&r.inst, r.Model, r.Data, cam.Lookat)
+	geomInstances(r.inst, r.Model, r.Data, cam.Lookat)
 	var all []instance
-	var first [nMesh]uint32
+	first := make([]uint32, len(r.inst))
 	for i := range r.inst {
 		first[i] = uint32(len(all))
 		all = append(all, r.inst[i]...)
@@ -681,7 +689,7 @@ func (r *Renderer) draw(enc *wgpu.CommandEncoder, t *target, out *wgpu.TextureVi
 	pass.SetBindGroup(0, r.frameGroup, nil)
 	for i, ms := range r.meshes {
 		n := uint32(len(r.inst[i]))
-		if n == 0 {
+		if n == 0 || ms.n == 0 {
 			continue
 		}
 		pass.SetVertexBuffer(0, ms.vb, 0, wgpu.WholeSize)

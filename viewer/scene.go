@@ -7,6 +7,8 @@ import (
 )
 
 // Meshes the geoms are drawn with; a capsule is a cylinder and two spheres.
+// The model's own meshes (batchsim.Model.MeshVert) follow, mesh i of the
+// model at nMesh + i.
 const (
 	meshSphere = iota
 	meshCylinder
@@ -46,9 +48,9 @@ func makeInstance(rot *[9]float64, pos batchsim.Vec3, scale batchsim.Vec3, grid 
 }
 
 // geomInstances appends the instances that draw the posed geoms of m (d
-// after batchsim.Forward) to dst, one list per mesh; planes are drawn
-// around the point of the plane nearest to centre.
-func geomInstances(dst *[nMesh][]instance, m *batchsim.Model, d *batchsim.Data, centre batchsim.Vec3) {
+// after batchsim.Forward) to dst, one list per mesh (nMesh + m.Nmesh of
+// them); planes are drawn around the point of the plane nearest to centre.
+func geomInstances(dst [][]instance, m *batchsim.Model, d *batchsim.Data, centre batchsim.Vec3) {
 	for i := range dst {
 		dst[i] = dst[i][:0]
 	}
@@ -76,6 +78,11 @@ func geomInstances(dst *[nMesh][]instance, m *batchsim.Model, d *batchsim.Data, 
 			dst[meshBox] = append(dst[meshBox], makeInstance(rot, pos, s, false, rgba))
 		case batchsim.GeomCylinder:
 			dst[meshCylinder] = append(dst[meshCylinder], makeInstance(rot, pos, batchsim.Vec3{s[0], s[0], s[1]}, false, rgba))
+		case batchsim.GeomMesh:
+			// The mesh's vertices are in the geom's frame already.
+			if id := m.GeomMeshID[g]; id >= 0 {
+				dst[nMesh+id] = append(dst[nMesh+id], makeInstance(rot, pos, batchsim.Vec3{1, 1, 1}, false, rgba))
+			}
 		case batchsim.GeomCapsule:
 			dst[meshCylinder] = append(dst[meshCylinder], makeInstance(rot, pos, batchsim.Vec3{s[0], s[0], s[1]}, false, rgba))
 			for _, sign := range []float64{-1, 1} {
