@@ -10,7 +10,9 @@ import (
 )
 
 // Version is the version of the apex program that config.json records.
-const Version = "0.2.0"
+// 0.3.0: the planner's noise comes from per-sample Philox streams (issue
+// 14), so the same seed plans differently from 0.2.0.
+const Version = "0.3.0"
 
 // Method is the way expert data is produced and the policy extracted: APEX
 // or one of the paper's baselines (Pinneri et al. 2021, Fig. 4;

@@ -54,9 +54,13 @@ type Episode struct {
 	PolicyFailures int // policy rollouts that diverged
 	Wall           time.Duration
 	EvalTime       time.Duration // inside the evaluator
-	// PlanTime is the time inside Planner.Plan (EvalTime is part of it; the
-	// rest is the host's share); BytesUp and BytesDown what the evaluator
-	// moved to and from its device, all steps together.
+	// EvalHostTime is the evaluator's own host work within EvalTime
+	// (Stats.EvalHostTime): PlanTime − EvalTime + EvalHostTime is the host's
+	// share of planning, EvalTime − EvalHostTime the device's.
+	EvalHostTime time.Duration
+	// PlanTime is the time inside Planner.Plan (EvalTime is part of it);
+	// BytesUp and BytesDown what the evaluator moved to and from its
+	// device, all steps together.
 	PlanTime           time.Duration
 	BytesUp, BytesDown int64
 	StepsPerSec        float64 // environment steps per wall-clock second
@@ -105,6 +109,7 @@ func RunEpisode(ctx context.Context, pl *Planner, env *batchsim.Env, opt Episode
 		ep.NonFinite += st.NonFinite
 		ep.PolicyFailures += st.PolicyFailures
 		ep.EvalTime += st.EvalTime
+		ep.EvalHostTime += st.EvalHostTime
 		ep.PlanTime += st.Elapsed
 		ep.BytesUp += st.BytesUp
 		ep.BytesDown += st.BytesDown

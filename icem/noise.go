@@ -3,10 +3,15 @@ package icem
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
+
+// Normal is a source of standard normal draws: a *rand.Rand, or the
+// planner's per-sample Philox stream.
+type Normal interface {
+	NormFloat64() float64
+}
 
 // ColoredNoise draws Gaussian sequences of length h whose power spectral
 // density falls as 1/f^β, by the method of Timmer & König (1995, "On
@@ -98,7 +103,7 @@ func (c *ColoredNoise) Variance() float64 {
 }
 
 // Sequence writes one sequence of length h to dst (len h) using rng.
-func (c *ColoredNoise) Sequence(dst []float64, rng *rand.Rand) {
+func (c *ColoredNoise) Sequence(dst []float64, rng Normal) {
 	if len(dst) != c.h {
 		panic(fmt.Sprintf("icem: noise sequence of length %d, want %d", len(dst), c.h))
 	}
@@ -130,8 +135,10 @@ func (c *ColoredNoise) Sequence(dst []float64, rng *rand.Rand) {
 
 // Sample fills dst, of shape (n × h × d) with index (i*h + t)*d + j, with n·d
 // independent sequences: one along t for every sample i and dimension j. It
-// does not allocate.
-func (c *ColoredNoise) Sample(dst []float64, n, d int, rng *rand.Rand) {
+// does not allocate. The draws are taken from rng sample by sample (within a
+// sample: white noise in dst's order, colored noise one dimension's
+// sequence after another).
+func (c *ColoredNoise) Sample(dst []float64, n, d int, rng Normal) {
 	h := c.h
 	if len(dst) != n*h*d {
 		panic(fmt.Sprintf("icem: noise buffer of length %d, want %d×%d×%d", len(dst), n, h, d))

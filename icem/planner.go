@@ -14,7 +14,6 @@ package icem
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"time"
@@ -24,8 +23,13 @@ import (
 )
 
 // streamICEM separates the planner's random streams from others derived from
-// the same seed (PCG's second word is the stream).
+// the same seed (it is mixed into each problem's Philox key, philox.go).
 const streamICEM = 0x1CE3 << 40
+
+// fillChunk is the number of samples one work item of the population
+// build handles: small enough that one problem's population spreads over
+// every worker, large enough that taking an item costs nothing.
+const fillChunk = 64
 
 // Lambda holds the weights of the auxiliary costs used in one CEM iteration.
 type Lambda struct {
@@ -53,15 +57,34 @@ type Stats struct {
 	// its main cost J: the cost the planner predicts over the horizon.
 	Best, BestMain []float64
 	EvalTime       time.Duration // inside Evaluator.Evaluate
-	Elapsed        time.Duration // the whole call
+	// EvalHostTime is the part of EvalTime that the evaluator spent on the
+	// host rather than waiting for its device (packing actions, scanning
+	// them for NaN, unpacking costs), as an evaluator that implements
+	// HostTimer reports it; 0 for others (the CPU evaluator's work is all
+	// rollouts).
+	EvalHostTime time.Duration
+	Elapsed      time.Duration // the whole call
 	// BytesUp and BytesDown are the bytes the evaluator moved to and from
 	// its device during the call (batchsim.TransferMeter; 0 on the CPU).
 	BytesUp, BytesDown int64
 }
 
-// HostTime is the time of the call spent outside the evaluator: sampling,
-// ranking, λ, policy rollouts, copies.
-func (s *Stats) HostTime() time.Duration { return s.Elapsed - s.EvalTime }
+// HostTime is the time of the call spent on the host: the planner's own
+// work (sampling, ranking, λ, policy rollouts, copies) and the evaluator's
+// host-side work (EvalHostTime).
+func (s *Stats) HostTime() time.Duration { return s.Elapsed - s.EvalTime + s.EvalHostTime }
+
+// DeviceTime is the time the evaluator spent on its rollouts: waiting for
+// its device (GPU), or simulating (CPU). HostTime + DeviceTime = Elapsed.
+func (s *Stats) DeviceTime() time.Duration { return s.EvalTime - s.EvalHostTime }
+
+// HostTimer is implemented by evaluators that do host-side work inside
+// Evaluate besides the rollouts themselves, such as packing action
+// sequences for a device: the time spent on it since they were opened.
+// Plan reports its share of each call as Stats.EvalHostTime.
+type HostTimer interface {
+	HostTime() time.Duration
+}
 
 // LambdaOf returns the weights used for problem p in iteration i.
 func (s *Stats) LambdaOf(i, p int) Lambda { return s.Lambda[i*s.Problems+p] }
@@ -76,8 +99,9 @@ type Problem struct {
 	// parameters (Task.NParam, nil when none). SetState copies into them.
 	Qpos, Qvel, Params []float64
 
-	rng     *rand.Rand
-	started bool // μ holds a plan from the last step
+	key     [2]uint32 // Philox key of the problem's noise (philox.go)
+	calls   uint32    // Plan calls so far: the noise counter's step word
+	started bool      // μ holds a plan from the last step
 
 	mean, std []float64 // μ, σ (h × nu)
 	best      []float64 // best sequence of the last Plan (h × nu)
@@ -97,6 +121,12 @@ type Problem struct {
 	nElites, nPrev            int
 	bestF, bestJ              float64
 	nonFinite, policyFailures int
+
+	// The layout of the current iteration's simulated samples (build):
+	// [0, fresh) from noise, then shifted elites; piSlot holds the policy's
+	// rollout (−1: none) and slot 0 the mean when useMean.
+	fresh, shifted, piSlot int
+	useMean                bool
 }
 
 // SetState sets the start state of the next Plan call (copied).
@@ -111,7 +141,8 @@ func (pr *Problem) SetState(qpos, qvel, params []float64) {
 }
 
 // Reset forgets the memory across steps, so that the next Plan call is
-// t = 0 of an episode. The random stream continues.
+// t = 0 of an episode. The random stream continues (the noise of the next
+// call is not that of the first).
 func (pr *Problem) Reset() { pr.started, pr.nPrev = false, 0 }
 
 // Best is the action sequence whose first action the last Plan call returned
@@ -136,11 +167,16 @@ func (pr *Problem) Elites() [][]float64 {
 
 // worker is the scratch space of one goroutine of the planner's host work.
 type worker struct {
-	noise *ColoredNoise
-	buf   []float64 // noise ((Nmax + ⌊ξK⌋) × h × nu)
-	env   *batchsim.Env
-	obs   []float64
+	noise  *ColoredNoise
+	nz     []float64 // one sample's noise (h × nu)
+	stream noiseStream
+	env    *batchsim.Env
+	obs    []float64
 }
+
+// fillItem is one piece of the population build: samples [s0, s1) of
+// problem k.
+type fillItem struct{ k, s0, s1 int }
 
 // Planner is the iCEM / iCEMπ optimiser (Pinneri et al. 2020; 2021). It plans
 // P problems at once: per environment step, one Plan call, and per CEM
@@ -162,6 +198,7 @@ type Planner struct {
 	workers []*worker
 	batch   batchsim.Batch
 	res     batchsim.Result
+	items   []fillItem // reused across iterations
 
 	// rollout writes the policy's h-step open-loop rollout from pr's state
 	// to dst and reports whether the state stayed finite. Tests replace it.
@@ -207,7 +244,7 @@ func New(task *batchsim.Task, eval batchsim.Evaluator, cfg Config) (*Planner, er
 	for range nw {
 		p.workers = append(p.workers, &worker{
 			noise: NewColoredNoise(d.Beta, d.Horizon),
-			buf:   make([]float64, (d.Population+p.reuse)*p.hd),
+			nz:    make([]float64, p.hd),
 		})
 	}
 	p.rollout = p.policyRollout
@@ -236,9 +273,10 @@ func (p *Planner) SetPolicy(pi Policy) error {
 }
 
 // NewProblem returns problem number index of a run with the given seed, in
-// the task's default state (set it with SetState). Its random stream is
-// PCG(seed, index + a constant), so the same seed and index give the same
-// plans whatever else is planned with it.
+// the task's default state (set it with SetState). Its noise is Philox
+// keyed by (seed, index) with the counter (block, sample, iteration, Plan
+// call) (philox.go), so the same seed and index give the same plans
+// whatever else is planned with it and however many workers make them.
 func (p *Planner) NewProblem(seed uint64, index int) *Problem {
 	m, d := p.task.Model, p.cfg
 	nmax := d.Population
@@ -246,7 +284,7 @@ func (p *Planner) NewProblem(seed uint64, index int) *Problem {
 		Qpos:   make([]float64, m.Nq),
 		Qvel:   make([]float64, m.Nv),
 		Params: make([]float64, p.task.NParam),
-		rng:    rand.New(rand.NewPCG(seed, streamICEM+uint64(index))),
+		key:    problemKey(seed, index),
 		mean:   make([]float64, p.hd),
 		std:    make([]float64, p.hd),
 		best:   make([]float64, p.hd),
@@ -296,6 +334,7 @@ func (p *Planner) Plan(dst [][]float64, problems []*Problem) (Stats, error) {
 		return st, nil
 	}
 	meter, _ := p.eval.(batchsim.TransferMeter)
+	timer, _ := p.eval.(HostTimer)
 	var up0, down0 int64
 	if meter != nil {
 		up0, down0 = meter.BytesMoved()
@@ -310,21 +349,23 @@ func (p *Planner) Plan(dst [][]float64, problems []*Problem) (Stats, error) {
 			kept = p.reuse
 		}
 		nsim := n - kept
-		p.parallel(np, func(w *worker, k int) {
-			pr := problems[k]
-			p.build(w, pr, i, n, kept, last)
-			copy(p.batch.Actions[k*nsim*p.hd:(k+1)*nsim*p.hd], pr.pop[:nsim*p.hd])
-			if p.hook != nil {
-				p.hook("built", i, pr)
-			}
-		})
 		p.batch.Samples = nsim
 		p.batch.Actions = p.batch.Actions[:np*nsim*p.hd]
+		p.build(problems, i, n, kept, last)
+		var h0 time.Duration
+		if timer != nil {
+			h0 = timer.HostTime()
+		}
 		t0 := time.Now()
-		if err := p.eval.Evaluate(&p.batch, &p.res); err != nil {
+		err := p.eval.Evaluate(&p.batch, &p.res)
+		st.EvalTime += time.Since(t0)
+		if timer != nil {
+			st.EvalHostTime += timer.HostTime() - h0
+		}
+		if err != nil {
+			st.Elapsed = time.Since(start)
 			return st, fmt.Errorf("icem: evaluate iteration %d (%d×%d samples) on %s: %w", i, np, nsim, p.eval.Name(), err)
 		}
-		st.EvalTime += time.Since(t0)
 		st.Simulated += np * nsim
 		p.parallel(np, func(w *worker, k int) {
 			pr := problems[k]
@@ -412,45 +453,81 @@ func (p *Planner) begin(w *worker, pr *Problem) {
 	pr.started = true
 }
 
-// build fills pr.pop with the population of iteration i: n samples, of which
-// the last kept are the best elites of iteration i−1 (costs kept, not
-// simulated); the first n − kept are simulated.
-func (p *Planner) build(w *worker, pr *Problem, i, n, kept int, last bool) {
-	hd, nu := p.hd, p.nu
-	shifted := 0
-	if i == 0 && !p.cfg.NoShiftElites {
-		shifted = min(p.reuse, pr.nPrev)
-	}
-	fresh := n - kept - shifted
-	noise := w.buf[:(fresh+shifted)*hd]
-	w.noise.Sample(noise, fresh+shifted, nu, pr.rng)
-	for s := 0; s < fresh; s++ {
-		p.fromNoise(pr.pop[s*hd:(s+1)*hd], noise[s*hd:(s+1)*hd], pr, 0)
-	}
-	// Elites of the last step, shifted one step left; their new last action
-	// is a fresh clipped colored-noise slice.
-	for e := 0; e < shifted; e++ {
-		dst := pr.pop[(fresh+e)*hd : (fresh+e+1)*hd]
-		copy(dst, pr.elites[e*hd+nu:(e+1)*hd])
-		nz := noise[(fresh+e)*hd : (fresh+e+1)*hd]
-		p.fromNoise(dst[hd-nu:], nz[hd-nu:], pr, p.h-1)
-	}
-	for e := 0; e < kept; e++ {
-		s := n - kept + e
-		copy(pr.pop[s*hd:(s+1)*hd], pr.elites[e*hd:(e+1)*hd])
-		pr.costJ[s], pr.costG[s], pr.costN[s] = pr.eliteJ[e], pr.eliteG[e], pr.eliteN[e]
-	}
-	useMean := last && !p.cfg.NoMean
-	if useMean {
-		copy(pr.pop[:hd], pr.mean) // μ is within bounds: a mean of clipped samples
-	}
-	if pr.hasPi && !p.cfg.NoPolicySample {
-		// One fresh slot is the policy's rollout: the last one, unless that
-		// is the mean's.
-		if s := fresh - 1; s > 0 || (s == 0 && !useMean) {
-			copy(pr.pop[s*hd:(s+1)*hd], pr.piRoll)
+// build fills each problem's pr.pop with the population of iteration i,
+// n samples of which the last kept are the best elites of iteration i−1
+// (costs kept, not simulated), and copies the first n − kept, the simulated
+// ones, to the batch. The samples are built in pieces of fillChunk on all
+// workers, so that a single problem's population uses every core; each
+// sample's noise comes from its own stream, so the result does not depend on
+// which worker built it.
+func (p *Planner) build(problems []*Problem, i, n, kept int, last bool) {
+	hd := p.hd
+	nsim := n - kept
+	p.items = p.items[:0]
+	for k, pr := range problems {
+		pr.shifted = 0
+		if i == 0 && !p.cfg.NoShiftElites {
+			pr.shifted = min(p.reuse, pr.nPrev)
+		}
+		pr.fresh = nsim - pr.shifted
+		pr.useMean = last && !p.cfg.NoMean
+		pr.piSlot = -1
+		if pr.hasPi && !p.cfg.NoPolicySample {
+			// One fresh slot is the policy's rollout: the last one, unless
+			// that is the mean's.
+			if s := pr.fresh - 1; s > 0 || (s == 0 && !pr.useMean) {
+				pr.piSlot = s
+			}
+		}
+		for e := 0; e < kept; e++ {
+			s := nsim + e
+			copy(pr.pop[s*hd:(s+1)*hd], pr.elites[e*hd:(e+1)*hd])
+			pr.costJ[s], pr.costG[s], pr.costN[s] = pr.eliteJ[e], pr.eliteG[e], pr.eliteN[e]
+		}
+		for s0 := 0; s0 < nsim; s0 += fillChunk {
+			p.items = append(p.items, fillItem{k, s0, min(s0+fillChunk, nsim)})
 		}
 	}
+	par.For(len(p.workers), len(p.items), func(g, it int) {
+		w, item := p.workers[g], p.items[it]
+		pr := problems[item.k]
+		for s := item.s0; s < item.s1; s++ {
+			p.sample(w, pr, i, s)
+		}
+		lo, hi := item.s0*hd, item.s1*hd
+		copy(p.batch.Actions[item.k*nsim*hd+lo:item.k*nsim*hd+hi], pr.pop[lo:hi])
+	})
+	if p.hook != nil {
+		for _, pr := range problems {
+			p.hook("built", i, pr)
+		}
+	}
+}
+
+// sample writes simulated sample s of iteration i to pr.pop: the mean, the
+// policy's rollout, clip(μ + σ⊙noise), or an elite of the last step shifted
+// one step left whose new last action is a fresh clipped colored-noise
+// slice.
+func (p *Planner) sample(w *worker, pr *Problem, i, s int) {
+	hd, nu := p.hd, p.nu
+	dst := pr.pop[s*hd : (s+1)*hd]
+	switch {
+	case s == 0 && pr.useMean:
+		copy(dst, pr.mean) // μ is within bounds: a mean of clipped samples
+		return
+	case s == pr.piSlot:
+		copy(dst, pr.piRoll)
+		return
+	}
+	w.stream.reset(pr.key, pr.calls, i, s)
+	w.noise.Sample(w.nz, 1, nu, &w.stream)
+	if s < pr.fresh {
+		p.fromNoise(dst, w.nz, pr, 0)
+		return
+	}
+	e := s - pr.fresh
+	copy(dst, pr.elites[e*hd+nu:(e+1)*hd])
+	p.fromNoise(dst[hd-nu:], w.nz[hd-nu:], pr, p.h-1)
 }
 
 // fromNoise writes clip(μ + σ⊙noise) for the steps from t0 on.
@@ -487,8 +564,8 @@ func (p *Planner) rank(pr *Problem, i, n, nsim, k int) Lambda {
 		}
 		pr.f[s] = f
 	}
-	order := sortedBy(pr.order[:n], pr.f)
 	K, hd := p.cfg.Elites, p.hd
+	order := lowest(pr.order[:K], pr.f[:n])
 	for e := 0; e < K; e++ {
 		s := order[e]
 		copy(pr.elites[e*hd:(e+1)*hd], pr.pop[s*hd:(s+1)*hd])
@@ -531,8 +608,7 @@ func (p *Planner) lambda(pr *Problem, n int) Lambda {
 	if c.Lambda == LambdaFixed {
 		return Lambda{Guide: c.FixedGuide, Norm: c.FixedNorm}
 	}
-	order := sortedBy(pr.order[:n], pr.costJ)
-	pre := order[:c.Elites]
+	pre := lowest(pr.order[:c.Elites], pr.costJ[:n])
 	rj, _ := spread(pre, pr.costJ)
 	adapt := func(cj float64, cost []float64) float64 {
 		if cj < 0 || rj == 0 {
@@ -565,26 +641,37 @@ func spread(idx []int, x []float64) (rng, scale float64) {
 	return hi - lo, scale
 }
 
-// sortedBy fills order with 0..len−1 sorted by key, NaN last, ties by index.
-func sortedBy(order []int, key []float64) []int {
-	for s := range order {
-		order[s] = s
+// lowest fills dst with the indices of the len(dst) smallest values of key,
+// in increasing order, NaN last, ties by index: the first len(dst) entries
+// of a stable sort of the indices by key, found in one pass (O(n·K) at
+// worst, O(n) when most values lose to the current K-th) instead of a sort
+// of all n. len(dst) must not exceed len(key).
+func lowest(dst []int, key []float64) []int {
+	kk := len(dst)
+	if kk > len(key) {
+		panic(fmt.Sprintf("icem: %d lowest of %d values", kk, len(key)))
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		x, y := key[a], key[b]
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		case math.IsNaN(x) && !math.IsNaN(y):
-			return 1
-		case !math.IsNaN(x) && math.IsNaN(y):
-			return -1
+	m := 0 // dst[:m] holds the best so far, sorted
+	for s, x := range key {
+		if m == kk && !before(x, key[dst[m-1]]) {
+			continue
 		}
-		return 0
-	})
-	return order
+		// Insert after every entry that s does not come before (ties keep
+		// the earlier index first).
+		j := min(m, kk-1)
+		for j > 0 && before(x, key[dst[j-1]]) {
+			dst[j] = dst[j-1]
+			j--
+		}
+		dst[j] = s
+		m = min(m+1, kk)
+	}
+	return dst
+}
+
+// before reports whether x ranks before y: smaller, and any number before NaN.
+func before(x, y float64) bool {
+	return x < y || (!math.IsNaN(x) && math.IsNaN(y))
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
@@ -593,6 +680,7 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 // repeating its last entry (iCEM; iCEMπ replaces it at the next begin).
 func (p *Planner) end(pr *Problem) {
 	pr.nPrev = 0
+	pr.calls++
 	if !p.cfg.NoShiftElites {
 		pr.nPrev = pr.nElites
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
 )
@@ -670,22 +671,29 @@ func TestSizeLimits(t *testing.T) {
 }
 
 // meterEval is a fakeEval that reports moving a fixed number of bytes per
-// call, as a device evaluator does.
+// call, as a device evaluator does, and half of each call as its own host
+// work (HostTimer).
 type meterEval struct {
 	fakeEval
 	up, down int64
+	host     time.Duration
 }
 
 func (m *meterEval) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
+	t0 := time.Now()
 	m.up += 1000
 	m.down += 10
-	return m.fakeEval.Evaluate(b, r)
+	err := m.fakeEval.Evaluate(b, r)
+	m.host += time.Since(t0) / 2
+	return err
 }
 
 func (m *meterEval) BytesMoved() (int64, int64) { return m.up, m.down }
+func (m *meterEval) HostTime() time.Duration    { return m.host }
 
 // Stats carries the bytes one Plan call moved (one Evaluate per CEM
-// iteration) and its host time is the rest of its elapsed time.
+// iteration); its host time is the rest of its elapsed time plus the
+// evaluator's own host work, and host + device time is the elapsed time.
 func TestStatsBytesAndHostTime(t *testing.T) {
 	task := tinyTask(2)
 	ev := &meterEval{fakeEval: fakeEval{main: func(x0 float64, a []float64) float64 { return sumSq(a, nil) }}}
@@ -702,7 +710,62 @@ func TestStatsBytesAndHostTime(t *testing.T) {
 	if st.BytesUp != 3000 || st.BytesDown != 30 {
 		t.Fatalf("bytes %d up, %d down; want 3000 and 30", st.BytesUp, st.BytesDown)
 	}
-	if st.HostTime() != st.Elapsed-st.EvalTime || st.HostTime() < 0 {
-		t.Fatalf("host time %v of %v elapsed, %v evaluating", st.HostTime(), st.Elapsed, st.EvalTime)
+	if st.EvalHostTime != ev.host || !(st.EvalHostTime > 0) || st.EvalHostTime > st.EvalTime {
+		t.Fatalf("evaluator host time %v, the evaluator says %v, of %v evaluating", st.EvalHostTime, ev.host, st.EvalTime)
+	}
+	if st.HostTime() != st.Elapsed-st.EvalTime+st.EvalHostTime || st.DeviceTime() != st.EvalTime-st.EvalHostTime ||
+		st.HostTime()+st.DeviceTime() != st.Elapsed || st.HostTime() < 0 {
+		t.Fatalf("host time %v, device time %v of %v elapsed, %v evaluating", st.HostTime(), st.DeviceTime(), st.Elapsed, st.EvalTime)
+	}
+}
+
+// sortedBy fills order with 0..len−1 sorted by key, NaN last, ties by
+// index: the reference (a full stable sort) for the planner's lowest.
+func sortedBy(order []int, key []float64) []int {
+	for s := range order {
+		order[s] = s
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		x, y := key[a], key[b]
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		case math.IsNaN(x) && !math.IsNaN(y):
+			return 1
+		case !math.IsNaN(x) && math.IsNaN(y):
+			return -1
+		}
+		return 0
+	})
+	return order
+}
+
+// One problem's population is built in pieces on all workers: with several
+// pieces (N > fillChunk) the plans, the populations and the evaluator's
+// batches are those of one worker, step after step.
+func TestSingleProblemParallelBuild(t *testing.T) {
+	task := tinyTask(3)
+	target := slices.Repeat([]float64{0.2, -0.4, 0.1}, 7)
+	main := func(x0 float64, a []float64) float64 { return sumSq(a, target) }
+	run := func(workers int) (acts [][]float64, batches [][]float64) {
+		ev := &fakeEval{main: main}
+		pl := newPlanner(t, task, ev, Config{Horizon: 7, Population: 5*fillChunk + 3, Beta: 2, Workers: workers})
+		setConstPolicy(t, pl, []float64{0.1, 0.1, -0.2})
+		pl.hook = func(stage string, i int, pr *Problem) {
+			if stage == "built" {
+				batches = append(batches, slices.Clone(pl.batch.Actions))
+			}
+		}
+		return plan(t, pl, []*Problem{pl.NewProblem(11, 2)}, 3), batches
+	}
+	a1, b1 := run(1)
+	a4, b4 := run(4)
+	if !slices.EqualFunc(a1, a4, slices.Equal) {
+		t.Errorf("4 workers plan %v, 1 worker %v", a4, a1)
+	}
+	if len(b1) != 9 || !slices.EqualFunc(b1, b4, slices.Equal) {
+		t.Errorf("the evaluator's batches differ between 1 and 4 workers (%d and %d iterations)", len(b1), len(b4))
 	}
 }
