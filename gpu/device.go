@@ -142,11 +142,16 @@ type Device struct {
 	closed     bool
 
 	up, down atomic.Int64 // bytes written to and read from the device
+	waited   atomic.Int64 // nanoseconds spent waiting for the device (pollUntil)
 }
 
 // BytesMoved returns the bytes written to the device (WriteBuffer) and read
 // back (Read) since it was opened.
 func (d *Device) BytesMoved() (up, down int64) { return d.up.Load(), d.down.Load() }
+
+// WaitTime returns the time spent waiting for the device to finish work
+// (Read, WaitIdle) since it was opened.
+func (d *Device) WaitTime() time.Duration { return time.Duration(d.waited.Load()) }
 
 // NewDevice opens the best adapter (see Available) and a device with the
 // adapter's own limits, so that large batches fit in few dispatches.
@@ -383,14 +388,35 @@ func (d *Device) WaitIdle() error {
 	return d.pollUntil(&done, "wait for the queue")
 }
 
-// pollUntil polls the device until flag is set. It polls without blocking:
-// wgpu-core 0.17's blocking poll gives up after 5 s and then reports the
-// pending work as done (seen on a loaded lavapipe: zeros read back, then a
-// crash when the still-busy buffers were released), so it sleeps between
-// non-blocking polls instead, backing off from 20 µs to 2 ms.
+// pollUntil polls the device until flag is set, sleeping between
+// non-blocking polls.
+//
+// Why not a blocking wait: go-webgpu v0.17.1 offers two ways to wait for
+// the device, Device.Poll(wait=true[, submission index]) and callbacks
+// (Queue.OnSubmittedWorkDone, Buffer.MapAsync) that only ever run inside a
+// Poll; there is no wait on a future (wgpuInstanceWaitAny came to webgpu.h
+// after wgpu-native 0.17). wgpuDevicePoll(wait=true) is wgpu-core 0.17's
+// Device::maintain(Maintain::Wait), which waits on the device's fence for at
+// most CLEANUP_WAIT_MS = 5000 ms and then triages the pending submissions as
+// finished whether the fence was reached or not: map callbacks fire with
+// Success over buffers the device is still writing. Seen here on a loaded
+// lavapipe, where one call's work outlasted 5 s: zeros read back, then a
+// crash when the still-busy buffers were released. A blocking poll with a
+// submission index has the same timeout. So a blocking wait is only safe
+// for work known to end within 5 s, which nothing here can promise (a
+// shared machine, a slow software device, a large batch).
+//
+// The alternative kept: non-blocking polls whose sleeps grow with the time
+// already waited, a sixteenth of it, between 20 µs and 1 ms. A wait of W
+// then ends at most max(20 µs, min(W/16, 1 ms)) after the device finished
+// (the fixed doubling from 20 µs to 2 ms it replaces could oversleep by up
+// to 2 ms, and by about W on short waits). It costs 16 polls in the first
+// 320 µs, then about 16·ln(W/320 µs) up to W = 16 ms and one per
+// millisecond after: a few µs each, well under 1 % of a core.
 func (d *Device) pollUntil(flag *atomic.Bool, what string) error {
-	deadline := time.Now().Add(WaitTimeout)
-	sleep := 20 * time.Microsecond
+	start := time.Now()
+	defer func() { d.waited.Add(int64(time.Since(start))) }()
+	deadline := start.Add(WaitTimeout)
 	for {
 		d.dev.Poll(false, nil)
 		if flag.Load() {
@@ -399,7 +425,8 @@ func (d *Device) pollUntil(flag *atomic.Bool, what string) error {
 		if err := d.Err(); err != nil {
 			return fmt.Errorf("gpu: %s: %w", what, err)
 		}
-		if time.Now().After(deadline) {
+		now := time.Now()
+		if now.After(deadline) {
 			d.mu.Lock()
 			if d.uncaptured == nil {
 				d.uncaptured = fmt.Errorf("%w: no progress in %v", ErrDeviceLost, WaitTimeout)
@@ -407,7 +434,6 @@ func (d *Device) pollUntil(flag *atomic.Bool, what string) error {
 			d.mu.Unlock()
 			return fmt.Errorf("gpu: %s: device did not finish within %v", what, WaitTimeout)
 		}
-		time.Sleep(sleep)
-		sleep = min(2*sleep, 2*time.Millisecond)
+		time.Sleep(min(max(now.Sub(start)/16, 20*time.Microsecond), time.Millisecond))
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
+	"sync/atomic"
+	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/internal/par"
 	"github.com/apex-robotics/apex/shaders"
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -28,6 +32,9 @@ type Options struct {
 	// compiled once for every task, instead of the kernel specialised to
 	// each task's model (specialize.go), compiled once per task.
 	Generic bool
+	// Workers: goroutines that pack action sequences to float32 (and scan
+	// them for NaN) on the host; 0 means runtime.GOMAXPROCS(0).
+	Workers int
 }
 
 // Evaluator is the GPU implementation of batchsim.Evaluator: one kernel
@@ -59,9 +66,18 @@ type Evaluator struct {
 	readCostSize         uint64
 	readStatesSize       uint64
 
+	// Host-side buffers reused across calls: the packed actions of one
+	// dispatch chunk, start states, record list and dims, the readbacks.
+	actBytes   []byte
+	startBytes []byte
+	recBytes   []byte
+	dimsBytes  [dimsSize]byte
 	hostCost   []byte
 	hostStates []byte
 	scratch    []float32
+
+	workers  int
+	hostTime time.Duration // inside Evaluate, not waiting for the device
 }
 
 var _ batchsim.Evaluator = (*Evaluator)(nil)
@@ -86,7 +102,10 @@ const dimsSize = 48 // struct Dims: 12 × u32
 
 // NewEvaluator compiles the rollout kernel on o.Device (or a new device).
 func NewEvaluator(o Options) (*Evaluator, error) {
-	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, generic: o.Generic}
+	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, generic: o.Generic, workers: o.Workers}
+	if e.workers <= 0 {
+		e.workers = runtime.GOMAXPROCS(0)
+	}
 	if e.dev == nil {
 		d, err := NewDevice()
 		if err != nil {
@@ -261,9 +280,50 @@ func (e *Evaluator) worldsPerDispatch(h, nu, nqv int) int {
 	return max(n, 1)
 }
 
+// HostTime returns the time Evaluate spent on the host (packing, uploads,
+// encoding, unpacking, kernel compiles) rather than waiting for the device,
+// since the evaluator was opened (icem.HostTimer).
+func (e *Evaluator) HostTime() time.Duration { return e.hostTime }
+
+// checkFits refuses a batch whose buffers cannot fit the device's limits,
+// naming the limit, before anything is allocated or submitted. What
+// worldsPerDispatch can split (the worlds' actions and state across
+// dispatches, the workgroup count) is split; what one call needs whole is
+// checked here: the start states and the recorded states (one binding
+// each, maxStorageBufferBindingSize), the readbacks (maxBufferSize), and a
+// single world's action sequence and state.
+func (e *Evaluator) checkFits(b *batchsim.Batch) error {
+	lim := e.dev.Limits()
+	m, t := b.Task.Model, b.Task
+	h, total := uint64(b.Horizon), uint64(b.Problems)*uint64(b.Samples)
+	bind, whole := lim.MaxStorageBufferBindingSize, lim.MaxBufferSize
+	for _, c := range []struct {
+		what        string
+		need, limit uint64
+		name        string
+	}{
+		{"one sample's actions (horizon × nu float32)", h * uint64(m.Nu) * 4, bind, "maxStorageBufferBindingSize"},
+		{"one sample's rollout state", uint64(4+2*m.Nq+m.Nv) * 4, bind, "maxStorageBufferBindingSize"},
+		{"the start states (problems × (nq + nv + nparam) float32)", uint64(b.Problems) * uint64(m.Nq+m.Nv+t.NParam) * 4, bind, "maxStorageBufferBindingSize"},
+		{"the recorded states (recorded × (horizon + 1) × (nq + nv) float32)", uint64(len(b.Record)) * (h + 1) * uint64(m.Nq+m.Nv) * 4, min(bind, whole), "maxStorageBufferBindingSize"},
+		{"the cost readback (problems × samples × 16 bytes)", total * 16, whole, "maxBufferSize"},
+	} {
+		if c.need > c.limit {
+			return fmt.Errorf("gpu: batch of %d×%d samples, horizon %d: %s need %d bytes, above the device's %s = %d; plan fewer samples or problems per call",
+				b.Problems, b.Samples, b.Horizon, c.what, c.need, c.name, c.limit)
+		}
+	}
+	return nil
+}
+
 // Evaluate implements batchsim.Evaluator.
 func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
+	start, waited0 := time.Now(), e.dev.WaitTime()
+	defer func() { e.hostTime += time.Since(start) - (e.dev.WaitTime() - waited0) }()
 	if err := checkBatch(b); err != nil {
+		return err
+	}
+	if err := e.checkFits(b); err != nil {
 		return err
 	}
 	t, m := b.Task, b.Task.Model
@@ -311,14 +371,15 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		e.scratch = appendF32(e.scratch, b.Qvel[p*nv:(p+1)*nv])
 		e.scratch = appendF32(e.scratch, b.Params[p*np:(p+1)*np])
 	}
-	if err := e.upload(bStart, f32bytes(e.scratch)); err != nil {
+	e.startBytes = putF32(e.startBytes, e.scratch)
+	if err := e.upload(bStart, e.startBytes); err != nil {
 		return err
 	}
-	rec := make([]int32, len(b.Record))
+	e.recBytes = resizeBytes(e.recBytes, 4*len(b.Record))
 	for k, s := range b.Record {
-		rec[k] = int32(s)
+		binary.LittleEndian.PutUint32(e.recBytes[4*k:], uint32(s))
 	}
-	if err := e.upload(bRecord, i32bytes(rec)); err != nil {
+	if err := e.upload(bRecord, e.recBytes); err != nil {
 		return err
 	}
 	stateBytes := uint64(len(b.Record)*(h+1)*(nq+nv)) * 4
@@ -363,15 +424,21 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	nphys := h * t.FrameSkip
 	for w0 := 0; w0 < total; w0 += chunk {
 		n := min(chunk, total-w0)
-		e.scratch = appendF32(e.scratch[:0], b.Actions[w0*h*nu:(w0+n)*h*nu])
-		if err := e.dev.WriteBuffer(e.bufs[bActions], 0, f32bytes(e.scratch)); err != nil {
+		e.actBytes = resizeBytes(e.actBytes, n*h*nu*4)
+		if err := packActions(e.actBytes, b.Actions[w0*h*nu:(w0+n)*h*nu], w0*h*nu, e.workers); err != nil {
+			return err
+		}
+		if err := e.dev.WriteBuffer(e.bufs[bActions], 0, e.actBytes); err != nil {
 			return err
 		}
 		for k0 := 0; k0 < nphys; k0 += steps {
 			k1 := min(k0+steps, nphys)
-			dims := []uint32{uint32(b.Problems), uint32(b.Samples), uint32(h), uint32(w0), uint32(n),
+			dims := [dimsSize / 4]uint32{uint32(b.Problems), uint32(b.Samples), uint32(h), uint32(w0), uint32(n),
 				uint32(len(b.Record)), hasPolicy, uint32(k0), uint32(k1), 0, 0, 0}
-			if err := e.dev.WriteBuffer(e.bufs[bDims], 0, u32bytes(dims)); err != nil {
+			for i, v := range dims {
+				binary.LittleEndian.PutUint32(e.dimsBytes[4*i:], v)
+			}
+			if err := e.dev.WriteBuffer(e.bufs[bDims], 0, e.dimsBytes[:]); err != nil {
 				return err
 			}
 			lastT, lastW := k1 == nphys, w0+n == total
@@ -420,15 +487,82 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	return nil
 }
 
-// checkBatch validates b as every evaluator does, plus the kernel's index range.
+// checkBatch validates the sizes of b as batchsim.Batch.Validate does, and
+// the kernel's index range. The action values are not scanned here:
+// packActions checks them for NaN and for the float32 range while it
+// converts them, on all workers (Validate's scan runs on one).
 func checkBatch(b *batchsim.Batch) error {
-	if err := b.Validate(); err != nil {
-		return fmt.Errorf("gpu: %w", err)
+	if b.Task == nil || b.Task.Model == nil {
+		return fmt.Errorf("gpu: batch: no task")
 	}
-	if b.Problems*b.Samples > math.MaxUint32/4 {
-		return fmt.Errorf("gpu: batch of %d samples too large", b.Problems*b.Samples)
+	m := b.Task.Model
+	switch {
+	case b.Problems < 1 || b.Samples < 1 || b.Horizon < 1:
+		return fmt.Errorf("gpu: batch: problems %d, samples %d, horizon %d: each must be at least 1", b.Problems, b.Samples, b.Horizon)
+	case uint64(b.Problems)*uint64(b.Samples) > math.MaxUint32/4:
+		return fmt.Errorf("gpu: batch of %d×%d samples too large: the kernel indexes at most %d", b.Problems, b.Samples, math.MaxUint32/4)
+	case len(b.Qpos) != b.Problems*m.Nq:
+		return fmt.Errorf("gpu: batch: %d start positions, want problems × nq = %d", len(b.Qpos), b.Problems*m.Nq)
+	case len(b.Qvel) != b.Problems*m.Nv:
+		return fmt.Errorf("gpu: batch: %d start velocities, want problems × nv = %d", len(b.Qvel), b.Problems*m.Nv)
+	case len(b.Actions) != b.Problems*b.Samples*b.Horizon*m.Nu:
+		return fmt.Errorf("gpu: batch: %d actions, want problems × samples × horizon × nu = %d", len(b.Actions), b.Problems*b.Samples*b.Horizon*m.Nu)
+	case len(b.Params) != b.Problems*b.Task.NParam:
+		return fmt.Errorf("gpu: batch: %d task parameters, want problems × %d", len(b.Params), b.Task.NParam)
+	}
+	for _, s := range b.Record {
+		if s < 0 || s >= b.Problems*b.Samples {
+			return fmt.Errorf("gpu: batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
+		}
 	}
 	return nil
+}
+
+// packBlock is the number of action values one packing work item converts
+// (256 KiB of float32): enough items that all workers share a single
+// problem's actions, few enough that taking one costs nothing.
+const packBlock = 1 << 16
+
+// packActions writes src as little-endian float32 to dst (4·len(src)
+// bytes) on the given number of goroutines, and reports the first value
+// that is NaN, infinite or beyond float32's range (it would reach the
+// kernel as ±Inf), numbered from base.
+func packActions(dst []byte, src []float64, base, workers int) error {
+	if len(dst) != 4*len(src) {
+		panic(fmt.Sprintf("gpu: pack %d actions into %d bytes", len(src), len(dst)))
+	}
+	var bad atomic.Int64
+	bad.Store(math.MaxInt64)
+	nb := (len(src) + packBlock - 1) / packBlock
+	par.For(workers, nb, func(_, k int) {
+		lo, hi := k*packBlock, min((k+1)*packBlock, len(src))
+		d := dst[4*lo : 4*hi]
+		for i, v := range src[lo:hi] {
+			if !(math.Abs(v) <= math.MaxFloat32) {
+				for j := int64(lo + i); ; {
+					old := bad.Load()
+					if j >= old || bad.CompareAndSwap(old, j) {
+						break
+					}
+				}
+				return
+			}
+			binary.LittleEndian.PutUint32(d[4*i:], math.Float32bits(float32(v)))
+		}
+	})
+	if i := bad.Load(); i != math.MaxInt64 {
+		return fmt.Errorf("gpu: batch: action %d is %v, not a finite float32", int64(base)+i, src[int(i)])
+	}
+	return nil
+}
+
+// putF32 writes s as little-endian float32 into dst, reusing its storage.
+func putF32(dst []byte, s []float32) []byte {
+	dst = resizeBytes(dst, 4*len(s))
+	for i, v := range s {
+		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+	}
+	return dst
 }
 
 func align4(n uint64) uint64 { return (n + 3) &^ 3 }
@@ -454,14 +588,6 @@ func i32bytes(s []int32) []byte {
 	b := make([]byte, 4*len(s))
 	for i, v := range s {
 		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
-	}
-	return b
-}
-
-func u32bytes(s []uint32) []byte {
-	b := make([]byte, 4*len(s))
-	for i, v := range s {
-		binary.LittleEndian.PutUint32(b[4*i:], v)
 	}
 	return b
 }

@@ -1,15 +1,22 @@
 package gpu
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
+
+type wgpuLimits = wgpu.Limits
 
 // gpuTol is the relative tolerance of GPU results against the CPU engine:
 // float32 kernel vs float64 reference.
@@ -197,4 +204,184 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// costsOf evaluates b on e and returns a copy of the three cost terms.
+func costsOf(t *testing.T, e *Evaluator, b *batchsim.Batch) [3][]float64 {
+	t.Helper()
+	var r batchsim.Result
+	if err := e.Evaluate(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return [3][]float64{append([]float64(nil), r.Main...), append([]float64(nil), r.Guide...), append([]float64(nil), r.Norm...)}
+}
+
+// A batch above the device's workgroup and binding limits is split into
+// dispatches that respect them, with the costs of one dispatch.
+func TestEvaluatorSplitsAtDeviceLimits(t *testing.T) {
+	task := cheetahTask(t)
+	b := randomBatch(rand.New(rand.NewPCG(8, 1)), task, 3, 100, 3)
+	want := costsOf(t, newTestEvaluator(t, Options{}), b)
+
+	small := newTestDevice(t)
+	wg := kconst("WORKGROUP_SIZE")
+	small.limits.MaxComputeWorkgroupsPerDimension = 2 // 2 workgroups of worlds per dispatch
+	e := newTestEvaluator(t, Options{Device: small})
+	if n := e.worldsPerDispatch(b.Horizon, task.Model.Nu, 2*task.Model.Nq+task.Model.Nv); n != 2*wg {
+		t.Fatalf("%d worlds per dispatch under 2 workgroups of %d", n, wg)
+	}
+	small.limits.MaxStorageBufferBindingSize = uint64(100 * b.Horizon * task.Model.Nu * 4) // 100 worlds' actions
+	if n := e.worldsPerDispatch(b.Horizon, task.Model.Nu, 2*task.Model.Nq+task.Model.Nv); n > 100 {
+		t.Fatalf("%d worlds per dispatch, above what the binding size allows", n)
+	}
+	got := costsOf(t, e, b)
+	for k := range got {
+		for s := range got[k] {
+			if relErr(got[k][s], want[k][s]) > 1e-6 {
+				t.Fatalf("term %d sample %d: split %v, whole %v", k, s, got[k][s], want[k][s])
+			}
+		}
+	}
+}
+
+// A batch that cannot fit the device's limits is refused with an error
+// naming the limit, before anything is submitted, and the device stays
+// usable.
+func TestEvaluatorRefusesBatchAboveDeviceLimits(t *testing.T) {
+	task := cheetahTask(t)
+	nu, nqv := task.Model.Nu, task.Model.Nq+task.Model.Nv
+	dev := newTestDevice(t)
+	e := newTestEvaluator(t, Options{Device: dev})
+	rng := rand.New(rand.NewPCG(8, 2))
+	ok := randomBatch(rng, task, 1, 8, 2)
+	before := costsOf(t, e, ok)
+	real := dev.limits
+
+	for _, c := range []struct {
+		name  string
+		limit func(*wgpuLimits)
+		batch *batchsim.Batch
+		want  string
+	}{
+		{"cost readback", func(l *wgpuLimits) { l.MaxBufferSize = 1 << 10 }, randomBatch(rng, task, 1, 100, 2), "maxBufferSize"},
+		{"one sample's actions", func(l *wgpuLimits) { l.MaxStorageBufferBindingSize = uint64(10 * nu * 4) }, randomBatch(rng, task, 1, 4, 11), "maxStorageBufferBindingSize"},
+		{"start states", func(l *wgpuLimits) { l.MaxStorageBufferBindingSize = uint64(50 * nqv * 4) }, randomBatch(rng, task, 60, 1, 1), "maxStorageBufferBindingSize"},
+		{"recorded states", func(l *wgpuLimits) { l.MaxStorageBufferBindingSize = uint64(3 * nqv * 4 * 2) },
+			func() *batchsim.Batch { b := randomBatch(rng, task, 1, 4, 2); b.Record = []int{0, 1, 2}; return b }(), "maxStorageBufferBindingSize"},
+	} {
+		dev.limits = real
+		c.limit(&dev.limits)
+		up0, _ := dev.BytesMoved()
+		var r batchsim.Result
+		err := e.Evaluate(c.batch, &r)
+		if err == nil || !strings.Contains(err.Error(), c.want) || errors.Is(err, ErrDeviceLost) {
+			t.Errorf("%s: err = %v, want one naming %s", c.name, err, c.want)
+		}
+		if up, _ := dev.BytesMoved(); up != up0 {
+			t.Errorf("%s: %d bytes uploaded before the refusal", c.name, up-up0)
+		}
+	}
+	dev.limits = real
+	if after := costsOf(t, e, ok); !slices.Equal(after[0], before[0]) {
+		t.Errorf("after the refusals the device evaluates %v, before %v", after[0], before[0])
+	}
+}
+
+// NaN, infinite and float32-overflowing actions are refused, naming the
+// action, also in a later dispatch chunk; the evaluator keeps working.
+func TestEvaluatorRejectsNonFiniteActions(t *testing.T) {
+	task := cheetahTask(t)
+	e := newTestEvaluator(t, Options{MaxWorldsPerDispatch: 5})
+	b := randomBatch(rand.New(rand.NewPCG(8, 3)), task, 2, 6, 2)
+	want := costsOf(t, e, b)
+	per := b.Horizon * task.Model.Nu
+	for _, bad := range []float64{math.NaN(), math.Inf(-1), 1e39} {
+		i := 7*per + 3 // sample 7: the second chunk
+		old := b.Actions[i]
+		b.Actions[i] = bad
+		var r batchsim.Result
+		err := e.Evaluate(b, &r)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("action %d ", i)) {
+			t.Errorf("action %v: err = %v, want one naming action %d", bad, err, i)
+		}
+		b.Actions[i] = old
+	}
+	if got := costsOf(t, e, b); !slices.Equal(got[0], want[0]) {
+		t.Errorf("after the refusals: %v, want %v", got[0], want[0])
+	}
+}
+
+// checkBatch refuses the malformed batches batchsim.Batch.Validate refuses
+// (the GPU evaluator checks sizes itself and scans the actions while
+// packing them).
+func TestCheckBatchAgreesWithValidate(t *testing.T) {
+	task := cheetahTask(t)
+	mk := func(f func(b *batchsim.Batch)) *batchsim.Batch {
+		b := randomBatch(rand.New(rand.NewPCG(8, 4)), task, 2, 3, 2)
+		f(b)
+		return b
+	}
+	for name, b := range map[string]*batchsim.Batch{
+		"valid":         mk(func(*batchsim.Batch) {}),
+		"no task":       mk(func(b *batchsim.Batch) { b.Task = nil }),
+		"zero samples":  mk(func(b *batchsim.Batch) { b.Samples = 0 }),
+		"short qpos":    mk(func(b *batchsim.Batch) { b.Qpos = b.Qpos[1:] }),
+		"short qvel":    mk(func(b *batchsim.Batch) { b.Qvel = b.Qvel[1:] }),
+		"long actions":  mk(func(b *batchsim.Batch) { b.Actions = append(b.Actions, 0) }),
+		"params":        mk(func(b *batchsim.Batch) { b.Params = []float64{1} }),
+		"record range":  mk(func(b *batchsim.Batch) { b.Record = []int{6} }),
+		"negative rec.": mk(func(b *batchsim.Batch) { b.Record = []int{-1} }),
+	} {
+		if got, want := checkBatch(b) == nil, b.Validate() == nil; got != want {
+			t.Errorf("%s: checkBatch accepts %v, Validate accepts %v", name, got, want)
+		}
+	}
+}
+
+// packActions converts like float32(x) on any number of workers, and an
+// Evaluate call reuses its buffers: it allocates far less than the actions
+// it packs.
+func TestPackActionsAndReuse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 5))
+	src := make([]float64, 3*packBlock+17)
+	for i := range src {
+		src[i] = rng.NormFloat64() * 10
+	}
+	ref := make([]byte, 4*len(src))
+	if err := packActions(ref, src, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range src {
+		if getF32(ref, i) != float32(v) {
+			t.Fatalf("value %d: packed %v, want %v", i, getF32(ref, i), float32(v))
+		}
+	}
+	got := make([]byte, len(ref))
+	if err := packActions(got, src, 0, 4); err != nil || !slices.Equal(got, ref) {
+		t.Fatalf("4 workers pack differently from 1 (err %v)", err)
+	}
+
+	task := cheetahTask(t)
+	e := newTestEvaluator(t, Options{})
+	b := randomBatch(rng, task, 1, 2048, 2)
+	var r batchsim.Result
+	if err := e.Evaluate(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	const calls = 3
+	for range calls {
+		if err := e.Evaluate(b, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&m1)
+	packed := 4 * len(b.Actions)
+	if per := int(m1.TotalAlloc-m0.TotalAlloc) / calls; per > packed/10 {
+		t.Errorf("an Evaluate call allocates %d bytes; its packed actions are %d", per, packed)
+	}
+	if e.HostTime() <= 0 {
+		t.Errorf("host time %v after %d calls", e.HostTime(), calls+1)
+	}
 }
