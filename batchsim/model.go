@@ -76,9 +76,9 @@ const (
 	MaxBodies       = 32
 	MaxDofs         = 32
 	MaxQpos         = 40
-	MaxActuators    = 24
+	MaxActuators    = 32
 	MaxGeoms        = 64
-	MaxContactPairs = 256
+	MaxContactPairs = 512
 )
 
 // MaxTimestep is the largest physics timestep, in seconds, that the loader
