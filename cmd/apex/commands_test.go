@@ -131,8 +131,11 @@ func TestBenchPlanner(t *testing.T) {
 	if r.Problems != 2 || r.Population != 20 || r.Samples != 2*(20+17+17) || !r.Guided {
 		t.Fatalf("row %+v", r)
 	}
-	if d := r.PlanSeconds - r.EvaluatorSeconds - r.HostSeconds; d*d > 1e-18 || !(r.EvaluatorSeconds > 0) {
+	if d := r.PlanSeconds - r.DeviceSeconds - r.HostSeconds; d*d > 1e-18 || !(r.DeviceSeconds > 0) || !(r.HostSeconds > 0) {
 		t.Fatalf("times do not add up: %+v", r)
+	}
+	if d := r.EvaluatorSeconds - r.DeviceSeconds - r.EvaluatorHostSeconds; d*d > 1e-18 || r.EvaluatorHostSeconds != 0 {
+		t.Fatalf("evaluator time is not device + its host work (none on the CPU): %+v", r)
 	}
 	for _, bad := range []string{"2x10", "0x100", "1x70000", "axb"} {
 		if code, _, _ := runCLI(t, "bench", "--planner", "--sizes", bad, "--backend", "cpu"); code != 2 {

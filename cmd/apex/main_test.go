@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,6 +154,13 @@ func TestPlanJSON(t *testing.T) {
 	}
 	if len(s.Episodes) != 1 || s.Episodes[0].Steps != 5 || s.Population != 25 || s.Iterations != 2 {
 		t.Errorf("summary %+v", s)
+	}
+	// per_step: the step's time is device + host; the CPU evaluator has no
+	// host work of its own, so its time is all device time.
+	if p := s.Episodes[0].Profile; !(p.DeviceSeconds > 0) || !(p.HostSeconds > 0) ||
+		math.Abs(p.PlanSeconds-p.DeviceSeconds-p.HostSeconds) > 1e-9 || p.EvaluatorHostSeconds != 0 ||
+		math.Abs(p.EvaluatorSeconds-p.DeviceSeconds) > 1e-9 || p.BytesUp != 0 {
+		t.Errorf("per-step profile %+v", p)
 	}
 	tr, err := viewer.LoadTraj(traj)
 	if err != nil {
