@@ -46,6 +46,44 @@ func (p *packed) field(slot string, k int) int {
 	return int(p.ints[int(p.ints[kconst(slot)])+k])
 }
 
+// lit returns entry k of the float field in header slot as a WGSL literal
+// of the same float32 value.
+func (p *packed) lit(slot string, k int) string {
+	return f32lit(p.floats[p.count(slot)+k])
+}
+
+// vec returns entry k of a field of n-vectors (H_F_BODY_POS: n = 3) as a
+// WGSL vecN<f32> of literals.
+func (p *packed) vec(slot string, n, k int) string {
+	el := make([]string, n)
+	for i := range el {
+		el[i] = p.lit(slot, n*k+i)
+	}
+	return fmt.Sprintf("vec%d<f32>(%s)", n, strings.Join(el, ", "))
+}
+
+// mat3 returns entry k of a field of row-major 3×3 matrices as the WGSL
+// mat3x3<f32> (columns) of the same matrix, as mm9 reads it.
+func (p *packed) mat3(slot string, k int) string {
+	el := make([]string, 9)
+	for c := 0; c < 3; c++ {
+		for r := 0; r < 3; r++ {
+			el[3*c+r] = p.lit(slot, 9*k+3*r+c)
+		}
+	}
+	return "mat3x3<f32>(" + strings.Join(el, ", ") + ")"
+}
+
+// f32lit writes x as a WGSL float literal that converts to x exactly: the
+// float64 of a float32 has an exact shortest decimal form.
+func f32lit(x float32) string {
+	s := strconv.FormatFloat(float64(x), 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") { // "n": NaN and Inf have no literal; the parse fails loudly
+		s += ".0"
+	}
+	return s
+}
+
 // count returns a header value such as H_NV.
 func (p *packed) count(slot string) int { return int(p.ints[kconst(slot)]) }
 
@@ -61,24 +99,67 @@ func (c *code) line(format string, args ...any) {
 var loopRE = regexp.MustCompile(`^\s*for \(var (\w+) = 0u; (\w+) < (\w+); (\w+)\+\+\) \{ (.*) \}\s*$`)
 
 // unrollLoops writes each loop of body, "for (var i = 0u; i < n; i++) { S }"
-// with n one of nq, nv, nu, nbody, as S once per i with i a literal.
+// with n one of nq, nv, nu, nbody, as S once per i with i a literal; for
+// n = nqb, once per qpos_before entry that the kernel reads.
 func unrollLoops(c *code, p *packed, body string) error {
-	counts := map[string]int{"nq": p.count("H_NQ"), "nv": p.count("H_NV"), "nu": p.count("H_NU"), "nbody": p.count("H_NBODY")}
+	counts := map[string][]int{"nq": upTo(p.count("H_NQ")), "nv": upTo(p.count("H_NV")), "nu": upTo(p.count("H_NU")),
+		"nbody": upTo(p.count("H_NBODY")), "nqb": p.qposBeforeRead()}
 	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
 		m := loopRE.FindStringSubmatch(l)
 		if m == nil || m[2] != m[1] || m[4] != m[1] {
 			return fmt.Errorf("gpu: %s: unroll driver line %q is not a one-line loop from 0", rolloutShader, strings.TrimSpace(l))
 		}
-		n, ok := counts[m[3]]
+		idx, ok := counts[m[3]]
 		if !ok {
-			return fmt.Errorf("gpu: %s: unroll driver loops to %q, not nq, nv, nu or nbody", rolloutShader, m[3])
+			return fmt.Errorf("gpu: %s: unroll driver loops to %q, not nq, nv, nu, nbody or nqb", rolloutShader, m[3])
 		}
 		v := regexp.MustCompile(`\b` + m[1] + `\b`)
-		for i := 0; i < n; i++ {
+		for _, i := range idx {
 			c.line("%s", v.ReplaceAllString(m[5], strconv.Itoa(i)+"u"))
 		}
 	}
 	return nil
+}
+
+func upTo(n int) []int {
+	v := make([]int, n)
+	for i := range v {
+		v[i] = i
+	}
+	return v
+}
+
+// qposBeforeRead lists the qpos entries whose value at the start of the
+// control step (qpos_before) the kernel reads: qpos-delta terms and the
+// joints and tendon wraps of relative controls, ascending.
+func (p *packed) qposBeforeRead() []int {
+	used := make([]bool, p.count("H_NQ"))
+	for k := 0; k < p.count("H_NTERM"); k++ {
+		if p.field("H_TERM_KIND", k) == termQposDelta {
+			used[p.field("H_TERM_I", k)] = true
+		}
+	}
+	for a := 0; a < p.count("H_NU"); a++ {
+		if p.field("H_CTRL_REL", a) == 0 {
+			continue
+		}
+		j := p.field("H_ACT_TRN", a)
+		if p.field("H_ACT_TRNTYPE", a) == trnTendon {
+			w0, nw := p.field("H_TENDON", 2*j), p.field("H_TENDON", 2*j+1)
+			for w := w0; w < w0+nw; w++ {
+				used[p.field("H_JNT_QPOSADR", p.field("H_WRAP_JNT", w))] = true
+			}
+		} else {
+			used[p.field("H_JNT_QPOSADR", j)] = true
+		}
+	}
+	var idx []int
+	for i, u := range used {
+		if u {
+			idx = append(idx, i)
+		}
+	}
+	return idx
 }
 
 // table writes a switch on v returning entry k of vals for v == k.
@@ -121,12 +202,14 @@ var drivers = map[string]func(*code, *packed){
 				jadr++
 				jnum--
 			} else {
-				c.line("body_begin(%du, %du);", b, p.field("H_BODY_PARENT", b))
+				c.line("body_begin(%du, %du, %s, %s);", b, p.field("H_BODY_PARENT", b), p.vec("H_F_BODY_POS", 3, b), p.vec("H_F_BODY_QUAT", 4, b))
 			}
 			for j := jadr; j < jadr+jnum; j++ {
-				c.line("body_joint(%du, %du, %d);", j, p.field("H_JNT_QPOSADR", j), p.field("H_JNT_TYPE", j))
+				qa := p.field("H_JNT_QPOSADR", j)
+				c.line("body_joint(%du, %du, %d, %s, %s, %s);", j, qa, p.field("H_JNT_TYPE", j),
+					p.vec("H_F_JNT_POS", 3, j), p.vec("H_F_JNT_AXIS", 3, j), p.lit("H_F_QPOS0", qa))
 			}
-			c.line("body_end(%du);", b)
+			c.line("body_end(%du, %s);", b, p.vec("H_F_BODY_IPOS", 3, b))
 		}
 	},
 	"com_pos": func(c *code, p *packed) {
@@ -148,8 +231,15 @@ var drivers = map[string]func(*code, *packed){
 				continue
 			}
 			g1, g2, kind := p.field("H_PAIR", 3*pi), p.field("H_PAIR", 3*pi+1), p.field("H_PAIR", 3*pi+2)
-			c.line("{ let g = pair_geoms(%du, %du, %du, %du, %du, %t); if (g.ok) { collide_%d(%du, g); } }",
-				pi, g1, g2, p.field("H_GEOM_BODY", g1), p.field("H_GEOM_BODY", g2), kind > pairPlaneBox, kind, pi)
+			pf := make([]string, kconst("PAIR_F"))
+			for k := range pf {
+				pf[k] = p.lit("H_F_PAIR", kconst("PAIR_F")*pi+k)
+			}
+			c.line("{ let g = pair_geoms(%du, %du, %du, %du, %du, %t, %s, %s, %s, %s, %s, %s, PairF(%s)); if (g.ok) { collide_%d(%du, g); } }",
+				pi, g1, g2, p.field("H_GEOM_BODY", g1), p.field("H_GEOM_BODY", g2), kind > pairPlaneBox,
+				p.vec("H_F_GEOM_POS", 3, g1), p.mat3("H_F_GEOM_MAT", g1), p.vec("H_F_GEOM_SIZE", 3, g1),
+				p.vec("H_F_GEOM_POS", 3, g2), p.mat3("H_F_GEOM_MAT", g2), p.vec("H_F_GEOM_SIZE", 3, g2),
+				strings.Join(pf, ", "), kind, pi)
 		}
 	},
 	"actuation": func(c *code, p *packed) {
@@ -210,19 +300,23 @@ var drivers = map[string]func(*code, *packed){
 	"acceleration": func(c *code, p *packed) {
 		nv, nbody := p.count("H_NV"), p.count("H_NBODY")
 		for i := 0; i < nv; i++ {
-			c.line("ia[%du] = array<f32, 36>();", i)
+			c.line("rbi[%du] = Rigid();", i)
+			c.line("ia[%du] = S21();", i)
 		}
 		for b := 1; b < nbody; b++ {
-			c.line("aba_body(%du, %d, %du);", b, p.field("H_BODY_NODE", b), p.field("H_BODY_ROOT", b))
+			if n := p.field("H_BODY_NODE", b); n >= 0 {
+				c.line("aba_body(%du, %du, %du, %s, %s);", b, n, p.field("H_BODY_ROOT", b), p.lit("H_F_BODY_MASS", b), p.mat3("H_F_BODY_ROTI", b))
+			}
 		}
 		for i := 0; i < nv; i++ {
 			c.line("aba_bias(%du);", i)
 		}
 		for i := nv - 1; i >= 0; i-- {
-			c.line("aba_back(%du, %d);", i, p.field("H_DOF_PARENT", i))
+			c.line("aba_back(%du, %d, %s);", i, p.field("H_DOF_PARENT", i), p.lit("H_F_DOF_ARM", i))
 		}
+		g := fmt.Sprintf("vec3<f32>(%s, %s, %s)", p.lit("H_F_OPT", 1), p.lit("H_F_OPT", 2), p.lit("H_F_OPT", 3))
 		for i := 0; i < nv; i++ {
-			c.line("aba_fwd(%du, %d);", i, p.field("H_DOF_PARENT", i))
+			c.line("aba_fwd(%du, %d, %s);", i, p.field("H_DOF_PARENT", i), g)
 		}
 	},
 	"integrate": func(c *code, p *packed) {
@@ -281,4 +375,6 @@ const (
 	trnTendon = 3
 
 	pairPlaneBox = 2
+
+	termQposDelta = 4 // TERM_QPOS_DELTA
 )

@@ -18,8 +18,8 @@
 const MAX_BODIES: u32 = 32u;
 const MAX_DOFS: u32 = 32u;
 const MAX_QPOS: u32 = 40u;
-const MAX_ACTUATORS: u32 = 24u;
-const MAX_CONTACT_PAIRS: u32 = 256u;
+const MAX_ACTUATORS: u32 = 32u;
+const MAX_CONTACT_PAIRS: u32 = 512u;
 // Widest policy layer (input included) and most observation entries.
 const MAX_WIDTH: u32 = 256u;
 const WORKGROUP_SIZE: u32 = 64u;
@@ -163,7 +163,8 @@ var<private> qvel: array<f32, MAX_DOFS>;
 var<private> qpos_before: array<f32, MAX_QPOS>;
 var<private> ctrl: array<f32, MAX_ACTUATORS>;
 var<private> act: array<f32, MAX_ACTUATORS>;
-var<private> cfrc_ext: array<array<f32, 6>, MAX_BODIES>; // (torque, force) per body
+var<private> cfrc_ext: array<array<f32, 6>, MAX_BODIES>; // (torque, force) per body, within contacts()
+var<private> contact_sq: f32;           // Σ_bodies ‖cfrc_ext‖² of the last contacts()
 var<private> nn: array<f32, 512>;       // policy ping-pong buffers, 2 × MAX_WIDTH
 var<private> param_base: u32;           // this world's task parameters in start_in
 
@@ -318,7 +319,7 @@ fn term_value(k: u32, kind: i32, i: u32, j: u32, nu: u32, nv: u32, nbody: u32) -
 		case 6: { return w; }
 		case 7: { let e = qpos[i] - x; return w * e * e; }
 		case 8: { return w * sum_qvel_sq(nv); }
-		case 9: { return w * min(sum_cfrc_sq(nbody), x); }
+		case 9: { return w * min(contact_sq, x); }
 		case 10, 11: {
 			let pj = param_base + j;
 			let e = vec3<f32>(qpos[i] - start_in[pj], qpos[i + 1u] - start_in[pj + 1u], qpos[i + 2u] - start_in[pj + 2u]);
@@ -393,8 +394,6 @@ var<private> fext: array<V6, MAX_DOFS>;
 var<private> qfrc: array<f32, MAX_DOFS>;
 var<private> diag_extra: array<f32, MAX_DOFS>;
 var<private> qacc: array<f32, MAX_DOFS>;
-var<private> ia: array<array<f32, 36>, MAX_DOFS>;
-var<private> pa: array<V6, MAX_DOFS>;
 var<private> u6: array<V6, MAX_DOFS>;
 var<private> dinv: array<f32, MAX_DOFS>;
 var<private> uf: array<f32, MAX_DOFS>;
@@ -474,18 +473,6 @@ fn add6(a: V6, b: V6) -> V6 { return V6(a[0] + b[0], a[1] + b[1], a[2] + b[2], a
 fn sub6(a: V6, b: V6) -> V6 { return V6(a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4], a[5] - b[5]); }
 fn scale6(a: V6, s: f32) -> V6 { return V6(a[0] * s, a[1] * s, a[2] * s, a[3] * s, a[4] * s, a[5] * s); }
 
-// ia_mul returns ia[i]·x (indices written out: see add6).
-fn ia_mul(i: u32, x: V6) -> V6 {
-	let m = ia[i];
-	return V6(
-		m[0] * x[0] + m[1] * x[1] + m[2] * x[2] + m[3] * x[3] + m[4] * x[4] + m[5] * x[5],
-		m[6] * x[0] + m[7] * x[1] + m[8] * x[2] + m[9] * x[3] + m[10] * x[4] + m[11] * x[5],
-		m[12] * x[0] + m[13] * x[1] + m[14] * x[2] + m[15] * x[3] + m[16] * x[4] + m[17] * x[5],
-		m[18] * x[0] + m[19] * x[1] + m[20] * x[2] + m[21] * x[3] + m[22] * x[4] + m[23] * x[5],
-		m[24] * x[0] + m[25] * x[1] + m[26] * x[2] + m[27] * x[3] + m[28] * x[4] + m[29] * x[5],
-		m[30] * x[0] + m[31] * x[1] + m[32] * x[2] + m[33] * x[3] + m[34] * x[4] + m[35] * x[5]);
-}
-
 // kinematics is kinematics.go's kinematics (body poses) and comPos.
 fn kinematics(nbody: u32, njnt: u32) {
 	body_poses(nbody);
@@ -500,7 +487,10 @@ fn site_pos(s: u32) -> vec3<f32> {
 
 // body_poses is the body part of kinematics.go's kinematics: per body,
 // body_begin (or body_begin_free for a free joint), body_joint per other
-// joint, body_end.
+// joint, body_end. The model's constants (frames, axes, qpos0, inertias)
+// are arguments of the per-element functions: the generic driver reads them
+// from model_f, gpu/specialize.go writes them as literals, so that the
+// compiler folds them (a unit axis or an identity frame costs nothing).
 fn body_poses(nbody: u32) {
 	xpos[0] = vec3<f32>(0.0);
 	xquat[0] = vec4<f32>(1.0, 0.0, 0.0, 0.0);
@@ -515,13 +505,14 @@ fn body_poses(nbody: u32) {
 			jadr++;
 			jnum--;
 		} else {
-			body_begin(b, u32(mi(H_BODY_PARENT, b)));
+			body_begin(b, u32(mi(H_BODY_PARENT, b)), mv3(H_F_BODY_POS, b), mq4(H_F_BODY_QUAT, b));
 		}
 		for (var j = jadr; j < jadr + jnum; j++) {
 			let ju = u32(j);
-			body_joint(ju, u32(mi(H_JNT_QPOSADR, ju)), mi(H_JNT_TYPE, ju));
+			let a = u32(mi(H_JNT_QPOSADR, ju));
+			body_joint(ju, a, mi(H_JNT_TYPE, ju), mv3(H_F_JNT_POS, ju), mv3(H_F_JNT_AXIS, ju), mf(H_F_QPOS0, a));
 		}
-		body_end(b);
+		body_end(b, mv3(H_F_BODY_IPOS, b));
 	}
 	// END
 }
@@ -536,35 +527,37 @@ fn body_begin_free(b: u32, j: u32, a: u32) {
 	xanchor[j] = cur_pos;
 }
 
-fn body_begin(b: u32, p: u32) {
-	cur_pos = xmat[p] * mv3(H_F_BODY_POS, b) + xpos[p];
-	cur_quat = mul_quat(xquat[p], mq4(H_F_BODY_QUAT, b));
+// body_begin places body b (frame pos, quat in its parent p) at its parent.
+fn body_begin(b: u32, p: u32, pos: vec3<f32>, quat: vec4<f32>) {
+	cur_pos = xmat[p] * pos + xpos[p];
+	cur_quat = mul_quat(xquat[p], quat);
 }
 
-// body_joint moves the current body by joint j of type t (qpos address a).
-fn body_joint(j: u32, a: u32, t: i32) {
+// body_joint moves the current body by joint j of type t (qpos address a,
+// position jp and axis jaxis in the body frame, reference position qpos0).
+fn body_joint(j: u32, a: u32, t: i32, jp: vec3<f32>, jaxis: vec3<f32>, qpos0: f32) {
 	var r = quat_to_mat(cur_quat);
-	let jp = mv3(H_F_JNT_POS, j);
-	let axis = r * mv3(H_F_JNT_AXIS, j);
+	let axis = r * jaxis;
 	let anchor = r * jp + cur_pos;
 	xaxis[j] = axis;
 	xanchor[j] = anchor;
-	let dq = qpos[a] - mf(H_F_QPOS0, a);
+	let dq = qpos[a] - qpos0;
 	if (t == JNT_SLIDE) {
 		cur_pos = cur_pos + axis * dq;
 	} else if (t == JNT_HINGE) {
-		cur_quat = mul_quat(cur_quat, axis_angle_quat(mv3(H_F_JNT_AXIS, j), dq));
+		cur_quat = mul_quat(cur_quat, axis_angle_quat(jaxis, dq));
 		r = quat_to_mat(cur_quat);
 		cur_pos = anchor - r * jp;
 	}
 }
 
-fn body_end(b: u32) {
+// body_end stores the current body as body b (centre of mass ipos in its frame).
+fn body_end(b: u32, ipos: vec3<f32>) {
 	let bq = normalize_quat(cur_quat);
 	xpos[b] = cur_pos;
 	xquat[b] = bq;
 	xmat[b] = quat_to_mat(bq);
-	xipos[b] = cur_pos + xmat[b] * mv3(H_F_BODY_IPOS, b);
+	xipos[b] = cur_pos + xmat[b] * ipos;
 }
 
 // com_pos is kinematics.go's comPos: the motion axis of each dof about the
@@ -672,14 +665,13 @@ fn apply_force(b: u32, pos: vec3<f32>, f: vec3<f32>, sgn: f32) {
 // of contact.go); detection and force are fused since the contact list
 // depends on positions only and the forces are summed in the same order.
 fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
-	let o = hdr(H_F_PAIR) + PAIR_F * pi;
-	let margin = model_f[o];
-	let mu = model_f[o + 1u];
-	let mp = model_f[o + 2u];
-	let mpt = model_f[o + 3u];
+	let margin = pair_f[0];
+	let mu = pair_f[1];
+	let mp = pair_f[2];
+	let mpt = pair_f[3];
 	contact_found = true;
-	let w2 = model_f[o + 5u + gain_sel];
-	let gimp = model_f[o + 6u + gain_sel];
+	let w2 = select(pair_f[5], pair_f[7], gain_sel != 0u);
+	let gimp = select(pair_f[6], pair_f[8], gain_sel != 0u);
 	let b1 = pair_b1;
 	let b2 = pair_b2;
 	let vr = point_vel(b2, pos) - point_vel(b1, pos);
@@ -977,9 +969,13 @@ fn contacts(nv: u32, nbody: u32, npair: u32) {
 	for (var pi = 0u; pi < npair; pi++) {
 		let g1 = u32(mi(H_PAIR, 3u * pi));
 		let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
-		contact_pair(pi, mi(H_PAIR, 3u * pi + 2u), g1, g2, u32(mi(H_GEOM_BODY, g1)), u32(mi(H_GEOM_BODY, g2)));
+		let g = pair_geoms(pi, g1, g2, u32(mi(H_GEOM_BODY, g1)), u32(mi(H_GEOM_BODY, g2)), mi(H_PAIR, 3u * pi + 2u) > PAIR_PLANE_BOX,
+			mv3(H_F_GEOM_POS, g1), mm9(H_F_GEOM_MAT, g1), mv3(H_F_GEOM_SIZE, g1),
+			mv3(H_F_GEOM_POS, g2), mm9(H_F_GEOM_MAT, g2), mv3(H_F_GEOM_SIZE, g2), pair_const(pi));
+		if (g.ok) { contact_pair(pi, mi(H_PAIR, 3u * pi + 2u), g); }
 	}
 	// END
+	contact_sq = sum_cfrc_sq(nbody);
 }
 
 fn zero_fext(nv: u32) {
@@ -994,9 +990,20 @@ fn zero_cfrc(nbody: u32) {
 	// END
 }
 
-// The bodies of the pair being collided.
+// The bodies and constants (H_F_PAIR's PAIR_F numbers) of the pair being
+// collided.
 var<private> pair_b1: u32;
 var<private> pair_b2: u32;
+alias PairF = array<f32, 9>; // PAIR_F
+var<private> pair_f: PairF;
+
+// pair_const reads pair pi's constants; gpu/specialize.go writes them as
+// literals instead.
+fn pair_const(pi: u32) -> PairF {
+	let o = hdr(H_F_PAIR) + PAIR_F * pi;
+	return PairF(model_f[o], model_f[o + 1u], model_f[o + 2u], model_f[o + 3u], model_f[o + 4u],
+		model_f[o + 5u], model_f[o + 6u], model_f[o + 7u], model_f[o + 8u]);
+}
 
 // PairGeoms is what the collision functions need of a pair's two geoms.
 struct PairGeoms {
@@ -1010,35 +1017,37 @@ struct PairGeoms {
 	ok: bool,  // false: no contact possible (static pair, or beyond the bounding spheres)
 }
 
-// pair_geoms places the geoms g1 (on body bb1) and g2 (on bb2) of pair pi
-// and makes them the current pair; bound asks for the bounding-sphere test.
-fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, bound: bool) -> PairGeoms {
+// pair_geoms places the geoms g1 (on body bb1; position p1, orientation
+// m1 and size s1 in the body frame) and g2 (on bb2; p2, m2, s2) of pair pi
+// with constants pf and makes them the current pair; bound asks for the
+// bounding-sphere test. The generic driver reads the geoms' and pair's
+// constants from model_f, gpu/specialize.go writes them as literals.
+fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, bound: bool,
+		p1: vec3<f32>, m1: mat3x3<f32>, s1: vec3<f32>, p2: vec3<f32>, m2: mat3x3<f32>, s2: vec3<f32>, pf: PairF) -> PairGeoms {
 	var g: PairGeoms;
-	let po = hdr(H_F_PAIR) + PAIR_F * pi;
-	g.mg = model_f[po];
-	g.ok = model_f[po + 2u] != 0.0; // mp = 0: both static
+	pair_f = pf;
+	g.mg = pf[0];
+	g.ok = pf[2] != 0.0; // mp = 0: both static
 	pair_b1 = bb1;
 	pair_b2 = bb2;
-	g.c1 = xmat[bb1] * mv3(H_F_GEOM_POS, g1) + xpos[bb1];
-	g.c2 = xmat[bb2] * mv3(H_F_GEOM_POS, g2) + xpos[bb2];
+	g.c1 = xmat[bb1] * p1 + xpos[bb1];
+	g.c2 = xmat[bb2] * p2 + xpos[bb2];
 	if (bound) {
 		// bounding-sphere test, as collide
 		let dv = g.c2 - g.c1;
-		let rb = model_f[po + 4u] + g.mg;
+		let rb = pf[4] + g.mg;
 		g.ok = g.ok && dot(dv, dv) <= rb * rb;
 	}
-	g.r1 = xmat[bb1] * mm9(H_F_GEOM_MAT, g1);
-	g.r2 = xmat[bb2] * mm9(H_F_GEOM_MAT, g2);
-	g.sz1 = mv3(H_F_GEOM_SIZE, g1);
-	g.sz2 = mv3(H_F_GEOM_SIZE, g2);
+	g.r1 = xmat[bb1] * m1;
+	g.r2 = xmat[bb2] * m2;
+	g.sz1 = s1;
+	g.sz2 = s2;
 	return g;
 }
 
 // contact_pair finds and applies the contacts of pair pi of kind kind
-// (PAIR_*) between geoms g1 on body bb1 and g2 on body bb2.
-fn contact_pair(pi: u32, kind: i32, g1: u32, g2: u32, bb1: u32, bb2: u32) {
-	let g = pair_geoms(pi, g1, g2, bb1, bb2, kind > PAIR_PLANE_BOX);
-	if (!g.ok) { return; }
+// (PAIR_*) between the geoms g placed by pair_geoms.
+fn contact_pair(pi: u32, kind: i32, g: PairGeoms) {
 	switch kind {
 		case 0: { collide_0(pi, g); }
 		case 1: { collide_1(pi, g); }
@@ -1249,118 +1258,161 @@ fn ctrl_of(a: u32) -> f32 { return mf(H_F_CTRL_OFS, a) + mf(H_F_CTRL_SCL, a) * a
 // the relative control a.
 fn ctrl_add(a: u32, w: u32, qa: u32) { ctrl[a] += mf(H_F_WRAP_COEF, w) * qpos_before[qa]; }
 
-// add_body_inertia is spatial.go's addBodyInertia on ia[n].
-fn add_body_inertia(n: u32, m: f32, c: vec3<f32>, ic: mat3x3<f32>) {
-	let cc = dot(c, c);
-	var m6 = ia[n];
-	m6[0] += (ic[0].x - m * c.x * c.x) + m * cc;
-	m6[1] += ic[1].x - m * c.x * c.y;
-	m6[2] += ic[2].x - m * c.x * c.z;
-	m6[6] += ic[0].y - m * c.y * c.x;
-	m6[7] += (ic[1].y - m * c.y * c.y) + m * cc;
-	m6[8] += ic[2].y - m * c.y * c.z;
-	m6[12] += ic[0].z - m * c.z * c.x;
-	m6[13] += ic[1].z - m * c.z * c.y;
-	m6[14] += (ic[2].z - m * c.z * c.z) + m * cc;
-	let mx = m * c.x;
-	let my = m * c.y;
-	let mz = m * c.z;
-	m6[4] += -mz; m6[5] += my; m6[9] += mz;
-	m6[11] += -mx; m6[15] += -my; m6[16] += mx;
-	m6[19] += mz; m6[20] += -my; m6[24] += -mz;
-	m6[26] += mx; m6[30] += my; m6[31] += -mx;
-	m6[21] += m; m6[28] += m; m6[35] += m;
-	ia[n] = m6;
+// Symmetric 6×6 matrices (articulated inertias) are kept as their upper
+// triangle row by row, 21 numbers: rows start at 0, 6, 11, 15, 18, 20.
+alias S21 = array<f32, 21>;
+
+// sym_mul returns m·x for a symmetric m (indices written out: see add6).
+fn sym_mul(m: S21, x: V6) -> V6 {
+	return V6(
+		m[0] * x[0] + m[1] * x[1] + m[2] * x[2] + m[3] * x[3] + m[4] * x[4] + m[5] * x[5],
+		m[1] * x[0] + m[6] * x[1] + m[7] * x[2] + m[8] * x[3] + m[9] * x[4] + m[10] * x[5],
+		m[2] * x[0] + m[7] * x[1] + m[11] * x[2] + m[12] * x[3] + m[13] * x[4] + m[14] * x[5],
+		m[3] * x[0] + m[8] * x[1] + m[12] * x[2] + m[15] * x[3] + m[16] * x[4] + m[17] * x[5],
+		m[4] * x[0] + m[9] * x[1] + m[13] * x[2] + m[16] * x[3] + m[18] * x[4] + m[19] * x[5],
+		m[5] * x[0] + m[10] * x[1] + m[14] * x[2] + m[17] * x[3] + m[19] * x[4] + m[20] * x[5]);
 }
+
+fn add21(a: S21, b: S21) -> S21 {
+	return S21(a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5],
+		a[6] + b[6], a[7] + b[7], a[8] + b[8], a[9] + b[9], a[10] + b[10],
+		a[11] + b[11], a[12] + b[12], a[13] + b[13], a[14] + b[14],
+		a[15] + b[15], a[16] + b[16], a[17] + b[17], a[18] + b[18], a[19] + b[19], a[20] + b[20]);
+}
+
+// sub_outer21 returns m − u·uᵀ·s (the ABA projection, u[r]·s·u[c] as in
+// dynamics.go).
+fn sub_outer21(m: S21, u: V6, s: f32) -> S21 {
+	let v = scale6(u, s);
+	return S21(m[0] - v[0] * u[0], m[1] - v[0] * u[1], m[2] - v[0] * u[2], m[3] - v[0] * u[3], m[4] - v[0] * u[4], m[5] - v[0] * u[5],
+		m[6] - v[1] * u[1], m[7] - v[1] * u[2], m[8] - v[1] * u[3], m[9] - v[1] * u[4], m[10] - v[1] * u[5],
+		m[11] - v[2] * u[2], m[12] - v[2] * u[3], m[13] - v[2] * u[4], m[14] - v[2] * u[5],
+		m[15] - v[3] * u[3], m[16] - v[3] * u[4], m[17] - v[3] * u[5],
+		m[18] - v[4] * u[4], m[19] - v[4] * u[5],
+		m[20] - v[5] * u[5]);
+}
+
+// Rigid is a rigid-body spatial inertia about a tree's reference point in 10
+// numbers: mass m, first moment h = m·c (c the centre of mass) and the
+// rotational inertia about the point, io = ic + m(|c|²1 − ccᵀ), symmetric
+// (xx, xy, xz, yy, yz, zz). As a 6×6 matrix it is spatial.go's
+//
+//	[ io      [h]× ]
+//	[ [h]×ᵀ   m·1  ]
+struct Rigid {
+	m: f32,
+	h: vec3<f32>,
+	io0: vec3<f32>, // xx, xy, xz
+	io1: vec3<f32>, // yy, yz, zz
+}
+
+// rigid_mul returns the rigid inertia r times the motion x.
+fn rigid_mul(r: Rigid, x: V6) -> V6 {
+	let w = vec3<f32>(x[0], x[1], x[2]);
+	let v = vec3<f32>(x[3], x[4], x[5]);
+	let t = cross(r.h, v);
+	let f = cross(r.h, w);
+	return V6(
+		r.io0.x * w.x + r.io0.y * w.y + r.io0.z * w.z + t.x,
+		r.io0.y * w.x + r.io1.x * w.y + r.io1.y * w.z + t.y,
+		r.io0.z * w.x + r.io1.y * w.y + r.io1.z * w.z + t.z,
+		r.m * v.x - f.x, r.m * v.y - f.y, r.m * v.z - f.z);
+}
+
+// rigid_sym is r as a symmetric 6×6 matrix.
+fn rigid_sym(r: Rigid) -> S21 {
+	let h = r.h;
+	return S21(r.io0.x, r.io0.y, r.io0.z, 0.0, -h.z, h.y,
+		r.io1.x, r.io1.y, h.z, 0.0, -h.x,
+		r.io1.z, -h.y, h.x, 0.0,
+		r.m, 0.0, 0.0,
+		r.m, 0.0,
+		r.m);
+}
+
+// body_rigid is body b's spatial inertia (mass m, centre of mass c relative
+// to the reference point, rotational inertia ic about the centre of mass,
+// world axes) as spatial.go's addBodyInertia adds it.
+fn body_rigid(m: f32, c: vec3<f32>, ic: mat3x3<f32>) -> Rigid {
+	let cc = dot(c, c);
+	return Rigid(m, c * m,
+		vec3<f32>((ic[0].x - m * c.x * c.x) + m * cc, ic[1].x - m * c.x * c.y, ic[2].x - m * c.x * c.z),
+		vec3<f32>((ic[1].y - m * c.y * c.y) + m * cc, ic[2].y - m * c.y * c.z, (ic[2].z - m * c.z * c.z) + m * cc));
+}
+
+fn add_rigid(a: Rigid, b: Rigid) -> Rigid {
+	return Rigid(a.m + b.m, a.h + b.h, a.io0 + b.io0, a.io1 + b.io1);
+}
+
+// Per dof i of ABA (acceleration): rbi[i] the rigid inertia of the bodies
+// that dof i moves last (10 numbers, zero for a dof that moves none), pa[i]
+// their bias force and, in the backward pass, the bias forces that i's
+// children pass up, ia[i] the children's articulated inertias. All start
+// at zero: in the specialised kernel the compiler folds the zeros away, so
+// that a sum is alive only from its first term to its use.
+var<private> rbi: array<Rigid, MAX_DOFS>;
+var<private> ia: array<S21, MAX_DOFS>;
+var<private> pa: array<V6, MAX_DOFS>;
 
 // acceleration is dynamics.go's fwdAcceleration (ABA), one call per body
 // and dof. The loops here are the model-generic driver; gpu/specialize.go
 // writes the same calls unrolled, with the model's indices as literals.
 fn acceleration(nv: u32, nbody: u32) {
 	// DRIVER acceleration
-	for (var i = 0u; i < nv; i++) { ia[i] = array<f32, 36>(); }
+	for (var i = 0u; i < nv; i++) {
+		rbi[i] = Rigid();
+		ia[i] = S21();
+	}
 	for (var b = 1u; b < nbody; b++) {
-		aba_body(b, mi(H_BODY_NODE, b), u32(mi(H_BODY_ROOT, b)));
+		let n = mi(H_BODY_NODE, b);
+		if (n >= 0) { aba_body(b, u32(n), u32(mi(H_BODY_ROOT, b)), mf(H_F_BODY_MASS, b), mm9(H_F_BODY_ROTI, b)); }
 	}
 	for (var i = 0u; i < nv; i++) { aba_bias(i); }
 	for (var ii = i32(nv) - 1; ii >= 0; ii--) {
-		aba_back(u32(ii), mi(H_DOF_PARENT, u32(ii)));
+		aba_back(u32(ii), mi(H_DOF_PARENT, u32(ii)), mf(H_F_DOF_ARM, u32(ii)));
 	}
-	for (var i = 0u; i < nv; i++) { aba_fwd(i, mi(H_DOF_PARENT, i)); }
+	for (var i = 0u; i < nv; i++) { aba_fwd(i, mi(H_DOF_PARENT, i), vec3<f32>(mf(H_F_OPT, 1u), mf(H_F_OPT, 2u), mf(H_F_OPT, 3u))); }
 	// END
 }
 
-// aba_body adds body b's inertia to the articulated inertia of dof n (the
-// last dof moving it, -1 for none) about the root's origin.
-fn aba_body(b: u32, n: i32, root: u32) {
-	if (n < 0) { return; }
+// aba_body adds body b's inertia (mass, rotational inertia roti about the
+// centre of mass, body frame) about its root's origin to rbi[n].
+fn aba_body(b: u32, n: u32, root: u32, mass: f32, roti: mat3x3<f32>) {
 	let r = xmat[b];
-	let ic = r * mm9(H_F_BODY_ROTI, b) * transpose(r);
-	add_body_inertia(u32(n), mf(H_F_BODY_MASS, b), xipos[b] - xpos[root], ic);
+	let ic = r * roti * transpose(r);
+	rbi[n] = add_rigid(rbi[n], body_rigid(mass, xipos[b] - xpos[root], ic));
 }
 
+// aba_bias sets pa[i] to the bias force v ×f I·v − f_ext of dof i's bodies.
 fn aba_bias(i: u32) {
-	pa[i] = sub6(cross_force(cvel[i], ia_mul(i, cvel[i])), fext[i]);
+	let v = cvel[i];
+	pa[i] = sub6(cross_force(v, rigid_mul(rbi[i], v)), fext[i]);
 }
 
-// aba_back is the backward pass at dof i with parent dof p (-1 for none).
-fn aba_back(i: u32, p: i32) {
+// aba_back is the backward pass at dof i with parent dof p (-1 for none)
+// and armature arm.
+fn aba_back(i: u32, p: i32, arm: f32) {
+	let m = add21(ia[i], rigid_sym(rbi[i]));
+	let pi = pa[i];
 	let sd = cdof[i];
-	var u = ia_mul(i, sd);
-	let dd = dot6(sd, u) + mf(H_F_DOF_ARM, i) + diag_extra[i];
+	let u = sym_mul(m, sd);
+	let dd = dot6(sd, u) + arm + diag_extra[i];
 	let di = 1.0 / dd;
-	let ui = qfrc[i] - dot6(sd, pa[i]);
+	let ui = qfrc[i] - dot6(sd, pi);
 	u6[i] = u;
 	dinv[i] = di;
 	uf[i] = ui;
 	if (p < 0) { return; }
 	let pu_ = u32(p);
-	var c = ia[i];
-	var q = ia[pu_];
-	c[0] -= u[0] * di * u[0]; q[0] += c[0];
-	c[1] -= u[0] * di * u[1]; q[1] += c[1];
-	c[2] -= u[0] * di * u[2]; q[2] += c[2];
-	c[3] -= u[0] * di * u[3]; q[3] += c[3];
-	c[4] -= u[0] * di * u[4]; q[4] += c[4];
-	c[5] -= u[0] * di * u[5]; q[5] += c[5];
-	c[6] -= u[1] * di * u[0]; q[6] += c[6];
-	c[7] -= u[1] * di * u[1]; q[7] += c[7];
-	c[8] -= u[1] * di * u[2]; q[8] += c[8];
-	c[9] -= u[1] * di * u[3]; q[9] += c[9];
-	c[10] -= u[1] * di * u[4]; q[10] += c[10];
-	c[11] -= u[1] * di * u[5]; q[11] += c[11];
-	c[12] -= u[2] * di * u[0]; q[12] += c[12];
-	c[13] -= u[2] * di * u[1]; q[13] += c[13];
-	c[14] -= u[2] * di * u[2]; q[14] += c[14];
-	c[15] -= u[2] * di * u[3]; q[15] += c[15];
-	c[16] -= u[2] * di * u[4]; q[16] += c[16];
-	c[17] -= u[2] * di * u[5]; q[17] += c[17];
-	c[18] -= u[3] * di * u[0]; q[18] += c[18];
-	c[19] -= u[3] * di * u[1]; q[19] += c[19];
-	c[20] -= u[3] * di * u[2]; q[20] += c[20];
-	c[21] -= u[3] * di * u[3]; q[21] += c[21];
-	c[22] -= u[3] * di * u[4]; q[22] += c[22];
-	c[23] -= u[3] * di * u[5]; q[23] += c[23];
-	c[24] -= u[4] * di * u[0]; q[24] += c[24];
-	c[25] -= u[4] * di * u[1]; q[25] += c[25];
-	c[26] -= u[4] * di * u[2]; q[26] += c[26];
-	c[27] -= u[4] * di * u[3]; q[27] += c[27];
-	c[28] -= u[4] * di * u[4]; q[28] += c[28];
-	c[29] -= u[4] * di * u[5]; q[29] += c[29];
-	c[30] -= u[5] * di * u[0]; q[30] += c[30];
-	c[31] -= u[5] * di * u[1]; q[31] += c[31];
-	c[32] -= u[5] * di * u[2]; q[32] += c[32];
-	c[33] -= u[5] * di * u[3]; q[33] += c[33];
-	c[34] -= u[5] * di * u[4]; q[34] += c[34];
-	c[35] -= u[5] * di * u[5]; q[35] += c[35];
-	ia[i] = c;
-	ia[pu_] = q;
-	pa[pu_] = add6(pa[pu_], add6(add6(pa[i], ia_mul(i, cacc[i])), scale6(u, ui * di)));
+	let c = sub_outer21(m, u, di);
+	ia[pu_] = add21(ia[pu_], c);
+	pa[pu_] = add6(pa[pu_], add6(add6(pi, sym_mul(c, cacc[i])), scale6(u, ui * di)));
 }
 
-// aba_fwd is the forward pass at dof i with parent dof p (-1 for none).
-fn aba_fwd(i: u32, p: i32) {
-	var a = V6(0.0, 0.0, 0.0, -mf(H_F_OPT, 1u), -mf(H_F_OPT, 2u), -mf(H_F_OPT, 3u));
+// aba_fwd is the forward pass at dof i with parent dof p (-1 for none);
+// the world accelerates at −gravity.
+fn aba_fwd(i: u32, p: i32, gravity: vec3<f32>) {
+	var a = V6(0.0, 0.0, 0.0, -gravity.x, -gravity.y, -gravity.z);
 	if (p >= 0) { a = sacc[p]; }
 	a = add6(a, cacc[i]);
 	let qdd = (uf[i] - dot6(u6[i], a)) * dinv[i];
@@ -1482,19 +1534,22 @@ fn load_start(s0: u32, nq: u32, nv: u32) {
 }
 
 // load_world and store_world carry a world's state between dispatches.
-fn load_world(sbase: u32, nq: u32, nv: u32) {
+// Loops to nqb cover qpos_before: the generic kernel passes nq, and
+// gpu/specialize.go unrolls them over the entries the kernel reads only
+// (relative controls, qpos-delta terms), so that no other is kept alive.
+fn load_world(sbase: u32, nq: u32, nv: u32, nqb: u32) {
 	// DRIVER unroll
 	for (var i = 0u; i < nq; i++) { qpos[i] = world_out[sbase + i]; }
 	for (var i = 0u; i < nv; i++) { qvel[i] = world_out[sbase + nq + i]; }
-	for (var i = 0u; i < nq; i++) { qpos_before[i] = world_out[sbase + nq + nv + i]; }
+	for (var i = 0u; i < nqb; i++) { qpos_before[i] = world_out[sbase + nq + nv + i]; }
 	// END
 }
 
-fn store_world(sbase: u32, nq: u32, nv: u32) {
+fn store_world(sbase: u32, nq: u32, nv: u32, nqb: u32) {
 	// DRIVER unroll
 	for (var i = 0u; i < nq; i++) { world_out[sbase + i] = qpos[i]; }
 	for (var i = 0u; i < nv; i++) { world_out[sbase + nq + i] = qvel[i]; }
-	for (var i = 0u; i < nq; i++) { world_out[sbase + nq + nv + i] = qpos_before[i]; }
+	for (var i = 0u; i < nqb; i++) { world_out[sbase + nq + nv + i] = qpos_before[i]; }
 	// END
 }
 
@@ -1508,9 +1563,9 @@ fn load_action(a0: u32, nu: u32) -> f32 {
 	return s;
 }
 
-fn save_qpos_before(nq: u32) {
+fn save_qpos_before(nqb: u32) {
 	// DRIVER unroll
-	for (var i = 0u; i < nq; i++) { qpos_before[i] = qpos[i]; }
+	for (var i = 0u; i < nqb; i++) { qpos_before[i] = qpos[i]; }
 	// END
 }
 
@@ -1543,13 +1598,13 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 		load_start(s0, nq, nv);
 		record_state(slot, 0u, nq, nv);
 	} else {
-		load_world(sbase, nq, nv);
+		load_world(sbase, nq, nv, nq);
 		main_cost = world_out[cbase];
 		guide = world_out[cbase + 1u];
 		norm = world_out[cbase + 2u];
 		dead = world_out[cbase + 3u] != 0.0;
 	}
-	zero_cfrc(nbody);
+	contact_sq = 0.0;
 
 	// One iteration per physics step g = t·skip + k of control step t, so
 	// that a dispatch may end inside a control step (gpu/chunk.go).
@@ -1584,5 +1639,5 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	world_out[cbase + 1u] = guide;
 	world_out[cbase + 2u] = norm;
 	world_out[cbase + 3u] = select(0.0, 1.0, dead);
-	store_world(sbase, nq, nv);
+	store_world(sbase, nq, nv, nq);
 }
