@@ -122,13 +122,15 @@ func (e *efcRows) alloc(m *Model, maxefc int) {
 	e.jr = make([]Vec3, nv)
 }
 
-// maxRows is the most constraint rows one step can have.
-func maxRows(m *Model, maxCon int) int {
-	n := 6 * maxCon // condim 4: 6 pyramid edges per contact
-	n += 2 * m.Njnt
-	n += m.Nv // dry friction
-	n += 2 * m.Ntendon
-	return n
+// pyramidRows is the number of rows of a contact of dimensionality condim.
+func pyramidRows(condim int) int {
+	switch {
+	case condim == 1:
+		return 1
+	case condim >= 4:
+		return 6
+	}
+	return 4
 }
 
 // solimpAt returns the clamped impedance parameters of s (nil: default).
@@ -847,4 +849,23 @@ func (d *Data) ConstraintStats() (rows, iterations int) {
 		return 0, 0
 	}
 	return d.scratch.efc.n, d.scratch.efc.iters
+}
+
+// massless returns the first joint whose dofs move no mass, inertia or
+// armature (a zero on the diagonal of M at qpos0, which makes M singular),
+// or -1.
+func massless(m *Model) int {
+	if m.Nv == 0 {
+		return -1
+	}
+	d := NewData(m)
+	kinematics(m, d)
+	comPos(m, d)
+	d.efc.crba(m, d)
+	for i := 0; i < m.Nv; i++ {
+		if !(d.efc.mm[i*m.Nv+i] > 1e-12) {
+			return m.DofJntID[i]
+		}
+	}
+	return -1
 }

@@ -3,6 +3,7 @@ package batchsim
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -115,5 +116,28 @@ func TestConstraintRefGains(t *testing.T) {
 	// at the midpoint the power-2 sigmoid is halfway
 	if imp := impedance(&sp, -0.0005, 0); math.Abs(imp-0.925) > 1e-12 {
 		t.Errorf("impedance at the midpoint: %g, want 0.925", imp)
+	}
+}
+
+// TestIllPosedConstraintsRefused: solref with a zero or mixed signs, and a
+// joint that moves no mass, are refused when the model is loaded, with the
+// element's line, instead of producing a constraint that does not act or a
+// singular solve at some later step.
+func TestIllPosedConstraintsRefused(t *testing.T) {
+	const head = "<mujoco>\n<worldbody>\n<geom type=\"plane\" size=\"1 1 1\"/>\n"
+	for _, c := range []struct {
+		name, xml, want string
+	}{
+		{"zero time constant", head + `<body pos="0 0 1"><freejoint/><geom type="sphere" size="0.1" solref="0 1"/></body>
+</worldbody></mujoco>`, `inline.xml:4: <geom>: solref="0 1"`},
+		{"mixed signs", head + `<body pos="0 0 1"><joint type="slide" axis="0 0 1" limited="true" range="-1 1" solreflimit="0.02 -1"/><geom type="sphere" size="0.1"/></body>
+</worldbody></mujoco>`, `inline.xml:4: <joint>: solreflimit="0.02 -1"`},
+		{"massless joint", head + `<body pos="0 0 1"><joint name="spin" type="hinge" axis="0 0 1"/><inertial pos="0 0 0" mass="1" diaginertia="0 0 0"/><geom type="sphere" size="0.1" contype="0" conaffinity="0" mass="0"/></body>
+</worldbody></mujoco>`, `inline.xml:4: <joint>: joint "spin" moves no mass`},
+	} {
+		_, err := LoadXML([]byte(c.xml), "inline.xml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
 	}
 }

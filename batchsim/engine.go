@@ -186,7 +186,12 @@ func NewData(m *Model) *Data {
 			s.pairs[i].torsion = m.PairTorsion[i]
 		}
 	}
-	s.efc.alloc(m, maxRows(m, maxCon))
+	maxEfc := 2*m.Njnt + m.Nv + 2*m.Ntendon // limits, dry friction
+	for i := range s.pairs {
+		_, mc, _ := pairKind(geomRank(m.GeomType[s.pairs[i].g1]), geomRank(m.GeomType[s.pairs[i].g2]))
+		maxEfc += mc * pyramidRows(s.pairs[i].condim)
+	}
+	s.efc.alloc(m, maxEfc)
 	effectiveMasses(m, d)
 	ResetData(m, d)
 	return d

@@ -268,6 +268,7 @@ type compiler struct {
 	assetDir        string    // compiler/@assetdir, the mesh folder when meshdir is not given
 	geomMass        []float64 // mass of each geom (for inertia), before settotalmass
 	geomNode        []*node   // element of each geom, for messages
+	jointNode       []*node   // element of each joint, for messages
 	geomTorsion     []float64 // torsional friction of each geom (friction[1])
 	geomPriority    []int     // geom/@priority
 	geomSolmix      []float64 // geom/@solmix
@@ -904,6 +905,7 @@ func (c *compiler) readJoint(n *node, body int, cls *defaultClass) error {
 		m.BodyDofAdr[body] = m.Nv
 	}
 	m.BodyJntNum[body]++
+	c.jointNode = append(c.jointNode, n)
 	m.JntName = append(m.JntName, as["name"])
 	m.JntType = append(m.JntType, typ)
 	m.JntBodyID = append(m.JntBodyID, body)
@@ -1584,6 +1586,12 @@ func (c *compiler) solref(n *node, as attrSet, name string) ([2]float64, error) 
 	if err != nil {
 		return [2]float64{}, err
 	}
+	// A zero makes the reference acceleration vanish (MuJoCo's K = B = 0):
+	// a constraint that does not act. Mixed signs MuJoCo replaces by its
+	// default with a warning; both are refused here rather than guessed.
+	if v[0] == 0 || v[1] == 0 || (v[0] > 0) != (v[1] > 0) {
+		return [2]float64{}, c.errf(n, "%s=%q: want a positive time constant and damping ratio (or two negative numbers, MuJoCo's direct stiffness and damping); a zero or mixed signs make the constraint ill-posed", name, as[name])
+	}
 	return [2]float64{v[0], v[1]}, nil
 }
 
@@ -1802,6 +1810,10 @@ func (c *compiler) finish() error {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return fmt.Errorf("%s: non-finite default pose", c.file)
 		}
+	}
+	// The constraint solve needs a positive definite mass matrix.
+	if j := massless(m); j >= 0 {
+		return c.errf(c.jointNode[j], "joint %q moves no mass, inertia or armature (body %q and its children have none): its constraints and dynamics are ill-posed", m.JntName[j], m.BodyName[m.JntBodyID[j]])
 	}
 	return nil
 }
