@@ -145,7 +145,7 @@ func TestPolicyRolloutAndGuidance(t *testing.T) {
 		}
 		if stage == "ranked" && i == 0 {
 			for s := 0; s < pl.pops[0]; s++ {
-				if slices.Equal(p.pop[s*pl.hd:(s+1)*pl.hd], want) {
+				if slices.Equal(pl.seq(p, s), want) {
 					checked = true
 					if p.costG[s] > 1e-20 {
 						t.Errorf("guidance cost of π's own rollout %v, want 0", p.costG[s])

@@ -86,7 +86,7 @@ func (n *noiseStream) NormFloat64() float64 {
 }
 
 // boxMuller maps two uniform 32-bit words to two independent standard
-// normals.
+// normals: √(−2 ln u1)·(cos 2πu2, sin 2πu2).
 func boxMuller(a, b uint32) (float64, float64) {
 	const scale = 1.0 / (1 << 32)
 	u1 := (float64(a) + 0.5) * scale

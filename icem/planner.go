@@ -108,8 +108,9 @@ type Problem struct {
 	piRoll    []float64 // the policy's h-step rollout this step (h × nu)
 	hasPi     bool
 
-	// Population of the current iteration (Nmax × h × nu) and its costs; the
-	// simulated samples come first, then the kept elites.
+	// The kept elites of the current iteration (⌊ξK⌋ × h × nu): the
+	// population's last samples, after the simulated ones, which live in the
+	// planner's batch (Planner.seq). Costs of the whole population (Nmax).
 	pop                    []float64
 	costJ, costG, costN, f []float64
 	order                  []int
@@ -127,6 +128,7 @@ type Problem struct {
 	// rollout (−1: none) and slot 0 the mean when useMean.
 	fresh, shifted, piSlot int
 	useMean                bool
+	slot, nsim             int // index in the current Plan call, simulated samples
 }
 
 // SetState sets the start state of the next Plan call (copied).
@@ -289,7 +291,7 @@ func (p *Planner) NewProblem(seed uint64, index int) *Problem {
 		std:    make([]float64, p.hd),
 		best:   make([]float64, p.hd),
 		piRoll: make([]float64, p.hd),
-		pop:    make([]float64, nmax*p.hd),
+		pop:    make([]float64, p.reuse*p.hd),
 		costJ:  make([]float64, nmax),
 		costG:  make([]float64, nmax),
 		costN:  make([]float64, nmax),
@@ -324,7 +326,7 @@ func (p *Planner) Plan(dst [][]float64, problems []*Problem) (Stats, error) {
 		if len(dst[k]) != p.nu {
 			panic(fmt.Sprintf("icem: destination %d of length %d, want %d", k, len(dst[k]), p.nu))
 		}
-		if len(pr.mean) != p.hd || len(pr.pop) != p.cfg.Population*p.hd {
+		if len(pr.mean) != p.hd || len(pr.pop) != p.reuse*p.hd || len(pr.costJ) != p.cfg.Population {
 			panic("icem: problem made by another planner")
 		}
 	}
@@ -453,11 +455,11 @@ func (p *Planner) begin(w *worker, pr *Problem) {
 	pr.started = true
 }
 
-// build fills each problem's pr.pop with the population of iteration i,
-// n samples of which the last kept are the best elites of iteration i−1
-// (costs kept, not simulated), and copies the first n − kept, the simulated
-// ones, to the batch. The samples are built in pieces of fillChunk on all
-// workers, so that a single problem's population uses every core; each
+// build makes the population of iteration i for each problem: n samples, of
+// which the last kept are the best elites of iteration i−1 (costs kept, not
+// simulated, in pr.pop) and the first n − kept are simulated, written
+// straight into the batch. The samples are built in pieces of fillChunk on
+// all workers, so that a single problem's population uses every core; each
 // sample's noise comes from its own stream, so the result does not depend on
 // which worker built it.
 func (p *Planner) build(problems []*Problem, i, n, kept int, last bool) {
@@ -465,6 +467,7 @@ func (p *Planner) build(problems []*Problem, i, n, kept int, last bool) {
 	nsim := n - kept
 	p.items = p.items[:0]
 	for k, pr := range problems {
+		pr.slot, pr.nsim = k, nsim
 		pr.shifted = 0
 		if i == 0 && !p.cfg.NoShiftElites {
 			pr.shifted = min(p.reuse, pr.nPrev)
@@ -481,7 +484,7 @@ func (p *Planner) build(problems []*Problem, i, n, kept int, last bool) {
 		}
 		for e := 0; e < kept; e++ {
 			s := nsim + e
-			copy(pr.pop[s*hd:(s+1)*hd], pr.elites[e*hd:(e+1)*hd])
+			copy(pr.pop[e*hd:(e+1)*hd], pr.elites[e*hd:(e+1)*hd])
 			pr.costJ[s], pr.costG[s], pr.costN[s] = pr.eliteJ[e], pr.eliteG[e], pr.eliteN[e]
 		}
 		for s0 := 0; s0 < nsim; s0 += fillChunk {
@@ -494,8 +497,6 @@ func (p *Planner) build(problems []*Problem, i, n, kept int, last bool) {
 		for s := item.s0; s < item.s1; s++ {
 			p.sample(w, pr, i, s)
 		}
-		lo, hi := item.s0*hd, item.s1*hd
-		copy(p.batch.Actions[item.k*nsim*hd+lo:item.k*nsim*hd+hi], pr.pop[lo:hi])
 	})
 	if p.hook != nil {
 		for _, pr := range problems {
@@ -504,13 +505,25 @@ func (p *Planner) build(problems []*Problem, i, n, kept int, last bool) {
 	}
 }
 
-// sample writes simulated sample s of iteration i to pr.pop: the mean, the
+// seq returns sample s of pr's current population (h × nu): a simulated one
+// in the batch, or a kept elite.
+func (p *Planner) seq(pr *Problem, s int) []float64 {
+	hd := p.hd
+	if s < pr.nsim {
+		o := (pr.slot*pr.nsim + s) * hd
+		return p.batch.Actions[o : o+hd]
+	}
+	e := s - pr.nsim
+	return pr.pop[e*hd : (e+1)*hd]
+}
+
+// sample writes simulated sample s of iteration i to the batch: the mean, the
 // policy's rollout, clip(μ + σ⊙noise), or an elite of the last step shifted
 // one step left whose new last action is a fresh clipped colored-noise
 // slice.
 func (p *Planner) sample(w *worker, pr *Problem, i, s int) {
 	hd, nu := p.hd, p.nu
-	dst := pr.pop[s*hd : (s+1)*hd]
+	dst := p.seq(pr, s)
 	switch {
 	case s == 0 && pr.useMean:
 		copy(dst, pr.mean) // μ is within bounds: a mean of clipped samples
@@ -568,13 +581,13 @@ func (p *Planner) rank(pr *Problem, i, n, nsim, k int) Lambda {
 	order := lowest(pr.order[:K], pr.f[:n])
 	for e := 0; e < K; e++ {
 		s := order[e]
-		copy(pr.elites[e*hd:(e+1)*hd], pr.pop[s*hd:(s+1)*hd])
+		copy(pr.elites[e*hd:(e+1)*hd], p.seq(pr, s))
 		pr.eliteJ[e], pr.eliteG[e], pr.eliteN[e] = pr.costJ[s], pr.costG[s], pr.costN[s]
 	}
 	pr.nElites = K
 	if s := order[0]; i == 0 || pr.f[s] < pr.bestF {
 		pr.bestF, pr.bestJ = pr.f[s], pr.costJ[s]
-		copy(pr.best, pr.pop[s*hd:(s+1)*hd])
+		copy(pr.best, p.seq(pr, s))
 	}
 	// μ ← (1−α)·mean(elites) + α·μ; σ ← (1−α)·std(elites) + α·σ (ddof 0).
 	a, kf := p.cfg.Alpha, float64(K)

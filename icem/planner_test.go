@@ -254,7 +254,7 @@ func TestElitesReused(t *testing.T) {
 				}
 				for e, want := range prevBest {
 					s := n - 3 + e
-					if !slices.Equal(pr.pop[s*hd:(s+1)*hd], want.a) || pr.costJ[s] != want.j {
+					if !slices.Equal(pl.seq(pr, s), want.a) || pr.costJ[s] != want.j {
 						t.Errorf("step %d iter %d: sample %d is not elite %d of the previous iteration", step, i, s, e)
 					}
 				}
@@ -264,7 +264,7 @@ func TestElitesReused(t *testing.T) {
 				// Three shifted elites of the last step, simulated again.
 				for e := 0; e < 3; e++ {
 					s := n - 3 + e
-					got, want := pr.pop[s*hd:(s+1)*hd-pl.nu], lastElites[e][pl.nu:]
+					got, want := pl.seq(pr, s)[:hd-pl.nu], lastElites[e][pl.nu:]
 					if !slices.Equal(got, want) {
 						t.Errorf("step 1: sample %d is not elite %d of step 0 shifted", s, e)
 					}
@@ -275,17 +275,17 @@ func TestElitesReused(t *testing.T) {
 			order := sortedBy(make([]int, n), pr.f[:n])
 			prevBest = prevBest[:0]
 			for _, s := range order[:3] {
-				prevBest = append(prevBest, seq{slices.Clone(pr.pop[s*hd : (s+1)*hd]), pr.costJ[s]})
+				prevBest = append(prevBest, seq{slices.Clone(pl.seq(pr, s)), pr.costJ[s]})
 			}
 			lastElites = lastElites[:0]
 			for _, s := range order[:10] {
-				lastElites = append(lastElites, slices.Clone(pr.pop[s*hd:(s+1)*hd]))
+				lastElites = append(lastElites, slices.Clone(pl.seq(pr, s)))
 			}
 			if i > 0 {
 				// The kept elites are not in what the evaluator saw.
 				for e := n - 3; e < n; e++ {
 					for k := 0; k < ev.sizes[len(ev.sizes)-1]; k++ {
-						if slices.Equal(ev.last[k*hd:(k+1)*hd], pr.pop[e*hd:(e+1)*hd]) {
+						if slices.Equal(ev.last[k*hd:(k+1)*hd], pl.seq(pr, e)) {
 							t.Errorf("iter %d: kept elite %d was simulated again", i, e)
 						}
 					}
@@ -322,7 +322,7 @@ func TestMeanIsSampleInLastIteration(t *testing.T) {
 		found := map[int]bool{}
 		pl.hook = func(stage string, i int, pr *Problem) {
 			if stage == "built" {
-				found[i] = slices.Equal(pr.pop[:pl.hd], pr.mean)
+				found[i] = slices.Equal(pl.seq(pr, 0), pr.mean)
 			}
 		}
 		plan(t, pl, []*Problem{pl.NewProblem(3, 0)}, 2)
@@ -541,7 +541,7 @@ func TestPolicyFeatures(t *testing.T) {
 			}
 			has := false
 			for s := 0; s < pl.pops[i]; s++ {
-				has = has || slices.Equal(pr.pop[s*pl.hd:(s+1)*pl.hd], pr.piRoll)
+				has = has || slices.Equal(pl.seq(pr, s), pr.piRoll)
 			}
 			if has == abl {
 				t.Errorf("NoPolicySample=%v step %d iteration %d: π's rollout among the samples: %v", abl, step, i, has)
