@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,15 +26,6 @@ import (
 // briefly.
 var modelFileLimit int64 = MaxModelFileSize
 
-// loaderMaxActuators is MaxActuators, the GPU kernel's limit. The Adroit
-// tests raise it to load the hand's 28 actuators until the kernel's limit
-// (shaders/rollout.wgsl MAX_ACTUATORS) and MaxActuators are raised together.
-var loaderMaxActuators = MaxActuators
-
-// loaderMaxContactPairs is MaxContactPairs, raised by the Adroit tests as
-// loaderMaxActuators is: the door model has 279 candidate pairs.
-var loaderMaxContactPairs = MaxContactPairs
-
 // LoadFile reads and compiles the MJCF model in path. A file above
 // MaxModelFileSize is refused before it is read whole; a device or pipe is
 // read up to that limit and no further. Included files (<include file=...>)
@@ -45,6 +37,44 @@ func LoadFile(path string) (*Model, error) {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
 	return LoadXML(data, path)
+}
+
+// LoadFS reads and compiles the MJCF model at path in fsys (slash-separated,
+// as fs.FS names files); included files and meshes are read from fsys
+// relative to the model's folder, under the same size limit as LoadFile's.
+// Tasks load their embedded models with it.
+func LoadFS(fsys fs.FS, path string) (*Model, error) {
+	data, err := readFSFile(fsys, path)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	return loadXMLFS(data, path, fsys)
+}
+
+// readFSFile is readModelFile for a file in fsys.
+func readFSFile(fsys fs.FS, path string) ([]byte, error) {
+	f, err := fsys.Open(filepath.ToSlash(path))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, modelFileLimit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > modelFileLimit {
+		return nil, fmt.Errorf("%s: the file is larger than the limit of %d bytes (%.3g MiB, MaxModelFileSize)", path, modelFileLimit, float64(modelFileLimit)/(1<<20))
+	}
+	return data, nil
+}
+
+// readFile reads an included or mesh file from the compiler's file system:
+// fsys when the model came from one, else the operating system's.
+func (c *compiler) readFile(path string) ([]byte, error) {
+	if c.fsys != nil {
+		return readFSFile(c.fsys, path)
+	}
+	return readModelFile(path)
 }
 
 // readModelFile reads a model, include or mesh file, refusing one above
@@ -71,12 +101,16 @@ func readModelFile(path string) ([]byte, error) {
 
 // LoadXML compiles an MJCF document; filename is used in error messages, and
 // its folder is where included files and meshes are looked for.
-func LoadXML(data []byte, filename string) (*Model, error) {
+func LoadXML(data []byte, filename string) (*Model, error) { return loadXMLFS(data, filename, nil) }
+
+// loadXMLFS is LoadXML reading included files and meshes from fsys, or from
+// the operating system's files when fsys is nil.
+func loadXMLFS(data []byte, filename string, fsys fs.FS) (*Model, error) {
 	root, err := parseXML(data, filename, "mujoco")
 	if err != nil {
 		return nil, err
 	}
-	c := &compiler{file: filename, dir: filepath.Dir(filename), angleDeg: true, inertiaFromGeom: "auto", autoLimits: false}
+	c := &compiler{file: filename, dir: filepath.Dir(filename), fsys: fsys, angleDeg: true, inertiaFromGeom: "auto", autoLimits: false}
 	if err := c.expandIncludes(root, []string{filepath.Clean(filename)}); err != nil {
 		return nil, err
 	}
@@ -126,7 +160,7 @@ func (c *compiler) expandIncludes(n *node, chain []string) error {
 		if len(chain) > maxIncludeDepth {
 			return c.errf(ch, "includes nested deeper than %d files", maxIncludeDepth)
 		}
-		data, err := readModelFile(path)
+		data, err := c.readFile(path)
 		if err != nil {
 			return c.errf(ch, "include: %v", err)
 		}
@@ -258,6 +292,7 @@ func (d *defaultClass) lookup(kind string) attrSet {
 type compiler struct {
 	file            string
 	dir             string // folder of the model file: includes and meshes are read from it
+	fsys            fs.FS  // where dir is: nil for the operating system's files (LoadFS)
 	angleDeg        bool
 	inertiaFromGeom string // true, false, auto
 	autoLimits      bool
@@ -372,7 +407,7 @@ func (c *compiler) checkAttrs(n *node, kind string) error {
 }
 
 func (c *compiler) compile(root *node) (*Model, error) {
-	m := &Model{Name: root.attrs["model"], Opt: Options{Timestep: 0.002, Gravity: Vec3{0, 0, -9.81}, Substeps: 1, Integrator: "Euler"}}
+	m := &Model{Name: root.attrs["model"], Opt: Options{Timestep: 0.002, Gravity: Vec3{0, 0, -9.81}, Substeps: 1, Integrator: "Euler", Contact: ContactSoft}}
 	c.m = m
 	c.classes = map[string]*defaultClass{"main": {kinds: map[string]attrSet{}}}
 	c.names = map[string]map[string]string{"body": {"world": ""}} // body 0 is the world
@@ -1407,8 +1442,8 @@ func (c *compiler) readActuators(n *node) error {
 				}
 			}
 		}
-		if m.Nu+1 > loaderMaxActuators {
-			return c.errf(ch, "the model has more than %d actuators, above the engine's limit MaxActuators = %d", loaderMaxActuators, loaderMaxActuators)
+		if m.Nu+1 > MaxActuators {
+			return c.errf(ch, "the model has more than %d actuators, above the engine's limit MaxActuators = %d", MaxActuators, MaxActuators)
 		}
 		m.Nu++
 		m.ActName = append(m.ActName, as["name"])
@@ -1698,7 +1733,7 @@ func (c *compiler) readMesh(n *node) error {
 		}
 		path = filepath.Join(c.dir, dir, file)
 	}
-	data, err := readModelFile(path)
+	data, err := c.readFile(path)
 	if err != nil {
 		return c.errf(n, "mesh %q: %v", name, err)
 	}
@@ -1798,8 +1833,8 @@ func (c *compiler) finish() error {
 		{"MaxBodies", m.Nbody, MaxBodies, "bodies (world included)"},
 		{"MaxDofs", m.Nv, MaxDofs, "degrees of freedom"},
 		{"MaxQpos", m.Nq, MaxQpos, "position coordinates"},
-		{"MaxActuators", m.Nu, loaderMaxActuators, "actuators"},
-		{"MaxContactPairs", m.Npair, loaderMaxContactPairs, "candidate contact pairs"},
+		{"MaxActuators", m.Nu, MaxActuators, "actuators"},
+		{"MaxContactPairs", m.Npair, MaxContactPairs, "candidate contact pairs"},
 	}
 	for _, l := range limits {
 		if l.n > l.max {

@@ -10,40 +10,15 @@ import (
 // keeps it (models/README.md).
 var adroitDoor = filepath.Join("..", "models", "adroit", "adroit_door.xml")
 
-// withAdroitLimits raises the loader's actuator and contact-pair limits for
-// the test: the hand has 28 actuators and the model 279 candidate pairs,
-// above the GPU kernel's MaxActuators = 24 and MaxContactPairs = 256, which
-// the loader enforces for both backends until they are raised (issue 15).
-func withAdroitLimits(t testing.TB) {
-	t.Helper()
-	a, p := loaderMaxActuators, loaderMaxContactPairs
-	loaderMaxActuators, loaderMaxContactPairs = max(a, 28), max(p, 279)
-	t.Cleanup(func() { loaderMaxActuators, loaderMaxContactPairs = a, p })
-}
-
-// loadAdroitDoor loads the door model with the limits raised.
+// loadAdroitDoor loads the door model from the repository's file.
 func loadAdroitDoor(t testing.TB) *Model {
 	t.Helper()
 	refModel(t, filepath.Join("adroit", "adroit_door.xml"))
-	withAdroitLimits(t)
 	m, err := LoadFile(adroitDoor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
-}
-
-// Until the kernel's limits are raised the loader refuses the hand, naming
-// the limit (PHYSICS.md: the CPU and GPU backends accept the same models).
-func TestAdroitDoorAboveKernelLimits(t *testing.T) {
-	if MaxActuators >= 28 && MaxContactPairs >= 279 {
-		t.Log("the limits hold the Adroit hand now: nothing to refuse")
-		return
-	}
-	_, err := LoadFile(refModel(t, filepath.Join("adroit", "adroit_door.xml")))
-	if err == nil || !strings.Contains(err.Error(), "above the engine's limit Max") {
-		t.Errorf("error %v, want one naming the engine's limit", err)
-	}
 }
 
 // Issue 15, item 1: the loader takes the Adroit door model as it is.
@@ -116,7 +91,3 @@ func TestAdroitDoorLoads(t *testing.T) {
 		t.Errorf("warnings %q: want the cylinders and the mocap body", m.Warnings)
 	}
 }
-
-// WithAdroitLimits is withAdroitLimits for the MuJoCo cross-check, which is
-// in package batchsim_test.
-var WithAdroitLimits = withAdroitLimits

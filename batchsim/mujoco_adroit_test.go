@@ -34,7 +34,6 @@ func TestMuJoCoAdroitCompiled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mj.Close()
-	batchsim.WithAdroitLimits(t)
 	m, err := batchsim.LoadFile(path)
 	if err != nil {
 		t.Fatalf("batchsim.LoadFile: %v", err)
