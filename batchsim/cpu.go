@@ -31,6 +31,7 @@ func NewCPU(workers int) *CPU {
 // cpuWorker is one worker's scratch: a world and the buffers of a rollout.
 type cpuWorker struct {
 	model      *Model
+	local      Model // the problem's model when the task moves bodies (Task.ModelFor)
 	data       *Data
 	qposBefore []float64
 	obs, pi    []float64
@@ -124,8 +125,10 @@ func (c *CPU) Evaluate(b *Batch, r *Result) error {
 // rollout simulates sample s of b and returns its cost terms; states, if
 // not nil, receives the (h+1) × (nq+nv) state trajectory.
 func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, guide, norm float64) {
-	t, m, d := b.Task, b.Task.Model, w.data
+	t, d := b.Task, w.data
 	p := s / b.Samples
+	params := b.Params[p*t.NParam : (p+1)*t.NParam]
+	m := t.ModelFor(params, &w.local)
 	nq, nv, nu := m.Nq, m.Nv, m.Nu
 	ResetData(m, d)
 	copy(d.Qpos, b.Qpos[p*nq:(p+1)*nq])
@@ -135,7 +138,6 @@ func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, gu
 		copy(states[nq:nq+nv], d.Qvel)
 	}
 	acts := b.Actions[s*b.Horizon*nu : (s+1)*b.Horizon*nu]
-	params := b.Params[p*t.NParam : (p+1)*t.NParam]
 	dead := false
 	for step := 0; step < b.Horizon; step++ {
 		a := acts[step*nu : (step+1)*nu]
@@ -147,7 +149,7 @@ func (c *CPU) rollout(w *cpuWorker, b *Batch, s int, states []float64) (main, gu
 		}
 		if c.policy != nil {
 			Forward(m, d)
-			t.ObserveParams(d, params, w.obs)
+			t.ObserveModel(m, d, params, w.obs)
 			c.policy.Act(w.obs, w.pi, &w.buf)
 			for i, x := range a {
 				e := x - w.pi[i]

@@ -18,7 +18,12 @@ type Env struct {
 
 	qposBefore []float64
 	ctrl       []float64
+	model      Model // the episode's model when the task moves bodies (Task.ModelFor)
 }
+
+// Model returns the model the episode runs on: the task's, with the bodies
+// that the task parameters place moved (Task.BodyPos).
+func (e *Env) Model() *Model { return e.Task.ModelFor(e.Params, &e.model) }
 
 // NewEnv returns an Env for task in its default pose (call Reset to sample
 // a start state).
@@ -46,18 +51,18 @@ func (e *Env) Reset(rng *rand.Rand) {
 	}
 	NormalizeQuats(m, d.Qpos)
 	e.Step = 0
-	Forward(m, d)
+	Forward(e.Model(), d)
 }
 
 // SetState sets qpos and qvel (copied) and recomputes the derived quantities.
 func (e *Env) SetState(qpos, qvel []float64) {
 	copy(e.Data.Qpos, qpos)
 	copy(e.Data.Qvel, qvel)
-	Forward(e.Task.Model, e.Data)
+	Forward(e.Model(), e.Data)
 }
 
 // Observe writes the task's observation to dst (Task.ObsDim()).
-func (e *Env) Observe(dst []float64) { e.Task.ObserveParams(e.Data, e.Params, dst) }
+func (e *Env) Observe(dst []float64) { e.Task.ObserveModel(e.Model(), e.Data, e.Params, dst) }
 
 // Solved reports whether the task counts the current state as success
 // (Task.Solved), e.g. at the end of an episode.
@@ -67,7 +72,7 @@ func (e *Env) Solved() bool { return e.Task.Solved(e.Data, e.Params) }
 // and the planning cost of the step. A state that becomes non-finite is an
 // error naming the step.
 func (e *Env) Act(a []float64) (reward, cost float64, err error) {
-	t, m, d := e.Task, e.Task.Model, e.Data
+	t, m, d := e.Task, e.Model(), e.Data
 	copy(e.qposBefore, d.Qpos)
 	t.SetCtrl(d, a)
 	for k := 0; k < t.FrameSkip; k++ {

@@ -36,6 +36,10 @@ const (
 	TermQposDist
 	// TermQposDistAbove: W·[‖qpos[I:I+3] − params[J:J+3]‖ > X] after the step.
 	TermQposDistAbove
+	// TermSiteDist: W·‖site I − site J‖ in the world, at the site poses the
+	// last physics step computed (those of its start, as MuJoCo's site_xpos
+	// after mj_step, which gym's rewards read).
+	TermSiteDist
 )
 
 // Term is one additive term of a step cost or reward; see TermKind for what
@@ -117,6 +121,39 @@ type Task struct {
 	// Success, if not empty, defines success at the end of an episode: the
 	// terms' value (evaluated like a step's) is positive. See Solved.
 	Success []Term
+
+	// BodyPos moves bodies per problem: body BodyPos[k].Body sits at
+	// params[BodyPos[k].Param : +3] in its parent's frame instead of the
+	// model's BodyPos (gym's model.body_pos set at reset, e.g. the Adroit
+	// door's frame). ModelFor gives the model a problem runs on.
+	BodyPos []BodyParam
+}
+
+// BodyParam places a body at three task parameters (Task.BodyPos).
+type BodyParam struct {
+	Body  int // body id
+	Param int // first of its three task parameters: x, y, z in the parent frame
+}
+
+// ModelFor returns the model of a problem with task parameters params: the
+// task's model itself when the task moves no body (Task.BodyPos), else
+// scratch, made a copy of it that shares every array but BodyPos. A worker
+// keeps one scratch and calls ModelFor before each problem.
+func (t *Task) ModelFor(params []float64, scratch *Model) *Model {
+	if len(t.BodyPos) == 0 {
+		return t.Model
+	}
+	bp := scratch.BodyPos
+	if len(bp) != len(t.Model.BodyPos) || &bp[0] == &t.Model.BodyPos[0] {
+		bp = make([]Vec3, len(t.Model.BodyPos))
+	}
+	*scratch = *t.Model
+	copy(bp, t.Model.BodyPos)
+	for _, b := range t.BodyPos {
+		bp[b.Body] = Vec3{params[b.Param], params[b.Param+1], params[b.Param+2]}
+	}
+	scratch.BodyPos = bp
+	return scratch
 }
 
 // ControlDt is the duration of one control step.
@@ -136,11 +173,23 @@ func (t *Task) ObsDim() int {
 func (t *Task) Observe(d *Data, dst []float64) { t.ObserveParams(d, nil, dst) }
 
 // ObserveParams writes the observation of d under task parameters params
-// (NParam) to dst (ObsDim). Site segments recompute the body poses from qpos.
+// (NParam) to dst (ObsDim). Site segments recompute the body poses from qpos
+// (on ModelFor(params): a task that moves bodies allocates a model copy per
+// call; ObserveModel reuses one).
 func (t *Task) ObserveParams(d *Data, params, dst []float64) {
+	m := t.Model
+	if len(t.BodyPos) > 0 {
+		m = t.ModelFor(params, new(Model))
+	}
+	t.ObserveModel(m, d, params, dst)
+}
+
+// ObserveModel is ObserveParams on m, the model of the problem
+// (ModelFor(params)).
+func (t *Task) ObserveModel(m *Model, d *Data, params, dst []float64) {
 	for _, s := range t.Obs {
 		if s.Kind == ObsSitePos || s.Kind == ObsSiteRel {
-			kinematics(t.Model, d)
+			kinematics(m, d)
 			break
 		}
 	}
@@ -215,6 +264,9 @@ func (t *Task) StepValueParams(terms []Term, qposBefore []float64, d *Data, a, p
 			} else if dist > tm.X {
 				v += tm.W
 			}
+		case TermSiteDist:
+			r := sub3(&d.SiteXpos[tm.I], &d.SiteXpos[tm.J])
+			v += tm.W * math.Sqrt(r[0]*r[0]+r[1]*r[1]+r[2]*r[2])
 		case TermQvel:
 			v += tm.W * d.Qvel[tm.I]
 		case TermQpos:
