@@ -17,6 +17,7 @@ var taskBuilders = map[string]func() (*Task, error){
 	"humanoidstandup": HumanoidStandup,
 	"fetchpickplace":  FetchPickPlace,
 	"door":            Door,
+	"door-hook":       DoorHook,
 }
 
 // TaskNames lists the tasks, sorted.

@@ -1,0 +1,136 @@
+package batchsim
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/apex-robotics/apex/models"
+)
+
+// The Adroit door's qpos layout (models/adroit/adroit_door.xml): the arm's
+// slide and three hinges, the hand's 24 joints, the door hinge, the latch.
+const (
+	adroitQposDoor  = 28
+	adroitQposLatch = 29
+	adroitDoorOpen  = 1.35 // door hinge angle of success (rad)
+)
+
+// adroitFrameRange is the reset distribution of the door frame's position in
+// the world (AdroitHandDoor's reset_model): x, y, z uniform in these ranges.
+var adroitFrameRange = [3][2]float64{{-0.3, -0.2}, {0.25, 0.35}, {0.252, 0.35}}
+
+// Door is the paper's Door task (docs/design/TASKS.md): Gymnasium-Robotics'
+// AdroitHandDoor, sparse variant, on its unmodified model (the Adroit hand
+// on its arm, 28 position actuators; models/adroit/). As the environment:
+// actions in [−1, 1] scaled to each actuator's control range, the wrist's
+// gains 10/−10 and the fingers' 1/−1, frame skip 5 (0.01 s), 200-step
+// episodes from qpos = qvel = 0 with the door frame's position drawn per
+// episode (task parameters 0–2, Task.BodyPos), the 39-number observation,
+// reported reward 10 when the hinge is past 1.35 rad else −0.1, success
+// when it is past 1.35 rad at the end. The planning cost is the dense
+// variant's reward terms, negated (with the palm-to-handle distance as a
+// cost: Gymnasium-Robotics adds +0.1·distance to its dense reward, which
+// D4RL/mj_envs, where the environment comes from, subtract):
+//
+//	0.1·‖palm − handle‖ + 0.1·(θ − 1.57)² + 1e-5·Σq̇² − 2·[θ > 0.2] − 8·[θ > 1.0] − 10·[θ > 1.35].
+//
+// The model's tendon limits (the hand's coupled joints) are constraints, so
+// the task runs MuJoCo's soft constraints (ContactSoft) whatever the default.
+func Door() (*Task, error) {
+	m, err := LoadFS(models.Adroit, "adroit/adroit_door.xml")
+	if err != nil {
+		return nil, fmt.Errorf("door: %w", err)
+	}
+	return DoorWithModel(m)
+}
+
+// DoorWithModel is the Door task on a given Adroit door model (e.g. the
+// repository's file loaded from disk, for cross-checks); it changes m's
+// contact model and gains as the task needs.
+func DoorWithModel(m *Model) (*Task, error) {
+	if m.Nq != 30 || m.Nv != 30 || m.Nu != 28 {
+		return nil, fmt.Errorf("door: model has nq %d, nv %d, nu %d; want 30, 30, 28", m.Nq, m.Nv, m.Nu)
+	}
+	find := func(names []string, what, name string) (int, error) {
+		for i, n := range names {
+			if n == name {
+				return i, nil
+			}
+		}
+		return 0, fmt.Errorf("door: model has no %s %q", what, name)
+	}
+	var ids [8]int
+	var err error
+	for k, c := range []struct {
+		names      []string
+		what, name string
+	}{
+		{m.SiteName, "site", "S_grasp"}, {m.SiteName, "site", "S_handle"}, {m.BodyName, "body", "frame"},
+		{m.ActName, "actuator", "A_WRJ1"}, {m.ActName, "actuator", "A_WRJ0"},
+		{m.ActName, "actuator", "A_FFJ3"}, {m.ActName, "actuator", "A_THJ0"},
+		{m.JntName, "joint", "door_hinge"},
+	} {
+		if ids[k], err = find(c.names, c.what, c.name); err != nil {
+			return nil, err
+		}
+	}
+	grasp, handle, frame := ids[0], ids[1], ids[2]
+	if m.JntQposAdr[ids[7]] != adroitQposDoor || m.JntName[m.Njnt-1] != "latch" || m.JntQposAdr[m.Njnt-1] != adroitQposLatch {
+		return nil, fmt.Errorf("door: the door hinge and the latch are not qpos %d and %d", adroitQposDoor, adroitQposLatch)
+	}
+	m.Opt.Contact = ContactSoft
+	// The environment's actuator sensitivity: gain k and bias −k·q for the
+	// wrist (k = 10) and the fingers (k = 1); the arm keeps the file's.
+	for _, g := range []struct {
+		from, to int
+		k        float64
+	}{{ids[3], ids[4], 10}, {ids[5], ids[6], 1}} {
+		for a := g.from; a <= g.to; a++ {
+			m.ActGainPrm[a] = g.k
+			m.ActBiasPrm[a] = Vec3{0, -g.k, 0}
+		}
+	}
+	th := adroitQposDoor
+	t := &Task{
+		Name: "door", Model: m,
+		FrameSkip: 5, EpisodeLen: 200, Beta: 2.5, NParam: 3,
+		Obs: []ObsSegment{
+			{Kind: ObsQpos, From: 1, To: m.Nq - 2},                          // qpos[1:-2]: arm hinges and hand
+			{Kind: ObsQpos, From: adroitQposLatch, To: adroitQposLatch + 1}, // latch angle
+			{Kind: ObsQpos, From: th, To: th + 1},                           // door angle
+			{Kind: ObsSitePos, From: grasp},                                 // palm
+			{Kind: ObsSitePos, From: handle},                                // handle
+			{Kind: ObsSiteRel, From: grasp, To: handle},                     // palm − handle
+			{Kind: ObsQposSign, From: th, X: 1.0},                           // door open flag
+		},
+		Cost: []Term{
+			{Kind: TermSiteDist, I: grasp, J: handle, W: 0.1},
+			{Kind: TermQposSqErr, I: th, X: 1.57, W: 0.1},
+			{Kind: TermQvelSq, W: 1e-5},
+			{Kind: TermQposAbove, I: th, X: 0.2, W: -2},
+			{Kind: TermQposAbove, I: th, X: 1.0, W: -8},
+			{Kind: TermQposAbove, I: th, X: adroitDoorOpen, W: -10},
+		},
+		Reward: []Term{
+			{Kind: TermConst, W: -0.1},
+			{Kind: TermQposAbove, I: th, X: adroitDoorOpen, W: 10.1},
+		},
+		Success: []Term{{Kind: TermQposAbove, I: th, X: adroitDoorOpen, W: 1}},
+		BodyPos: []BodyParam{{Body: frame, Param: 0}},
+		ResetHook: func(rng *rand.Rand, m *Model, qpos, qvel, params []float64) {
+			copy(qpos, m.Qpos0)
+			clear(qvel)
+			for k, r := range adroitFrameRange {
+				params[k] = r[0] + (r[1]-r[0])*rng.Float64()
+			}
+		},
+	}
+	for a := 0; a < m.Nu; a++ {
+		r := m.ActCtrlRange[a]
+		t.ActLow = append(t.ActLow, -1)
+		t.ActHigh = append(t.ActHigh, 1)
+		t.CtrlOffset = append(t.CtrlOffset, (r[0]+r[1])/2)
+		t.CtrlScale = append(t.CtrlScale, (r[1]-r[0])/2)
+	}
+	return t, nil
+}

@@ -1,0 +1,200 @@
+package batchsim
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func mustDoor(t *testing.T) *Task {
+	t.Helper()
+	task, err := Door()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task
+}
+
+// TestDoorTask: the task is AdroitHandDoor's: soft constraints, actions in
+// [−1, 1] onto each control range, the environment's gains, frame skip 5 at
+// 0.002 s, 200 steps, and 39 observations laid out as the environment's.
+func TestDoorTask(t *testing.T) {
+	task := mustDoor(t)
+	m := task.Model
+	if m.Opt.Contact != ContactSoft || task.ControlDt() != 0.01 || task.EpisodeLen != 200 || task.NParam != 3 {
+		t.Fatalf("contact %v, control step %g, episode %d, nparam %d", m.Opt.Contact, task.ControlDt(), task.EpisodeLen, task.NParam)
+	}
+	for a := range m.Nu {
+		r := m.ActCtrlRange[a]
+		if task.ActLow[a] != -1 || task.ActHigh[a] != 1 || math.Abs(task.CtrlOffset[a]-task.CtrlScale[a]-r[0]) > 1e-15 || math.Abs(task.CtrlOffset[a]+task.CtrlScale[a]-r[1]) > 1e-15 {
+			t.Errorf("actuator %s: [-1, 1] maps to [%g, %g], range %v", m.ActName[a], task.CtrlOffset[a]-task.CtrlScale[a], task.CtrlOffset[a]+task.CtrlScale[a], r)
+		}
+		k := map[bool]float64{true: 10, false: 1}[a == 4 || a == 5] // A_WRJ1, A_WRJ0
+		if a < 4 {
+			k = 500 // the arm keeps the file's
+		}
+		want := Vec3{0, -k, 0}
+		if a < 4 {
+			want = Vec3{0, -200, 0}
+		}
+		if m.ActGainPrm[a] != k || m.ActBiasPrm[a] != want {
+			t.Errorf("actuator %s: gain %g bias %v, want %g %v", m.ActName[a], m.ActGainPrm[a], m.ActBiasPrm[a], k, want)
+		}
+	}
+	// The observation of a state whose qpos[i] = i/100.
+	env := NewEnv(task)
+	env.Reset(rand.New(rand.NewPCG(1, 2)))
+	for i := range env.Data.Qpos {
+		env.Data.Qpos[i] = float64(i) / 100
+	}
+	obs := make([]float64, task.ObsDim())
+	env.Observe(obs)
+	if len(obs) != 39 {
+		t.Fatalf("%d observations, want 39", len(obs))
+	}
+	for i := 0; i < 27; i++ {
+		if obs[i] != float64(i+1)/100 {
+			t.Errorf("obs[%d] = %g, want qpos[%d]", i, obs[i], i+1)
+		}
+	}
+	if obs[27] != 0.29 || obs[28] != 0.28 || obs[38] != -1 {
+		t.Errorf("latch %g, door %g, open flag %g; want 0.29, 0.28, -1", obs[27], obs[28], obs[38])
+	}
+	grasp, handle := slices.Index(m.SiteName, "S_grasp"), slices.Index(m.SiteName, "S_handle")
+	d := env.Data
+	for k := range 3 {
+		if obs[29+k] != d.SiteXpos[grasp][k] || obs[32+k] != d.SiteXpos[handle][k] || obs[35+k] != obs[29+k]-obs[32+k] {
+			t.Errorf("palm %v, handle %v, palm − handle %v; sites %v %v", obs[29:32], obs[32:35], obs[35:38], d.SiteXpos[grasp], d.SiteXpos[handle])
+		}
+	}
+}
+
+// TestDoorReset: episodes start at qpos = qvel = 0 with the door frame drawn
+// from the environment's ranges; the frame's position moves the door in
+// the observation, and the CPU evaluator rolls each problem out with its own
+// frame (the same costs as an Env with those parameters).
+func TestDoorReset(t *testing.T) {
+	task := mustDoor(t)
+	m := task.Model
+	frame := slices.Index(m.BodyName, "frame")
+	handle := slices.Index(m.SiteName, "S_handle")
+	rng := rand.New(rand.NewPCG(7, 8))
+	env := NewEnv(task)
+	var lo, hi [3]float64
+	for k := range 3 {
+		lo[k], hi[k] = math.Inf(1), math.Inf(-1)
+	}
+	for range 300 {
+		env.Reset(rng)
+		for _, x := range append(slices.Clone(env.Data.Qpos), env.Data.Qvel...) {
+			if x != 0 {
+				t.Fatalf("reset state %v %v, want zeros", env.Data.Qpos, env.Data.Qvel)
+			}
+		}
+		for k, x := range env.Params {
+			lo[k], hi[k] = min(lo[k], x), max(hi[k], x)
+		}
+		// the handle sits where the frame puts it
+		want := add3(&env.Data.SiteXpos[handle], &Vec3{})
+		p := Vec3(env.Params)
+		off := sub3(&p, &m.BodyPos[frame])
+		d0 := NewData(m) // the model's own frame position
+		got := sub3(&want, &d0.SiteXpos[handle])
+		if dist := math.Sqrt(dot3(&Vec3{got[0] - off[0], got[1] - off[1], got[2] - off[2]}, &Vec3{got[0] - off[0], got[1] - off[1], got[2] - off[2]})); dist > 1e-12 {
+			t.Fatalf("frame moved by %v, handle by %v", off, got)
+		}
+	}
+	for k, r := range adroitFrameRange {
+		if lo[k] < r[0] || hi[k] > r[1] || hi[k]-lo[k] < 0.9*(r[1]-r[0]) {
+			t.Errorf("frame coordinate %d drawn in [%g, %g], want to fill %v", k, lo[k], hi[k], r)
+		}
+	}
+	// Two problems with different frames, the same actions: the evaluator's
+	// costs are those of Envs with the problems' parameters.
+	const h = 4
+	params := []float64{-0.3, 0.25, 0.252, -0.2, 0.35, 0.35}
+	acts := make([]float64, 2*h*m.Nu)
+	for i := range acts {
+		acts[i] = 2*rng.Float64() - 1
+	}
+	copy(acts[h*m.Nu:], acts[:h*m.Nu])
+	b := &Batch{Task: task, Problems: 2, Samples: 1, Horizon: h, Qpos: make([]float64, 2*m.Nq), Qvel: make([]float64, 2*m.Nv), Params: params, Actions: acts}
+	var r Result
+	if err := NewCPU(2).Evaluate(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	for p := range 2 {
+		e := NewEnv(task)
+		copy(e.Params, params[3*p:])
+		e.SetState(make([]float64, m.Nq), make([]float64, m.Nv))
+		c := 0.0
+		for s := range h {
+			_, cs, err := e.Act(acts[(p*h+s)*m.Nu : (p*h+s+1)*m.Nu])
+			if err != nil {
+				t.Fatal(err)
+			}
+			c += cs
+		}
+		if math.Abs(c-r.Main[p]) > 1e-12*math.Abs(c) {
+			t.Errorf("problem %d: evaluator cost %.15g, Env %.15g", p, r.Main[p], c)
+		}
+	}
+	if r.Main[0] == r.Main[1] {
+		t.Errorf("both frames give cost %g: the frame does not reach the rollouts", r.Main[0])
+	}
+}
+
+// TestDoorRewardAndSuccess: the sparse reward is 10 past 1.35 rad and −0.1
+// before; success is the hinge past 1.35 rad; the planning cost is the
+// dense reward's terms with the palm-to-handle distance as a cost.
+func TestDoorRewardAndSuccess(t *testing.T) {
+	task := mustDoor(t)
+	env := NewEnv(task)
+	env.Reset(rand.New(rand.NewPCG(3, 4)))
+	d := env.Data
+	grasp, handle := slices.Index(task.Model.SiteName, "S_grasp"), slices.Index(task.Model.SiteName, "S_handle")
+	a := make([]float64, task.Model.Nu)
+	for _, c := range []struct {
+		th     float64
+		reward float64
+		solved bool
+		bonus  float64
+	}{{0, -0.1, false, 0}, {0.5, -0.1, false, -2}, {1.2, -0.1, false, -10}, {1.4, 10, true, -20}} {
+		d.Qpos[adroitQposDoor] = c.th
+		d.Qvel[3] = 2
+		Forward(env.Model(), d)
+		r := task.StepValueParams(task.Reward, d.Qpos, d, a, env.Params)
+		cost := task.StepValueParams(task.Cost, d.Qpos, d, a, env.Params)
+		dv := sub3(&d.SiteXpos[grasp], &d.SiteXpos[handle])
+		want := 0.1*math.Sqrt(dot3(&dv, &dv)) + 0.1*(c.th-1.57)*(c.th-1.57) + 1e-5*4 + c.bonus
+		if r != c.reward || env.Solved() != c.solved || math.Abs(cost-want) > 1e-12 {
+			t.Errorf("θ %.2f: reward %g solved %v cost %.12g; want %g %v %.12g", c.th, r, env.Solved(), cost, c.reward, c.solved, want)
+		}
+	}
+}
+
+// TestDoorLatch: with the hand drawn back, a 10 N·m opening push on the
+// hinge leaves the door shut while the latch is down and opens it past
+// 1.35 rad within 1 s once the latch is past its catch (MuJoCo does the
+// same: TestMuJoCoAdroitLatch).
+func TestDoorLatch(t *testing.T) {
+	task := mustDoor(t)
+	m := task.Model
+	push := func(latch float64) float64 {
+		d := NewData(m)
+		task.SetCtrl(d, append([]float64{-1}, make([]float64, m.Nu-1)...)) // ARTz back
+		d.Qpos[adroitQposLatch] = latch
+		d.QfrcApplied[adroitQposDoor] = 10
+		step(t, m, d, 500)
+		return d.Qpos[adroitQposDoor]
+	}
+	for _, l := range []float64{0, 0.5, 0.9} {
+		if th := push(l); th > 0.05 {
+			t.Errorf("latch %.2f rad: the door opened to %.4f rad, want < 0.05", l, th)
+		}
+	}
+	if th := push(1.4); th < 1.35 {
+		t.Errorf("latch 1.4 rad: the door opened to %.4f rad, want > 1.35", th)
+	}
+}
