@@ -14,7 +14,10 @@ import "unsafe"
 
 // SetQfrcApplied sets qfrc_applied, a generalized force added at every step
 // until changed (nv).
-func (s *Sim) SetQfrcApplied(f []float64) { s.check(); set(s.d.qfrc_applied, s.Nv(), f, "qfrc_applied") }
+func (s *Sim) SetQfrcApplied(f []float64) {
+	s.check()
+	set(s.d.qfrc_applied, s.Nv(), f, "qfrc_applied")
+}
 
 // SetBodyPos sets body_pos of body b, its position in the parent frame, as
 // gym's environments do at reset (the model's, not the state's).
