@@ -57,6 +57,36 @@ func TestNoiseStreamIsStandardNormal(t *testing.T) {
 	}
 }
 
+// The ziggurat's tail: draws beyond ±zigR, and beyond ±2, as often as the
+// normal distribution has them (P(|x| > 2) = 0.0455, P(|x| > zigR) =
+// 5.76e-4).
+func TestNoiseStreamTails(t *testing.T) {
+	const n = 2_000_000
+	var s noiseStream
+	s.reset(problemKey(3, 1), 0, 0, 0)
+	var beyond2, beyondR int
+	for range n {
+		x := math.Abs(s.NormFloat64())
+		if x > 2 {
+			beyond2++
+		}
+		if x > zigR {
+			beyondR++
+		}
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"|x| > 2", float64(beyond2) / n, math.Erfc(2 / math.Sqrt2)},
+		{"|x| > zigR", float64(beyondR) / n, math.Erfc(zigR / math.Sqrt2)},
+	} {
+		if sd := math.Sqrt(c.want / n); math.Abs(c.got-c.want) > 4*sd {
+			t.Errorf("%s: fraction %.3g, want %.3g ± %.2g", c.name, c.got, c.want, 4*sd)
+		}
+	}
+}
+
 // Colored noise drawn from the planner's per-sample streams has the
 // spectrum and the variance of the colorednoise normalisation, as with
 // math/rand (TestColoredNoiseSpectrum, TestColoredNoiseVariance).
