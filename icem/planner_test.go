@@ -580,6 +580,29 @@ func BenchmarkPlan(b *testing.B) {
 			b.ReportMetric(float64(b.N*P)/b.Elapsed().Seconds(), "problem-steps/s")
 		})
 	}
+	// The host's share of a planning step of issue 14's size (one problem,
+	// N = 16,384, HalfCheetah's horizon, nu and β) with a trivial cost.
+	b.Run("P=1,N=16384", func(b *testing.B) {
+		task := tinyTask(6)
+		ev := &fakeEval{main: func(_ float64, a []float64) float64 { return a[0] + a[7] }}
+		pl, err := New(task, ev, Config{Beta: 0.25, Population: 16384})
+		if err != nil {
+			b.Fatal(err)
+		}
+		probs := []*Problem{pl.NewProblem(1, 0)}
+		dst := [][]float64{make([]float64, 6)}
+		var host, eval float64
+		for b.Loop() {
+			st, err := pl.Plan(dst, probs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			host += st.HostTime().Seconds()
+			eval += st.EvalTime.Seconds()
+		}
+		b.ReportMetric(1e3*host/float64(b.N), "host-ms/step")
+		b.ReportMetric(1e3*eval/float64(b.N), "fake-eval-ms/step")
+	})
 }
 
 // sumPolicy acts with the sum of its observation in every action component,
