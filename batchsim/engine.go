@@ -323,6 +323,7 @@ func ResetData(m *Model, d *Data) {
 	clear(d.QfrcApplied)
 	clear(d.CfrcExt)
 	d.Time = 0
+	d.efc.warmOK = false
 	Forward(m, d)
 }
 

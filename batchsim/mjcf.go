@@ -19,8 +19,9 @@ import (
 // and DeepMind models use. Reading is strict: an element or attribute that
 // would change the dynamics and that the engine does not implement is an
 // error naming file:line, never a silent skip. Elements that only matter for
-// rendering are accepted; settings of MuJoCo's constraint solver are accepted
-// and recorded in Model.Warnings because penalty contacts do not use them.
+// rendering are accepted; settings of how MuJoCo's solver searches are
+// accepted and recorded in Model.Warnings (the engine solves the same
+// problem exactly), those that change the problem are refused.
 
 // modelFileLimit is MaxModelFileSize; tests lower it to read a device
 // briefly.
@@ -573,8 +574,20 @@ func (c *compiler) readOption(n *node) error {
 				return c.errf(n, "integrator=%q: want Euler or RK4", v)
 			}
 			c.m.Opt.Integrator = v
-		case "solver", "iterations", "tolerance", "noslip_iterations", "noslip_tolerance", "mpr_iterations", "mpr_tolerance", "cone", "jacobian", "impratio", "collision":
-			c.warn(n, "%s=%q: a setting of MuJoCo's constraint solver, which penalty contacts do not use", a, v)
+		case "solver", "iterations", "tolerance", "mpr_iterations", "mpr_tolerance", "jacobian", "collision":
+			c.warn(n, "%s=%q: a setting of how MuJoCo's solver searches; the engine solves the same constraint problem to convergence by Newton's method", a, v)
+		case "noslip_iterations", "noslip_tolerance":
+			c.warn(n, "%s=%q: MuJoCo's no-slip post-pass is not implemented; contacts and dry friction may creep where MuJoCo's would not", a, v)
+		case "cone":
+			if v != "pyramidal" {
+				return c.errf(n, "cone=%q: the engine has MuJoCo's pyramidal friction cone only", v)
+			}
+		case "impratio":
+			if f, err := c.float(n, a); err != nil {
+				return err
+			} else if f != 1 {
+				return c.errf(n, "impratio=%q: the engine implements impratio 1 (MuJoCo's default) only", v)
+			}
 		case "viscosity", "density", "wind", "magnetic", "o_margin", "o_solref", "o_solimp":
 			if a == "density" || a == "viscosity" {
 				f, err := c.float(n, a)

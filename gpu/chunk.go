@@ -1,6 +1,10 @@
 package gpu
 
-import "github.com/apex-robotics/apex/batchsim"
+import (
+	"fmt"
+
+	"github.com/apex-robotics/apex/batchsim"
+)
 
 // Splitting the horizon. One dispatch runs physics steps [k0, k1) of its
 // worlds, counted over the whole horizon (control step t's physics steps are
@@ -26,7 +30,7 @@ const loopBudget = 32768
 const hardwareStepsPerDispatch = 16
 
 // physicsLoopIterations estimates the loop iterations of one physics step
-// of m at its worst (every step sub-stepped). In the generic kernel that is
+// of m. In the generic kernel that is
 // every loop of the physics stage per sub-step, with 6-vector loops as 6
 // iterations and the 6×6 ones as 36, and for box–box pairs the
 // separating-axis and clipping loops; measured on the cheetah (nv 9, 9
@@ -48,7 +52,27 @@ func physicsLoopIterations(m *batchsim.Model, specialized bool) int {
 	if specialized {
 		phys = 100*boxBox + 9*planeBox + 20
 	}
-	return max(m.Opt.Substeps, 1) * phys
+	return phys + constraintLoopIterations(m)
+}
+
+// constraintLoopIterations estimates the loop iterations of one step's soft
+// constraints (make_rows, crba, newton, finish_soft in rollout.wgsl): their
+// loops run at run time in both kernels. It assumes at most 32 active rows
+// of nv entries, 8 contacts, 4 Newton iterations with 10 line-search
+// evaluations each: the CPU solver averages 1.1 (cheetah) to 2.5 (humanoid)
+// iterations with up to 32 rows on random controls (batchsim's
+// TestNewtonSolvesTheConstraintProblem), so this overestimates typical steps
+// several times.
+func constraintLoopIterations(m *batchsim.Model) int {
+	nv := m.Nv
+	rows, con := batchsim.MaxConstraintRows(m)
+	rows, con = min(rows, 32), min(con, 8)
+	makeRows := nv + 2*m.Njnt + con*7*nv
+	crba := 3*nv + 2*nv*nv
+	chol := nv*nv*nv/6 + 2*nv*nv
+	newton := 4 * (3*nv + 3*nv*nv + rows*(nv+nv*nv) + chol + rows*nv + 10*rows)
+	finish := 3*nv*nv + chol + 4*con
+	return makeRows + crba + newton + finish
 }
 
 // controlLoopIterations estimates the loop iterations that a control step
@@ -83,4 +107,24 @@ func (e *Evaluator) stepsPerDispatch(t *batchsim.Task) int {
 		return loopBudget / per * t.FrameSkip
 	}
 	return min(max((loopBudget-ctl)/phys, 1), t.FrameSkip)
+}
+
+// softwareLoopLimit is llvmpipe's per-invocation loop-iteration limit
+// (LP_MAX_TGSI_LOOP_ITERATIONS).
+const softwareLoopLimit = 65535
+
+// CheckTask reports whether the evaluator can run t: on a software adapter
+// one physics step must fit llvmpipe's loop limit, since a dispatch cannot
+// end inside a step and a loop cut short would silently give wrong results
+// (the humanoid's soft-constraint step, 23 dofs and up to 32 rows, is
+// estimated above it). A hardware GPU has no such limit.
+func (e *Evaluator) CheckTask(t *batchsim.Task) error {
+	if !e.dev.Info.Software {
+		return nil
+	}
+	if n := physicsLoopIterations(t.Model, !e.generic); n > softwareLoopLimit {
+		return fmt.Errorf("gpu: task %s: one physics step may run about %d loop iterations, above the %d a software adapter (%s) runs in one dispatch; use --backend cpu or a hardware GPU",
+			t.Name, n, softwareLoopLimit, e.dev.Info.Name)
+	}
+	return nil
 }

@@ -28,9 +28,10 @@ type Options struct {
 	// may end inside a control step); 0 chooses from the device and the
 	// task (see chunk.go).
 	StepsPerDispatch int
-	// Generic runs the kernel that reads the model's indices at run time,
-	// compiled once for every task, instead of the kernel specialised to
-	// each task's model (specialize.go), compiled once per task.
+	// Generic runs the kernel that reads the model's indices at run time
+	// (only its constraint arrays sized to the model) instead of the kernel
+	// specialised to each task's model (specialize.go); both are compiled
+	// once per task.
 	Generic bool
 	// Workers: goroutines that pack action sequences to float32 (and scan
 	// them for NaN) on the host; 0 means runtime.GOMAXPROCS(0).
@@ -112,12 +113,6 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 			return nil, err
 		}
 		e.dev, e.ownDev = d, true
-	}
-	if e.generic {
-		if err := e.compile(shaders.MustSource(rolloutShader)); err != nil {
-			e.Close()
-			return nil, err
-		}
 	}
 	return e, nil
 }
@@ -322,6 +317,9 @@ func (e *Evaluator) checkFits(b *batchsim.Batch) error {
 // setTask packs and uploads t's model and, unless generic, compiles the
 // kernel specialised to it.
 func (e *Evaluator) setTask(t *batchsim.Task) error {
+	if err := e.CheckTask(t); err != nil {
+		return err
+	}
 	pk, err := packTask(t)
 	if err != nil {
 		return err
@@ -332,15 +330,20 @@ func (e *Evaluator) setTask(t *batchsim.Task) error {
 	if err := e.upload(bModelF, f32bytes(pk.floats)); err != nil {
 		return err
 	}
+	// The specialised kernel is written for the task; the generic one keeps
+	// its loops and lookups but, like it, sizes the constraint arrays to the
+	// model (lavapipe runs a kernel with the generic maxima many times
+	// slower).
+	src := sizeConstraintArrays(shaders.MustSource(rolloutShader), pk)
 	if !e.generic {
-		src, err := specialize(shaders.MustSource(rolloutShader), pk)
-		if err != nil {
+		var err error
+		if src, err = specialize(shaders.MustSource(rolloutShader), pk); err != nil {
 			return err
 		}
-		e.task = nil
-		if err := e.compile(src); err != nil {
-			return err
-		}
+	}
+	e.task = nil
+	if err := e.compile(src); err != nil {
+		return err
 	}
 	e.task = t
 	return nil

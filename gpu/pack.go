@@ -14,6 +14,9 @@ type packed struct {
 	ints   []int32
 	floats []float32
 	nsite  int // sites, for the kernel's site table (specialize.go)
+	// the most constraint rows and contacts one step of the model can
+	// have, for sizing the specialised kernel's arrays (constraint_pack.go)
+	efcRows, efcCon int
 }
 
 func newPacked() *packed {
@@ -42,6 +45,12 @@ func (p *packed) addFloats(slot string, vals ...float64) {
 // naming the limit.
 func checkLimits(t *batchsim.Task) error {
 	m := t.Model
+	if err := checkContactModel(m); err != nil {
+		return err
+	}
+	if err := checkTaskFeatures(t); err != nil {
+		return err
+	}
 	if t.FrameSkip < 1 {
 		return fmt.Errorf("gpu: task %s has frame skip %d, want at least 1", t.Name, t.FrameSkip)
 	}

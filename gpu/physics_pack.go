@@ -115,6 +115,7 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	p.addInts("H_TENDON", tendon...)
 	p.addInts("H_WRAP_JNT", m.WrapJntID...)
 	p.addFloats("H_F_WRAP_COEF", m.WrapCoef...)
+	packConstraints(p, m)
 
 	// Joint friction and conditional upper limits (dynamics.go), none when
 	// the model leaves them nil.

@@ -35,7 +35,7 @@ func specialize(src string, pk *packed) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return out, nil
+	return sizeConstraintArrays(out, pk), nil
 }
 
 // driverRE matches a driver block of rollout.wgsl with its name and body.

@@ -16,7 +16,7 @@ func TestSpecializeEveryTask(t *testing.T) {
 	if n := strings.Count(src, "// DRIVER "); n < 15 {
 		t.Fatalf("%s has %d driver blocks, expected the kernel's 15 or more", rolloutShader, n)
 	}
-	for _, name := range batchsim.TaskNames() {
+	for _, name := range gpuTasks() {
 		task, err := batchsim.NewTask(name)
 		if err != nil {
 			t.Fatal(err)

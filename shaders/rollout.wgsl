@@ -97,6 +97,11 @@ const H_F_SITE_POS: u32 = 66u;   // (nsite × 3)
 const H_F_DOF_FRIC: u32 = 67u;   // friction loss (nv)
 const H_F_JNT_LOCK: u32 = 68u;   // locked upper limit, catch, gate low, gate high (njnt × 4)
 const H_F_WRAP_COEF: u32 = 69u;  // (nwrap)
+const H_NTENDON: u32 = 70u;      // number of fixed tendons
+const H_F_EFC_DOF: u32 = 71u;    // soft constraints: dry friction per dof (nv × EFC_DOF_F)
+const H_F_EFC_JNT: u32 = 72u;    // joint-limit softness (njnt × EFC_JNT_F)
+const H_F_EFC_TEN: u32 = 73u;    // tendon limits (ntendon × EFC_TEN_F)
+const H_F_EFC_PAIR: u32 = 74u;   // contact softness per pair (npair × EFC_PAIR_F)
 const H_SIZE: u32 = 80u;
 // Floats per pair in H_F_PAIR.
 const PAIR_F: u32 = 9u;
@@ -398,10 +403,6 @@ var<private> u6: array<V6, MAX_DOFS>;
 var<private> dinv: array<f32, MAX_DOFS>;
 var<private> uf: array<f32, MAX_DOFS>;
 var<private> sacc: array<V6, MAX_DOFS>;
-// gain_sel picks the contact and limit gains of the step length being taken:
-// 0 for the whole timestep, 2 for the sub-step (see physics_step).
-var<private> gain_sel: u32;
-var<private> contact_found: bool; // contacts() met a contact closer than its margin
 
 fn mv3(field: u32, k: u32) -> vec3<f32> {
 	let o = hdr(field) + 3u * k;
@@ -640,54 +641,11 @@ fn body_root(b: u32) -> u32 {
 	// END
 }
 
-// point_vel is scratch.pointVel: the world velocity of point pt fixed to body b.
-fn point_vel(b: u32, pt: vec3<f32>) -> vec3<f32> {
-	let n = body_node(b);
-	if (n < 0) { return vec3<f32>(0.0); }
-	let v = cvel[n];
-	let r = pt - xpos[body_root(b)];
-	let wr = cross(vec3<f32>(v[0], v[1], v[2]), r);
-	return vec3<f32>(v[3], v[4], v[5]) + wr;
-}
-
-// apply_force is scratch.applyForce.
-fn apply_force(b: u32, pos: vec3<f32>, f: vec3<f32>, sgn: f32) {
-	let n = body_node(b);
-	if (n < 0) { return; }
-	let fs = f * sgn;
-	let t = cross(pos - xpos[body_root(b)], fs);
-	fext[n] = add6(fext[n], V6(t.x, t.y, t.z, fs.x, fs.y, fs.z));
-	let tc = cross(pos - xipos[b], fs);
-	cfrc_ext[b] = add6(cfrc_ext[b], V6(tc.x, tc.y, tc.z, fs.x, fs.y, fs.z));
-}
-
 // contact applies the force of one contact point of pair pi (contactForces
 // of contact.go); detection and force are fused since the contact list
 // depends on positions only and the forces are summed in the same order.
 fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
-	let margin = pair_f[0];
-	let mu = pair_f[1];
-	let mp = pair_f[2];
-	let mpt = pair_f[3];
-	contact_found = true;
-	let w2 = select(pair_f[5], pair_f[7], gain_sel != 0u);
-	let gimp = select(pair_f[6], pair_f[8], gain_sel != 0u);
-	let b1 = pair_b1;
-	let b2 = pair_b2;
-	let vr = point_vel(b2, pos) - point_vel(b1, pos);
-	let vn = dot(vr, n);
-	let pen = margin - dist;
-	let fn_ = mp * (w2 * pen - gimp * vn);
-	if (fn_ <= 0.0) { return; }
-	var f = n * fn_;
-	let vt = vr - n * vn;
-	let vtn = length(vt);
-	if (vtn > 1e-12) {
-		let ft = min(mu * fn_, mpt * gimp * vtn);
-		f = f + vt * (-ft / vtn);
-	}
-	apply_force(b2, pos, f, 1.0);
-	apply_force(b1, pos, f, -1.0);
+	con_push(pi, pos, n, dist);
 }
 
 fn sgn_bit(v: u32, k: u32) -> f32 {
@@ -1068,8 +1026,10 @@ fn collide_0(pi: u32, g: PairGeoms) { // plane–sphere
 }
 fn collide_1(pi: u32, g: PairGeoms) { // plane–capsule
 	let ax = g.r2[2];
+	cur_hint = ax; // MuJoCo aligns the friction frame with the capsule
 	plane_sphere(pi, g.c1, g.r1[2], g.c2 + ax * g.sz2[1], g.sz2[0], g.mg);
 	plane_sphere(pi, g.c1, g.r1[2], g.c2 + ax * (-g.sz2[1]), g.sz2[0], g.mg);
+	cur_hint = vec3<f32>(0.0);
 }
 fn collide_2(pi: u32, g: PairGeoms) { // plane–box
 	let c1 = g.c1; let c2 = g.c2; let r2 = g.r2; let sz2 = g.sz2; let mg = g.mg;
@@ -1145,61 +1105,16 @@ fn actuation(nv: u32, njnt: u32, nu: u32, h: f32) {
 // dof_passive sets dof i's damping and friction loss for a step of h.
 fn dof_passive(i: u32, h: f32) {
 	let dmp = mf(H_F_DOF_DAMP, i);
-	var f = -dmp * qvel[i];
-	var dx = h * dmp;
-	// Regularised Coulomb friction: an implicit damper fl/FrictionlossVel
-	// below that speed, a constant force against the motion above it.
-	let fl = mf(H_F_DOF_FRIC, i);
-	if (fl > 0.0) {
-		let v = qvel[i];
-		let b = fl / mf(H_F_OPT, 6u);
-		if (abs(v) * b <= fl) {
-			f -= b * v;
-			dx += h * b;
-		} else {
-			f -= copysign(fl, v);
-		}
-	}
-	qfrc[i] = f;
-	diag_extra[i] = dx;
+	qfrc[i] = -dmp * qvel[i];
+	diag_extra[i] = h * dmp;
 }
 
 // joint_passive adds the spring and limit forces of hinge or slide j (qpos
 // address qa, dof da); a locked joint's upper limit depends on the gate
 // joint at qpos address gate.
 fn joint_passive(j: u32, qa: u32, da: u32, limited: bool, locked: bool, gate: u32, h: f32) {
-	let q = qpos[qa];
 	let k = mf(H_F_JNT_STIFF, j);
-	if (k != 0.0) { qfrc[da] -= k * (q - mf(H_F_QPOS_SPRING, qa)); }
-	if (!limited) { return; }
-	var x = 0.0;
-	var sgn = 0.0;
-	let lo = mf(H_F_JNT_RANGE, 2u * j);
-	var hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
-	if (locked) {
-		// dynamics.go's lockedUpper
-		let lk = hdr(H_F_JNT_LOCK) + 4u * j;
-		if (q < model_f[lk + 1u]) {
-			let tl = clamp((qpos[gate] - model_f[lk + 2u]) / (model_f[lk + 3u] - model_f[lk + 2u]), 0.0, 1.0);
-			hi = model_f[lk] + tl * (hi - model_f[lk]);
-		}
-	}
-	if (q < lo) {
-		x = lo - q;
-		sgn = 1.0;
-	} else if (q > hi) {
-		x = q - hi;
-		sgn = -1.0;
-	} else {
-		return;
-	}
-	let gk = mf(H_F_JNT_LIMGAIN, 4u * j + gain_sel);
-	let gc = mf(H_F_JNT_LIMGAIN, 4u * j + 1u + gain_sel);
-	let f = gk * x - gc * sgn * qvel[da];
-	if (f > 0.0) {
-		qfrc[da] += sgn * f;
-		diag_extra[da] += h * gc;
-	}
+	if (k != 0.0) { qfrc[da] -= k * (qpos[qa] - mf(H_F_QPOS_SPRING, qa)); }
 }
 
 // The length and velocity of the tendon being summed by tendon_add.
@@ -1462,57 +1377,601 @@ fn state_finite(nq: u32, nv: u32) -> bool {
 	return ok;
 }
 
-// limit_active is engine.go's limitActive: a limited hinge or slide beyond
-// its range.
-fn limit_active(njnt: u32) -> bool {
-	var on = false;
-	// DRIVER limit_active
-	for (var j = 0u; j < njnt; j++) {
-		if (mi(H_JNT_LIMITED, j) == 0 || mi(H_JNT_TYPE, j) == JNT_FREE) { continue; }
-		on = on || beyond_range(j, u32(mi(H_JNT_QPOSADR, j)));
+// ---- Soft constraints: batchsim/constraint.go on the device (float32) ----
+// contact() lists the step's contacts, make_rows builds the rows (dry
+// friction, joint and tendon limits, contact pyramids; the same rows, order
+// and softness as makeConstraints), newton minimises the constraint cost
+// from the unconstrained acceleration (no warm start: a world's previous
+// solution is not kept between dispatches), finish_soft applies MuJoCo's
+// implicit damping and sums the contact wrenches. Rows keep their non-zeros
+// sparsely, row r at r·EFC_STRIDE. A step with more than MAX_CON contacts or
+// MAX_EFC rows ends the world as a non-finite state does (soft_overflow),
+// so that it is reported rather than silently truncated.
+const MAX_CON: u32 = 64u;
+const MAX_EFC: u32 = 128u;
+const EFC_STRIDE: u32 = 32u;   // entries per row: MAX_DOFS (the specialised kernel: nv)
+const EFC_J_SIZE: u32 = 4096u; // MAX_EFC × EFC_STRIDE (naga wants a literal size)
+const M_SIZE: u32 = 1024u;     // MAX_DOFS × MAX_DOFS (the specialised kernel: nv²)
+const EFC_PAIR_F: u32 = 12u; // condim, mu, torsion, margin, K, B, tran, solimp × 5
+const EFC_JNT_F: u32 = 9u;   // K, B, inverse weight, margin, solimp × 5
+const EFC_DOF_F: u32 = 3u;   // frictionloss, B, D
+const EFC_TEN_F: u32 = 12u;  // limited, lo, hi, then a joint's record (K, B, inverse weight, margin, solimp × 5)
+
+var<private> ncon: u32;
+var<private> con_pos: array<vec3<f32>, MAX_CON>;
+var<private> con_n: array<vec3<f32>, MAX_CON>;
+var<private> con_hint: array<vec3<f32>, MAX_CON>;
+var<private> con_dist: array<f32, MAX_CON>;
+var<private> con_pair: array<u32, MAX_CON>;
+var<private> con_b1: array<u32, MAX_CON>;
+var<private> con_b2: array<u32, MAX_CON>;
+var<private> con_row0: array<u32, MAX_CON>;
+var<private> con_nrow: array<u32, MAX_CON>;
+var<private> cur_hint: vec3<f32>; // frame hint of the contacts being found (plane–capsule: the axis)
+var<private> soft_overflow: bool;
+
+var<private> nefc: u32;
+var<private> efc_nnz: array<u32, MAX_EFC>;
+var<private> efc_ind: array<u32, EFC_J_SIZE>;
+var<private> efc_j: array<f32, EFC_J_SIZE>;
+var<private> efc_fric: array<bool, MAX_EFC>; // dry-friction row (else inequality)
+var<private> efc_bound: array<f32, MAX_EFC>;
+var<private> efc_aref: array<f32, MAX_EFC>;
+var<private> efc_d: array<f32, MAX_EFC>;
+var<private> efc_x: array<f32, MAX_EFC>;
+var<private> efc_jd: array<f32, MAX_EFC>;
+var<private> efc_zone: array<i32, MAX_EFC>;
+
+var<private> mmat: array<f32, M_SIZE>;
+var<private> hmat: array<f32, M_SIZE>;
+var<private> crb: array<Rigid, MAX_DOFS>;
+var<private> sa0: array<f32, MAX_DOFS>;
+var<private> smr: array<f32, MAX_DOFS>;
+var<private> sg: array<f32, MAX_DOFS>;
+var<private> sdir: array<f32, MAX_DOFS>;
+var<private> stmp: array<f32, MAX_DOFS>;
+var<private> jdof: array<u32, MAX_DOFS>;
+var<private> jt: array<vec3<f32>, MAX_DOFS>;
+var<private> jr: array<vec3<f32>, MAX_DOFS>;
+
+// con_push records a contact of the pair being collided (contact()).
+fn con_push(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
+	if (ncon >= MAX_CON) {
+		soft_overflow = true;
+		return;
 	}
-	// END
-	return on;
+	con_pos[ncon] = pos;
+	con_n[ncon] = n;
+	con_hint[ncon] = cur_hint;
+	con_dist[ncon] = dist;
+	con_pair[ncon] = pi;
+	con_b1[ncon] = pair_b1;
+	con_b2[ncon] = pair_b2;
+	ncon++;
 }
 
-fn beyond_range(j: u32, qa: u32) -> bool {
-	let q = qpos[qa];
-	return q < mf(H_F_JNT_RANGE, 2u * j) || q > mf(H_F_JNT_RANGE, 2u * j + 1u);
+// impedance is constraint.go's impedance (solimp at o in model_f).
+fn impedance(o: u32, pos: f32, margin: f32) -> f32 {
+	let d0 = model_f[o];
+	let d1 = model_f[o + 1u];
+	let width = model_f[o + 2u];
+	if (d0 == d1 || width <= 1e-15) { return 0.5 * (d0 + d1); }
+	let x = abs((pos - margin) / width);
+	if (x >= 1.0) { return d1; }
+	if (x <= 0.0) { return d0; }
+	let mid = model_f[o + 3u];
+	let p = model_f[o + 4u];
+	var y = x;
+	if (p != 1.0) {
+		if (x <= mid) {
+			y = pow(x, p) / pow(mid, p - 1.0);
+		} else {
+			y = 1.0 - pow(1.0 - x, p) / pow(1.0 - mid, p - 1.0);
+		}
+	}
+	return d0 + y * (d1 - d0);
 }
 
-// physics_step is one batchsim.Step; it returns false when the state is no
-// longer finite (Step's error). Like Step, it takes the whole timestep unless
-// a contact or a joint limit is active at its start, and then H_SUBSTEPS
-// sub-steps; the contact forces found with the whole step's gains are then
-// recomputed with the sub-step's.
+// new_row opens row r = nefc and returns it (false: too many rows). Call it
+// in a statement of its own: naga (wgpu 0.17) evaluates both sides of ||,
+// so "cond || !new_row()" would open a row whatever cond is.
+fn new_row() -> bool {
+	if (nefc >= MAX_EFC) {
+		soft_overflow = true;
+		return false;
+	}
+	efc_fric[nefc] = false;
+	nefc++;
+	return true;
+}
+
+fn row_dot_qvel(r: u32) -> f32 {
+	var acc = 0.0;
+	let base = r * EFC_STRIDE;
+	for (var k = 0u; k < efc_nnz[r]; k++) { acc += efc_j[base + k] * qvel[efc_ind[base + k]]; }
+	return acc;
+}
+
+// rel_jac is efcRows.relJac: the Jacobian of point p on body b2 minus that
+// on body b1 over the dofs moving one but not the other; returns their count.
+fn rel_jac(b1: u32, b2: u32, p: vec3<f32>) -> u32 {
+	var i1 = body_node(b1);
+	var i2 = body_node(b2);
+	var r1 = vec3<f32>(0.0);
+	var r2 = vec3<f32>(0.0);
+	if (i1 >= 0) { r1 = p - xpos[body_root(b1)]; }
+	if (i2 >= 0) { r2 = p - xpos[body_root(b2)]; }
+	var n = 0u;
+	loop {
+		if (i1 == i2) { break; }
+		var j = 0u;
+		var r = r2;
+		var s = 1.0;
+		if (i1 > i2) {
+			j = u32(i1);
+			r = r1;
+			s = -1.0;
+			i1 = mi(H_DOF_PARENT, j);
+		} else {
+			j = u32(i2);
+			i2 = mi(H_DOF_PARENT, j);
+		}
+		let c = cdof[j];
+		let w = vec3<f32>(c[0], c[1], c[2]);
+		jdof[n] = j;
+		jt[n] = (vec3<f32>(c[3], c[4], c[5]) + cross(w, r)) * s;
+		jr[n] = w * s;
+		n++;
+	}
+	return n;
+}
+
+// jac_row fills row r from the contact Jacobian: u·jt (+ tors·n·jr).
+fn jac_row(r: u32, nj: u32, u: vec3<f32>, tors: f32, n: vec3<f32>) -> f32 {
+	let base = r * EFC_STRIDE;
+	var vel = 0.0;
+	for (var k = 0u; k < nj; k++) {
+		let v = dot(u, jt[k]) + tors * dot(n, jr[k]);
+		efc_ind[base + k] = jdof[k];
+		efc_j[base + k] = v;
+		vel += v * qvel[jdof[k]];
+	}
+	efc_nnz[r] = nj;
+	return vel;
+}
+
+// contact_frame is constraint.go's contactFrame: the first tangent.
+fn contact_t1(n: vec3<f32>, hint: vec3<f32>) -> vec3<f32> {
+	var t = vec3<f32>(0.0, 0.0, 1.0);
+	if (length(hint) >= 0.5) {
+		t = hint;
+	} else if (n.y < 0.5 && n.y > -0.5) {
+		t = vec3<f32>(0.0, 1.0, 0.0);
+	}
+	t = t - n * dot(n, t);
+	let l = length(t);
+	if (l > 1e-12) { return t / l; }
+	return vec3<f32>(1.0, 0.0, 0.0);
+}
+
+// limit_row appends a one-sided limit with violation dist and the
+// joint-or-tendon softness at o (K, B, inverse weight, margin, solimp ×5);
+// the caller fills its Jacobian. vel is J·q̇.
+fn limit_row(o: u32, dist: f32, vel: f32) {
+	let margin = model_f[o + 3u];
+	let imp = impedance(o + 4u, dist, margin);
+	let r = nefc - 1u;
+	efc_aref[r] = -model_f[o + 1u] * vel - model_f[o] * imp * (dist - margin);
+	efc_d[r] = 1.0 / max(1e-15, (1.0 - imp) / imp * model_f[o + 2u]);
+}
+
+// make_rows is makeConstraints.
+fn make_rows(nv: u32, njnt: u32) {
+	nefc = 0u;
+	// Dry friction.
+	for (var i = 0u; i < nv; i++) {
+		let o = hdr(H_F_EFC_DOF) + EFC_DOF_F * i;
+		let fl = model_f[o];
+		if (fl <= 0.0) { continue; }
+		if (!new_row()) { continue; }
+		let r = nefc - 1u;
+		efc_nnz[r] = 1u;
+		efc_ind[r * EFC_STRIDE] = i;
+		efc_j[r * EFC_STRIDE] = 1.0;
+		efc_fric[r] = true;
+		efc_bound[r] = fl;
+		efc_aref[r] = -model_f[o + 1u] * qvel[i];
+		efc_d[r] = model_f[o + 2u];
+	}
+	// Joint limits.
+	for (var j = 0u; j < njnt; j++) {
+		let t = mi(H_JNT_TYPE, j);
+		if (mi(H_JNT_LIMITED, j) == 0 || (t != JNT_HINGE && t != JNT_SLIDE)) { continue; }
+		let qa = u32(mi(H_JNT_QPOSADR, j));
+		let da = u32(mi(H_JNT_DOFADR, j));
+		let q = qpos[qa];
+		let lo = mf(H_F_JNT_RANGE, 2u * j);
+		var hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
+		let lj = mi(H_JNT_LOCKJNT, j);
+		if (lj >= 0) {
+			// dynamics.go's lockedUpper
+			let lk = hdr(H_F_JNT_LOCK) + 4u * j;
+			if (q < model_f[lk + 1u]) {
+				let g = qpos[u32(mi(H_JNT_QPOSADR, u32(lj)))];
+				let tl = clamp((g - model_f[lk + 2u]) / (model_f[lk + 3u] - model_f[lk + 2u]), 0.0, 1.0);
+				hi = model_f[lk] + tl * (hi - model_f[lk]);
+			}
+		}
+		let o = hdr(H_F_EFC_JNT) + EFC_JNT_F * j;
+		let margin = model_f[o + 3u];
+		for (var side = 0u; side < 2u; side++) {
+			var dist = q - lo;
+			var s = -1.0;
+			if (side == 1u) {
+				dist = hi - q;
+				s = 1.0;
+			}
+			if (dist >= margin) { continue; }
+			if (!new_row()) { continue; }
+			let r = nefc - 1u;
+			efc_nnz[r] = 1u;
+			efc_ind[r * EFC_STRIDE] = da;
+			efc_j[r * EFC_STRIDE] = -s;
+			limit_row(o, dist, -s * qvel[da]);
+		}
+	}
+	// Tendon limits.
+	for (var t = 0u; t < hdr(H_NTENDON); t++) {
+		let o = hdr(H_F_EFC_TEN) + EFC_TEN_F * t;
+		if (model_f[o] == 0.0) { continue; }
+		let w0 = u32(mi(H_TENDON, 2u * t));
+		let w1 = w0 + u32(mi(H_TENDON, 2u * t + 1u));
+		var l = 0.0;
+		var v = 0.0;
+		for (var w = w0; w < w1; w++) {
+			let jw = u32(mi(H_WRAP_JNT, w));
+			let cf = mf(H_F_WRAP_COEF, w);
+			l += cf * qpos[u32(mi(H_JNT_QPOSADR, jw))];
+			v += cf * qvel[u32(mi(H_JNT_DOFADR, jw))];
+		}
+		for (var side = 0u; side < 2u; side++) {
+			var dist = l - model_f[o + 1u];
+			var s = -1.0;
+			if (side == 1u) {
+				dist = model_f[o + 2u] - l;
+				s = 1.0;
+			}
+			if (dist >= model_f[o + 6u]) { continue; }
+			if (!new_row()) { continue; }
+			let r = nefc - 1u;
+			var k = 0u;
+			for (var w = w0; w < w1; w++) {
+				efc_ind[r * EFC_STRIDE + k] = u32(mi(H_JNT_DOFADR, u32(mi(H_WRAP_JNT, w))));
+				efc_j[r * EFC_STRIDE + k] = -s * mf(H_F_WRAP_COEF, w);
+				k++;
+			}
+			efc_nnz[r] = k;
+			limit_row(o + 3u, dist, -s * v);
+		}
+	}
+	// Contacts.
+	for (var ci = 0u; ci < ncon; ci++) {
+		let o = hdr(H_F_EFC_PAIR) + EFC_PAIR_F * con_pair[ci];
+		let nj = rel_jac(con_b1[ci], con_b2[ci], con_pos[ci]);
+		con_row0[ci] = nefc;
+		con_nrow[ci] = 0u;
+		if (nj == 0u) { continue; }
+		let condim = u32(model_f[o]);
+		let mu = model_f[o + 1u];
+		let margin = model_f[o + 3u];
+		let dist = con_dist[ci];
+		let imp = impedance(o + 7u, dist, margin);
+		let off = -model_f[o + 4u] * imp * (dist - margin);
+		let b = model_f[o + 5u];
+		let tran = model_f[o + 6u];
+		let n = con_n[ci];
+		if (condim == 1u) {
+			if (!new_row()) { continue; }
+			let r = nefc - 1u;
+			efc_aref[r] = -b * jac_row(r, nj, n, 0.0, n) + off;
+			efc_d[r] = 1.0 / max(1e-15, (1.0 - imp) / imp * tran);
+			con_nrow[ci] = 1u;
+			continue;
+		}
+		let dpy = 1.0 / (2.0 * mu * mu * max(1e-15, (1.0 - imp) / imp * (tran + mu * mu * tran)));
+		let t1 = contact_t1(n, con_hint[ci]);
+		let t2 = cross(n, t1);
+		var rows = 4u;
+		if (condim >= 4u) { rows = 6u; }
+		for (var k = 0u; k < rows; k++) {
+			if (!new_row()) { break; }
+			let r = nefc - 1u;
+			let sgn = select(-1.0, 1.0, (k & 1u) == 0u);
+			var u = n;
+			var tors = 0.0;
+			if (k < 2u) {
+				u = n + t1 * (sgn * mu);
+			} else if (k < 4u) {
+				u = n + t2 * (sgn * mu);
+			} else {
+				tors = sgn * model_f[o + 2u];
+			}
+			efc_aref[r] = -b * jac_row(r, nj, u, tors, n) + off;
+			efc_d[r] = dpy;
+		}
+		con_nrow[ci] = rows;
+	}
+}
+
+// row_deriv is efcRows.rowDeriv: s'(x), with the zone in row_zone.
+var<private> row_zone: i32;
+fn row_deriv(r: u32, x: f32) -> f32 {
+	let dx = efc_d[r] * x;
+	if (!efc_fric[r]) {
+		if (x < 0.0) {
+			row_zone = 0;
+			return dx;
+		}
+		row_zone = 1;
+		return 0.0;
+	}
+	let b = efc_bound[r];
+	if (dx > b) {
+		row_zone = 1;
+		return b;
+	}
+	if (dx < -b) {
+		row_zone = -1;
+		return -b;
+	}
+	row_zone = 0;
+	return dx;
+}
+
+// crba writes M + diag(armature) into mmat from the link inertias rbi that
+// acceleration() left (efcRows.crba).
+fn crba(nv: u32) {
+	for (var i = 0u; i < nv; i++) { crb[i] = rbi[i]; }
+	for (var ii = i32(nv) - 1; ii >= 0; ii--) {
+		let p = mi(H_DOF_PARENT, u32(ii));
+		if (p >= 0) { crb[p] = add_rigid(crb[p], crb[ii]); }
+	}
+	for (var i = 0u; i < nv * nv; i++) { mmat[i] = 0.0; }
+	for (var i = 0u; i < nv; i++) {
+		let f = rigid_mul(crb[i], cdof[i]);
+		mmat[i * nv + i] = dot6(cdof[i], f) + mf(H_F_DOF_ARM, i);
+		var j = mi(H_DOF_PARENT, i);
+		loop {
+			if (j < 0) { break; }
+			let v = dot6(cdof[j], f);
+			mmat[i * nv + u32(j)] = v;
+			mmat[u32(j) * nv + i] = v;
+			j = mi(H_DOF_PARENT, u32(j));
+		}
+	}
+}
+
+// cholesky factors hmat (n×n) in place into L; false if not positive definite.
+fn cholesky(n: u32) -> bool {
+	for (var j = 0u; j < n; j++) {
+		var dd = hmat[j * n + j];
+		for (var k = 0u; k < j; k++) { dd -= hmat[j * n + k] * hmat[j * n + k]; }
+		if (!(dd > 0.0)) { return false; }
+		dd = sqrt(dd);
+		hmat[j * n + j] = dd;
+		let inv = 1.0 / dd;
+		for (var i = j + 1u; i < n; i++) {
+			var v = hmat[i * n + j];
+			for (var k = 0u; k < j; k++) { v -= hmat[i * n + k] * hmat[j * n + k]; }
+			hmat[i * n + j] = v * inv;
+		}
+	}
+	return true;
+}
+
+// chol_solve solves L·Lᵀ·x = b in place in sdir.
+fn chol_solve(n: u32) {
+	for (var i = 0u; i < n; i++) {
+		var v = sdir[i];
+		for (var k = 0u; k < i; k++) { v -= hmat[i * n + k] * sdir[k]; }
+		sdir[i] = v / hmat[i * n + i];
+	}
+	for (var ii = i32(n) - 1; ii >= 0; ii--) {
+		let i = u32(ii);
+		var v = sdir[i];
+		for (var k = i + 1u; k < n; k++) { v -= hmat[k * n + i] * sdir[k]; }
+		sdir[i] = v / hmat[i * n + i];
+	}
+}
+
+// mul_m returns (M·v)[i] for v in stmp.
+fn mul_m_row(i: u32, nv: u32) -> f32 {
+	var v = 0.0;
+	for (var k = 0u; k < nv; k++) { v += mmat[i * nv + k] * stmp[k]; }
+	return v;
+}
+
+// newton is solveConstraints without the warm start: qacc from sa0.
+fn newton(nv: u32) -> bool {
+	for (var i = 0u; i < nv; i++) { qacc[i] = sa0[i]; }
+	for (var r = 0u; r < nefc; r++) {
+		efc_x[r] = row_dot_qacc(r) - efc_aref[r];
+		_ = row_deriv(r, efc_x[r]);
+		efc_zone[r] = row_zone;
+	}
+	for (var it = 0u; it < 30u; it++) {
+		for (var i = 0u; i < nv; i++) { stmp[i] = qacc[i] - sa0[i]; }
+		for (var i = 0u; i < nv; i++) {
+			smr[i] = mul_m_row(i, nv);
+			sg[i] = smr[i];
+		}
+		for (var i = 0u; i < nv * nv; i++) { hmat[i] = mmat[i]; }
+		for (var r = 0u; r < nefc; r++) {
+			let sd = row_deriv(r, efc_x[r]);
+			let base = r * EFC_STRIDE;
+			let nz = efc_nnz[r];
+			for (var k = 0u; k < nz; k++) { sg[efc_ind[base + k]] += sd * efc_j[base + k]; }
+			if (row_zone != 0) { continue; }
+			let dr = efc_d[r];
+			for (var k = 0u; k < nz; k++) {
+				let ik = efc_ind[base + k];
+				let vk = dr * efc_j[base + k];
+				for (var l = 0u; l < nz; l++) { hmat[ik * nv + efc_ind[base + l]] += vk * efc_j[base + l]; }
+			}
+		}
+		if (!cholesky(nv)) { return false; }
+		for (var i = 0u; i < nv; i++) { sdir[i] = -sg[i]; }
+		chol_solve(nv);
+		var same = true;
+		for (var r = 0u; r < nefc; r++) {
+			efc_jd[r] = row_dot_dir(r);
+			_ = row_deriv(r, efc_x[r] + efc_jd[r]);
+			if (row_zone != efc_zone[r]) { same = false; }
+		}
+		var alpha = 1.0;
+		if (!same) { alpha = line_search(nv); }
+		var small = true;
+		for (var i = 0u; i < nv; i++) {
+			qacc[i] += alpha * sdir[i];
+			if (abs(alpha * sdir[i]) > 1e-6 * (1.0 + abs(qacc[i]))) { small = false; }
+		}
+		for (var r = 0u; r < nefc; r++) {
+			efc_x[r] += alpha * efc_jd[r];
+			_ = row_deriv(r, efc_x[r]);
+			efc_zone[r] = row_zone;
+		}
+		if (same || small) { break; }
+	}
+	return true;
+}
+
+fn row_dot_qacc(r: u32) -> f32 {
+	var acc = 0.0;
+	let base = r * EFC_STRIDE;
+	for (var k = 0u; k < efc_nnz[r]; k++) { acc += efc_j[base + k] * qacc[efc_ind[base + k]]; }
+	return acc;
+}
+
+fn row_dot_dir(r: u32) -> f32 {
+	var acc = 0.0;
+	let base = r * EFC_STRIDE;
+	for (var k = 0u; k < efc_nnz[r]; k++) { acc += efc_j[base + k] * sdir[efc_ind[base + k]]; }
+	return acc;
+}
+
+// line_search is efcRows.lineSearch (safeguarded Newton on the derivative).
+fn line_search(nv: u32) -> f32 {
+	for (var i = 0u; i < nv; i++) { stmp[i] = sdir[i]; }
+	var dmd = 0.0;
+	var dmr = 0.0;
+	for (var i = 0u; i < nv; i++) {
+		dmd += sdir[i] * mul_m_row(i, nv);
+		dmr += sdir[i] * smr[i];
+	}
+	var d0 = dmr;
+	for (var r = 0u; r < nefc; r++) { d0 += row_deriv(r, efc_x[r]) * efc_jd[r]; }
+	let scale = abs(d0) + 1e-30;
+	var lo = 0.0;
+	var hi = 3.0e38;
+	var al = 1.0;
+	for (var k = 0u; k < 50u; k++) {
+		var d1 = al * dmd + dmr;
+		var d2 = dmd;
+		for (var r = 0u; r < nefc; r++) {
+			let jd = efc_jd[r];
+			d1 += row_deriv(r, efc_x[r] + al * jd) * jd;
+			if (row_zone == 0) { d2 += efc_d[r] * jd * jd; }
+		}
+		if (abs(d1) <= 1e-6 * scale) { break; }
+		if (d1 < 0.0) { lo = al; } else { hi = al; }
+		var next = al - d1 / d2;
+		if (!(next > lo && next < hi)) {
+			if (hi >= 3.0e38) { next = 2.0 * al; } else { next = 0.5 * (lo + hi); }
+		}
+		al = next;
+	}
+	return al;
+}
+
+// finish_soft is finishConstrained: (M + h·diag(b))·q̈ = M·a, then the
+// contact wrenches.
+fn finish_soft(nv: u32, nbody: u32, h: f32) -> bool {
+	var damped = false;
+	for (var i = 0u; i < nv; i++) { damped = damped || mf(H_F_DOF_DAMP, i) > 0.0; }
+	if (damped) {
+		for (var i = 0u; i < nv; i++) { stmp[i] = qacc[i]; }
+		for (var i = 0u; i < nv; i++) { sdir[i] = mul_m_row(i, nv); }
+		for (var i = 0u; i < nv * nv; i++) { hmat[i] = mmat[i]; }
+		for (var i = 0u; i < nv; i++) { hmat[i * nv + i] += h * mf(H_F_DOF_DAMP, i); }
+		if (!cholesky(nv)) { return false; }
+		chol_solve(nv);
+		for (var i = 0u; i < nv; i++) { qacc[i] = sdir[i]; }
+	}
+	for (var ci = 0u; ci < ncon; ci++) {
+		let nr = con_nrow[ci];
+		if (nr == 0u) { continue; }
+		let o = hdr(H_F_EFC_PAIR) + EFC_PAIR_F * con_pair[ci];
+		let n = con_n[ci];
+		let r0 = con_row0[ci];
+		var f = vec3<f32>(0.0);
+		var tq = vec3<f32>(0.0);
+		if (nr == 1u) {
+			f = n * -row_deriv(r0, efc_x[r0]);
+		} else {
+			let mu = model_f[o + 1u];
+			let t1 = contact_t1(n, con_hint[ci]);
+			let t2 = cross(n, t1);
+			f = (n + t1 * mu) * -row_deriv(r0, efc_x[r0])
+				+ (n - t1 * mu) * -row_deriv(r0 + 1u, efc_x[r0 + 1u])
+				+ (n + t2 * mu) * -row_deriv(r0 + 2u, efc_x[r0 + 2u])
+				+ (n - t2 * mu) * -row_deriv(r0 + 3u, efc_x[r0 + 3u]);
+			if (nr == 6u) {
+				let fa = -row_deriv(r0 + 4u, efc_x[r0 + 4u]);
+				let fb = -row_deriv(r0 + 5u, efc_x[r0 + 5u]);
+				f = f + n * (fa + fb);
+				tq = n * (model_f[o + 2u] * (fa - fb));
+			}
+		}
+		add_wrench(con_b2[ci], con_pos[ci], f, tq, 1.0);
+		add_wrench(con_b1[ci], con_pos[ci], f, tq, -1.0);
+	}
+	return true;
+}
+
+fn add_wrench(b: u32, pos: vec3<f32>, f: vec3<f32>, tq: vec3<f32>, sgn: f32) {
+	if (body_node(b) < 0) { return; }
+	let fs = f * sgn;
+	let tc = cross(pos - xipos[b], fs) + tq * sgn;
+	cfrc_ext[b] = add6(cfrc_ext[b], V6(tc.x, tc.y, tc.z, fs.x, fs.y, fs.z));
+}
+
+// physics_step is one batchsim.Step with soft constraints (engine.go's
+// stepSoft); it returns false when the state is no longer finite or the
+// step had more contacts or rows than the kernel holds.
 fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
 	let njnt = hdr(H_NJNT);
 	let npair = hdr(H_NPAIR);
-	let nsub = hdr(H_SUBSTEPS);
-	var ns = 1u;
-	var h = mf(H_F_OPT, 0u);
-	// Contacts are found with the sub-step's gains: when none is found their
-	// gains do not matter, and the step is then taken whole. One call site
-	// per stage, since lavapipe inlines every call.
-	gain_sel = select(0u, 2u, nsub > 1u);
-	for (var k = 0u; k < ns; k++) {
-		contact_found = false;
-		kinematics(nbody, njnt);
-		com_vel(nv);
-		contacts(nv, nbody, npair);
-		if (k == 0u && nsub > 1u) {
-			if (contact_found || limit_active(njnt)) {
-				ns = nsub;
-				h = mf(H_F_OPT, 5u); // timestep / substeps, computed in float64
-			} else {
-				gain_sel = 0u;
-			}
-		}
-		actuation(nv, njnt, nu, h);
+	let h = mf(H_F_OPT, 0u);
+	ncon = 0u;
+	soft_overflow = false;
+	kinematics(nbody, njnt);
+	com_vel(nv);
+	contacts(nv, nbody, npair);
+	actuation(nv, njnt, nu, h);
+	make_rows(nv, njnt);
+	if (nefc == 0u) {
 		acceleration(nv, nbody);
-		integrate(nv, njnt, h);
+	} else {
+		for (var i = 0u; i < nv; i++) { diag_extra[i] = 0.0; }
+		acceleration(nv, nbody);
+		for (var i = 0u; i < nv; i++) { sa0[i] = qacc[i]; }
+		crba(nv);
+		if (!newton(nv)) { return false; }
+		if (!finish_soft(nv, nbody, h)) { return false; }
 	}
-	return state_finite(nq, nv);
+	contact_sq = sum_cfrc_sq(nbody);
+	integrate(nv, njnt, h);
+	return state_finite(nq, nv) && !soft_overflow;
 }
 // PHYSICS-END
 

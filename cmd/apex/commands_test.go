@@ -100,7 +100,7 @@ func TestControlsWithoutLineBreaks(t *testing.T) {
 // unknown task as a usage error.
 func TestKernelCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "k.wgsl")
-	if code, _, errOut := runCLI(t, "kernel", "--task", "door", "--out", out); code != 0 {
+	if code, _, errOut := runCLI(t, "kernel", "--task", "door-hook", "--out", out); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	b, err := os.ReadFile(out)

@@ -115,7 +115,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"unknown flag", []string{"sim", "--frobnicate"}, 2, "unknown flag: --frobnicate"},
 		{"missing model", []string{"model", filepath.Join(dir, "nope.xml")}, 1, "nope.xml"},
-		{"bad joint", []string{"model", badXML}, 1, "bad.xml:3: <joint>: unsupported joint type \"ball\""},
+		{"bad joint", []string{"model", badXML}, 1, "bad.xml:3: <joint>: ball joints are not supported"},
 		{"wrong columns", []string{"sim", "--task", "halfcheetah", "--steps", "2", "--ctrl-file", badCSV, "--out", out}, 1, "ctrl.csv:2: 3 columns"},
 		{"NaN control", []string{"sim", "--task", "halfcheetah", "--steps", "1", "--ctrl-file", nanCSV, "--out", out}, 1, "nan.csv:1: column 6"},
 		{"NaN init", []string{"sim", "--task", "halfcheetah", "--init-qvel", "0,0,0,0,0,0,0,0,nan", "--out", out}, 2, "--init-qvel"},
