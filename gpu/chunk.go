@@ -101,12 +101,21 @@ func (e *Evaluator) stepsPerDispatch(t *batchsim.Task) int {
 	if !e.dev.Info.Software {
 		return hardwareStepsPerDispatch * t.FrameSkip
 	}
-	phys := physicsLoopIterations(t.Model, !e.generic)
+	phys := e.physLoops(t.Model)
 	ctl := controlLoopIterations(t, e.layers)
 	if per := t.FrameSkip*phys + ctl; per <= loopBudget {
 		return loopBudget / per * t.FrameSkip
 	}
 	return min(max((loopBudget-ctl)/phys, 1), t.FrameSkip)
+}
+
+// physLoops is physicsLoopIterations for m and e's kernel, computed once per
+// model (it builds a batchsim.Data): Evaluate asks for it on every call.
+func (e *Evaluator) physLoops(m *batchsim.Model) int {
+	if e.loopModel != m {
+		e.loopModel, e.loopPhys = m, physicsLoopIterations(m, !e.generic)
+	}
+	return e.loopPhys
 }
 
 // softwareLoopLimit is llvmpipe's per-invocation loop-iteration limit
@@ -122,7 +131,7 @@ func (e *Evaluator) CheckTask(t *batchsim.Task) error {
 	if !e.dev.Info.Software {
 		return nil
 	}
-	if n := physicsLoopIterations(t.Model, !e.generic); n > softwareLoopLimit {
+	if n := e.physLoops(t.Model); n > softwareLoopLimit {
 		return fmt.Errorf("gpu: task %s: one physics step may run about %d loop iterations, above the %d a software adapter (%s) runs in one dispatch; use --backend cpu or a hardware GPU",
 			t.Name, n, softwareLoopLimit, e.dev.Info.Name)
 	}

@@ -51,6 +51,9 @@ type Evaluator struct {
 	stepsPer int
 	generic  bool
 
+	loopModel *batchsim.Model // model of loopPhys (chunk.go's physLoops)
+	loopPhys  int
+
 	module   *wgpu.ShaderModule
 	pipeline *wgpu.ComputePipeline
 
