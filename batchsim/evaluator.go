@@ -85,6 +85,20 @@ type TransferMeter interface {
 // Sizes come from our own code, but a batch also carries user data (start
 // states, actions), so a mismatch is an error rather than a panic.
 func (b *Batch) Validate() error {
+	if err := b.ValidateShape(); err != nil {
+		return err
+	}
+	for i, x := range b.Actions {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("batch: action %d is %v", i, x)
+		}
+	}
+	return nil
+}
+
+// ValidateShape is Validate without the scan of the action values, for an
+// evaluator that checks them while it converts them.
+func (b *Batch) ValidateShape() error {
 	if b.Task == nil || b.Task.Model == nil {
 		return fmt.Errorf("batch: no task")
 	}
@@ -104,11 +118,6 @@ func (b *Batch) Validate() error {
 	for _, s := range b.Record {
 		if s < 0 || s >= b.Problems*b.Samples {
 			return fmt.Errorf("batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
-		}
-	}
-	for i, x := range b.Actions {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("batch: action %d is %v", i, x)
 		}
 	}
 	return nil

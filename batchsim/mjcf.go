@@ -1616,19 +1616,11 @@ func (c *compiler) useTendon(act *node, name string) (int, error) {
 	return 0, c.errf(act, "tendon %q not found", name)
 }
 
-// MuJoCo 2.2.2's defaults for the constraint softness of contacts, limits
-// and friction: solref (time constant, damping ratio) and solimp (dmin,
-// dmax, width, midpoint, power).
-var (
-	defaultSolref = [2]float64{0.02, 1}
-	defaultSolimp = [5]float64{0.9, 0.95, 0.001, 0.5, 2}
-)
-
 // solref reads a solref-like attribute (2 numbers), MuJoCo's default when
 // absent.
 func (c *compiler) solref(n *node, as attrSet, name string) ([2]float64, error) {
 	if _, ok := as[name]; !ok {
-		return defaultSolref, nil
+		return DefaultSolref, nil
 	}
 	v, err := c.vecAttr(n, as, name, 2)
 	if err != nil {
@@ -1646,7 +1638,7 @@ func (c *compiler) solref(n *node, as attrSet, name string) ([2]float64, error) 
 // solimp reads a solimp-like attribute: 1 to 5 numbers, the rest MuJoCo's
 // defaults (a file may give the three of MuJoCo 1.x, "0 .8 .03").
 func (c *compiler) solimp(n *node, as attrSet, name string) ([5]float64, error) {
-	out := defaultSolimp
+	out := DefaultSolimp
 	if _, ok := as[name]; !ok {
 		return out, nil
 	}

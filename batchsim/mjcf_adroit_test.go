@@ -56,7 +56,7 @@ func TestAdroitDoorLoads(t *testing.T) {
 	if fl := m.DofFrictionloss; fl[m.JntDofAdr[j("latch")]] != 5 || fl[m.JntDofAdr[j("door_hinge")]] != 2 || fl[m.JntDofAdr[j("FFJ0")]] != 0.001 {
 		t.Errorf("frictionloss %v", fl)
 	}
-	if m.JntMargin[j("WRJ1")] != 0.01 || m.JntSolimp[j("WRJ1")] != defaultSolimp || !m.JntLimited[j("ARTz")] {
+	if m.JntMargin[j("WRJ1")] != 0.01 || m.JntSolimp[j("WRJ1")] != DefaultSolimp || !m.JntLimited[j("ARTz")] {
 		t.Errorf("WRJ1 margin %g solimp %v", m.JntMargin[j("WRJ1")], m.JntSolimp[j("WRJ1")])
 	}
 	// The fingertips' condim 4 and the class's torsional friction.

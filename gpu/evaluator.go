@@ -509,33 +509,16 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	return nil
 }
 
-// checkBatch validates the sizes of b as batchsim.Batch.Validate does, and
-// the kernel's index range. The action values are not scanned here:
+// checkBatch validates the sizes of b (batchsim.Batch.ValidateShape) and the
+// kernel's index range. The action values are not scanned here:
 // packActions checks them for NaN and for the float32 range while it
 // converts them, on all workers (Validate's scan runs on one).
 func checkBatch(b *batchsim.Batch) error {
-	if b.Task == nil || b.Task.Model == nil {
-		return fmt.Errorf("gpu: batch: no task")
+	if err := b.ValidateShape(); err != nil {
+		return fmt.Errorf("gpu: %w", err)
 	}
-	m := b.Task.Model
-	switch {
-	case b.Problems < 1 || b.Samples < 1 || b.Horizon < 1:
-		return fmt.Errorf("gpu: batch: problems %d, samples %d, horizon %d: each must be at least 1", b.Problems, b.Samples, b.Horizon)
-	case uint64(b.Problems)*uint64(b.Samples) > math.MaxUint32/4:
+	if uint64(b.Problems)*uint64(b.Samples) > math.MaxUint32/4 {
 		return fmt.Errorf("gpu: batch of %d×%d samples too large: the kernel indexes at most %d", b.Problems, b.Samples, math.MaxUint32/4)
-	case len(b.Qpos) != b.Problems*m.Nq:
-		return fmt.Errorf("gpu: batch: %d start positions, want problems × nq = %d", len(b.Qpos), b.Problems*m.Nq)
-	case len(b.Qvel) != b.Problems*m.Nv:
-		return fmt.Errorf("gpu: batch: %d start velocities, want problems × nv = %d", len(b.Qvel), b.Problems*m.Nv)
-	case len(b.Actions) != b.Problems*b.Samples*b.Horizon*m.Nu:
-		return fmt.Errorf("gpu: batch: %d actions, want problems × samples × horizon × nu = %d", len(b.Actions), b.Problems*b.Samples*b.Horizon*m.Nu)
-	case len(b.Params) != b.Problems*b.Task.NParam:
-		return fmt.Errorf("gpu: batch: %d task parameters, want problems × %d", len(b.Params), b.Task.NParam)
-	}
-	for _, s := range b.Record {
-		if s < 0 || s >= b.Problems*b.Samples {
-			return fmt.Errorf("gpu: batch: recorded sample %d out of range [0, %d)", s, b.Problems*b.Samples)
-		}
 	}
 	return nil
 }

@@ -1485,13 +1485,6 @@ fn new_row() -> bool {
 	return true;
 }
 
-fn row_dot_qvel(r: u32) -> f32 {
-	var acc = 0.0;
-	let base = r * EFC_STRIDE;
-	for (var k = 0u; k < efc_nnz[r]; k++) { acc += efc_j[base + k] * qvel[efc_ind[base + k]]; }
-	return acc;
-}
-
 // rel_jac is efcRows.relJac: the Jacobian of point p on body b2 minus that
 // on body b1 over the dofs moving one but not the other; returns their count.
 fn rel_jac(b1: u32, b2: u32, p: vec3<f32>) -> u32 {
