@@ -30,7 +30,9 @@ import "math"
 // Hessian M + Σ D_i J_iᵀJ_i over the rows in their quadratic zone and an
 // exact line search reach its minimum in a few iterations; the iteration
 // stops as soon as a full step keeps every row in its zone (then the step is
-// the exact minimum).
+// the exact minimum). It starts from a0 every step, as the kernel does: a
+// warm start from the previous step made results depend on which world a
+// worker had stepped before (a flaky bit-identity test found it).
 
 // DefaultSolimp is MuJoCo's default constraint impedance (dmin, dmax, width,
 // midpoint, power).
@@ -80,12 +82,7 @@ type efcRows struct {
 	crb                       [][36]float64
 	a0, mr, g, dir, mdir, tmp []float64 // (nv)
 
-	// Warm start: the last solution and the state it was stepped to; used
-	// only while Qpos and Qvel are still that state (nobody set them since).
-	warm     []float64 // (nv)
-	warmQpos []float64 // (nq)
-	warmQvel []float64 // (nv)
-	warmOK   bool
+	sol []float64 // the last solution before the damping correction (nv)
 
 	// Contact Jacobian of the current contact: dof, relative translational
 	// and rotational columns (body 2 minus body 1).
@@ -113,8 +110,7 @@ func (e *efcRows) alloc(m *Model, maxefc int) {
 	e.mm = make([]float64, nv*nv)
 	e.hh = make([]float64, nv*nv)
 	e.crb = make([][36]float64, nv)
-	e.warmQpos = make([]float64, m.Nq)
-	for _, p := range []*[]float64{&e.a0, &e.mr, &e.g, &e.dir, &e.mdir, &e.tmp, &e.warm, &e.warmQvel} {
+	for _, p := range []*[]float64{&e.a0, &e.mr, &e.g, &e.dir, &e.mdir, &e.tmp, &e.sol} {
 		*p = make([]float64, nv)
 	}
 	e.jdof = make([]int, nv)
@@ -603,9 +599,6 @@ func solveConstraints(m *Model, d *Data) bool {
 	nv, nr := m.Nv, e.n
 	a := d.Qacc
 	copy(a, e.a0)
-	if e.warmOK && e.cost(nv, nr, e.warm) < e.cost(nv, nr, e.a0) {
-		copy(a, e.warm)
-	}
 	for r := 0; r < nr; r++ {
 		e.x[r] = e.dotRow(r, nv, a) - e.aref[r]
 		_, e.zone[r] = e.rowDeriv(r, e.x[r])
@@ -681,34 +674,6 @@ func solveConstraints(m *Model, d *Data) bool {
 		e.f[r] = -sd
 	}
 	return true
-}
-
-// cost is the objective at acceleration a (it uses e.tmp and e.mr).
-func (e *efcRows) cost(nv, nr int, a []float64) float64 {
-	for i := range e.tmp {
-		e.tmp[i] = a[i] - e.a0[i]
-	}
-	mulMatVecDense(e.mm, nv, e.tmp, e.mr)
-	c := 0.0
-	for i, v := range e.tmp {
-		c += 0.5 * v * e.mr[i]
-	}
-	for r := 0; r < nr; r++ {
-		x := e.dotRow(r, nv, a) - e.aref[r]
-		dx := e.dinv[r] * x
-		if e.kind[r] == efcIneq {
-			if x < 0 {
-				c += 0.5 * dx * x
-			}
-			continue
-		}
-		if b := e.bound[r]; dx > b || dx < -b {
-			c += b*math.Abs(x) - 0.5*b*b/e.dinv[r]
-		} else {
-			c += 0.5 * dx * x
-		}
-	}
-	return c
 }
 
 // lineSearch minimises the convex piecewise quadratic cost along e.dir by a

@@ -53,9 +53,9 @@ func TestNewtonSolvesTheConstraintProblem(t *testing.T) {
 			solves++
 			iters += e.iters
 			maxIters = max(maxIters, e.iters)
-			// The solution before the damping correction is e.warm.
+			// The solution before the damping correction is e.sol.
 			for k := range e.tmp {
-				e.tmp[k] = e.warm[k] - e.a0[k]
+				e.tmp[k] = e.sol[k] - e.a0[k]
 			}
 			mulMatVecDense(e.mm, m.Nv, e.tmp, grad)
 			scale := 1.0

@@ -3,7 +3,6 @@ package batchsim
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -323,7 +322,6 @@ func ResetData(m *Model, d *Data) {
 	clear(d.QfrcApplied)
 	clear(d.CfrcExt)
 	d.Time = 0
-	d.efc.warmOK = false
 	Forward(m, d)
 }
 
@@ -415,8 +413,6 @@ func stepSoft(m *Model, d *Data) error {
 	}
 	fwdActuation(m, d)
 	makeConstraints(m, d)
-	e := &s.efc
-	e.warmOK = e.warmOK && slices.Equal(e.warmQpos, d.Qpos) && slices.Equal(e.warmQvel, d.Qvel)
 	if s.efc.n == 0 {
 		clear(d.CfrcExt)
 		fwdAcceleration(m, d)
@@ -431,17 +427,13 @@ func stepSoft(m *Model, d *Data) error {
 		if !solveConstraints(m, d) {
 			return fmt.Errorf("batchsim: at t=%g the constraint Hessian is not positive definite (a body without mass or inertia in contact?)", d.Time)
 		}
-		copy(e.warm, d.Qacc)
+		copy(s.efc.sol, d.Qacc)
 		if !finishConstrained(m, d) {
 			return fmt.Errorf("batchsim: at t=%g the damped mass matrix is not positive definite", d.Time)
 		}
 	}
 	integrate(m, d, h)
 	d.Time += h
-	// The solution warm-starts the next step if it starts from this state.
-	e.warmOK = e.n > 0
-	copy(e.warmQpos, d.Qpos)
-	copy(e.warmQvel, d.Qvel)
 	return nil
 }
 
