@@ -69,18 +69,20 @@ type Episode struct {
 	SimStepsPerSec float64
 }
 
-// RunEpisode runs pl as the model-predictive controller of env from its
+// RunEpisode runs pl (the host Planner or a device planner) as the model-predictive controller of env from its
 // current state (reset it first): at every step one Plan call, then the
 // returned action is applied to env. It stops after opt.Steps steps or at
 // the end of the episode, or when ctx is done (returning the episode so far
 // with ctx's error). A state that becomes non-finite ends it with an error,
 // also returning what was recorded.
-func RunEpisode(ctx context.Context, pl *Planner, env *batchsim.Env, opt EpisodeOptions) (*Episode, error) {
-	if env.Task.Model.Nu != pl.nu || env.Task.Model.Nq != pl.task.Model.Nq || env.Task.Model.Nv != pl.task.Model.Nv {
-		return nil, fmt.Errorf("icem: environment %q does not match the planner's task %q", env.Task.Name, pl.task.Name)
+func RunEpisode(ctx context.Context, pl StepPlanner, env *batchsim.Env, opt EpisodeOptions) (*Episode, error) {
+	pt := pl.Task()
+	nu, h := pt.Model.Nu, pl.Config().Horizon
+	if env.Task.Model.Nu != nu || env.Task.Model.Nq != pt.Model.Nq || env.Task.Model.Nv != pt.Model.Nv {
+		return nil, fmt.Errorf("icem: environment %q does not match the planner's task %q", env.Task.Name, pt.Name)
 	}
-	if len(opt.Params) != pl.task.NParam {
-		return nil, fmt.Errorf("icem: %d task parameters, task %q has %d", len(opt.Params), pl.task.Name, pl.task.NParam)
+	if len(opt.Params) != pt.NParam {
+		return nil, fmt.Errorf("icem: %d task parameters, task %q has %d", len(opt.Params), pt.Name, pt.NParam)
 	}
 	steps := opt.Steps
 	if steps == 0 {
@@ -90,12 +92,12 @@ func RunEpisode(ctx context.Context, pl *Planner, env *batchsim.Env, opt Episode
 	pr := pl.NewProblem(opt.Seed, 0)
 	ep := &Episode{States: [][]float64{stateOf(env)}}
 	probs := []*Problem{pr}
-	a := [][]float64{make([]float64, pl.nu)}
+	a := [][]float64{make([]float64, nu)}
 	finish := func() {
 		ep.Wall = time.Since(start)
 		if s := ep.Wall.Seconds(); s > 0 {
 			ep.StepsPerSec = float64(len(ep.Rewards)) / s
-			ep.SimStepsPerSec = float64(ep.Simulated*pl.h) / s
+			ep.SimStepsPerSec = float64(ep.Simulated*h) / s
 		}
 	}
 	for step := 0; step < steps && (opt.Steps > 0 || !env.Done()); step++ {
