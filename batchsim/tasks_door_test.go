@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/apex-robotics/apex/models"
 )
 
 func mustDoor(t *testing.T) *Task {
@@ -176,11 +178,17 @@ func TestDoorRewardAndSuccess(t *testing.T) {
 // TestDoorLatch: with the hand drawn back, a 10 N·m opening push on the
 // hinge leaves the door shut while the latch is down and opens it past
 // 1.35 rad within 1 s once the latch is past its catch (MuJoCo does the
-// same: TestMuJoCoAdroitLatch).
+// same: TestMuJoCoAdroitLatch), with the door frame where the file puts it
+// and at the corners of the reset range, the lowest (z = 0.252) included:
+// there the door's side cylinders, capsules in batchsim, would reach into
+// the table without dropDoorTablePairs and hold the door shut.
 func TestDoorLatch(t *testing.T) {
 	task := mustDoor(t)
-	m := task.Model
-	push := func(latch float64) float64 {
+	frame := slices.Index(task.Model.BodyName, "frame")
+	fp := task.Model.BodyPos[frame]
+	var scratch Model
+	push := func(params []float64, latch float64) float64 {
+		m := task.ModelFor(params, &scratch)
 		d := NewData(m)
 		task.SetCtrl(d, append([]float64{-1}, make([]float64, m.Nu-1)...)) // ARTz back
 		d.Qpos[adroitQposLatch] = latch
@@ -188,12 +196,62 @@ func TestDoorLatch(t *testing.T) {
 		step(t, m, d, 500)
 		return d.Qpos[adroitQposDoor]
 	}
-	for _, l := range []float64{0, 0.5, 0.9} {
-		if th := push(l); th > 0.05 {
-			t.Errorf("latch %.2f rad: the door opened to %.4f rad, want < 0.05", l, th)
+	r := adroitFrameRange
+	for _, p := range [][]float64{
+		{fp[0], fp[1], fp[2]},
+		{r[0][0], r[1][0], r[2][0]}, {r[0][1], r[1][1], r[2][0]},
+		{r[0][0], r[1][1], r[2][1]}, {r[0][1], r[1][0], r[2][1]},
+	} {
+		for _, l := range []float64{0, 0.5, 0.9} {
+			if th := push(p, l); th > 0.05 {
+				t.Errorf("frame %.3f, latch %.2f rad: the door opened to %.4f rad, want < 0.05", p, l, th)
+			}
+		}
+		if th := push(p, 1.4); th < 1.35 {
+			t.Errorf("frame %.3f, latch 1.4 rad: the door opened to %.4f rad, want > 1.35", p, th)
 		}
 	}
-	if th := push(1.4); th < 1.35 {
-		t.Errorf("latch 1.4 rad: the door opened to %.4f rad, want > 1.35", th)
+}
+
+// TestDoorTablePairs: the task drops exactly the file's candidate contact
+// pairs between the door's geoms and the table's, and keeps every other
+// pair with its parameters.
+func TestDoorTablePairs(t *testing.T) {
+	raw, err := LoadFS(models.Adroit, "adroit/adroit_door.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustDoor(t).Model
+	door, table := slices.Index(m.BodyName, "door"), slices.Index(m.BodyName, "table")
+	type pairKey struct{ g1, g2 int }
+	kept := map[pairKey]int{}
+	for p := range m.Npair {
+		kept[pairKey{m.PairGeom1[p], m.PairGeom2[p]}] = p
+	}
+	dropped := 0
+	for p := range raw.Npair {
+		g1, g2 := raw.PairGeom1[p], raw.PairGeom2[p]
+		b1, b2 := raw.GeomBodyID[g1], raw.GeomBodyID[g2]
+		q, ok := kept[pairKey{g1, g2}]
+		if b1 == door && b2 == table || b1 == table && b2 == door {
+			dropped++
+			if ok {
+				t.Errorf("pair %s–%s (door–table) kept", geomLabel(raw, g1), geomLabel(raw, g2))
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("pair %s–%s dropped", geomLabel(raw, g1), geomLabel(raw, g2))
+			continue
+		}
+		if m.PairFriction[q] != raw.PairFriction[p] || m.PairSolref[q] != raw.PairSolref[p] || m.PairMargin[q] != raw.PairMargin[p] ||
+			(raw.PairCondim != nil && m.PairCondim[q] != raw.PairCondim[p]) || (raw.PairSolimp != nil && m.PairSolimp[q] != raw.PairSolimp[p]) ||
+			(raw.PairTorsion != nil && m.PairTorsion[q] != raw.PairTorsion[p]) {
+			t.Errorf("pair %s–%s: parameters changed", geomLabel(raw, g1), geomLabel(raw, g2))
+		}
+	}
+	// The door's box and its two cylinders against the table's box.
+	if dropped != 3 || m.Npair != raw.Npair-dropped {
+		t.Errorf("dropped %d pairs (npair %d → %d), want the door's 3 geoms against the table", dropped, raw.Npair, m.Npair)
 	}
 }
