@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/internal/atomicfile"
 	"github.com/apex-robotics/apex/viewer"
 )
@@ -16,7 +18,7 @@ func init() {
 	register(&command{
 		name:      "render",
 		summary:   "Render frames of a .traj file off-screen (no window; lavapipe works) to a PNG or an animated GIF.",
-		usage:     "render FILE.traj --out OUT.png|OUT.gif [--frames all|N,M,A-B] [--stride K] [--width W] [--height H] [--model PATH.xml] [--azimuth A --elevation E --distance D] [--no-track] [--info] [--no-paths]",
+		usage:     "render FILE.traj --out OUT.png|OUT.gif [--frames all|N,M,A-B] [--stride K] [--width W] [--height H] [--model PATH.xml] [--azimuth A --elevation E --distance D] [--lookat X,Y,Z] [--no-track] [--info] [--no-paths]",
 		takesArgs: true,
 		run:       runRender,
 	})
@@ -25,19 +27,35 @@ func init() {
 // camFlags are the camera settings `apex render` and `apex view` share.
 type camFlags struct {
 	azimuth, elevation, distance *float64
+	lookat                       *[]float64
 	noTrack                      *bool
 }
 
 func addCamFlags(fs interface {
 	Float64(string, float64, string) *float64
+	Float64Slice(string, []float64, string) *[]float64
 	Bool(string, bool, string) *bool
 }) camFlags {
 	return camFlags{
 		azimuth:   fs.Float64("azimuth", 90, "camera azimuth in degrees (90: side view along +y)"),
 		elevation: fs.Float64("elevation", -15, "camera elevation in degrees (negative looks down)"),
 		distance:  fs.Float64("distance", 0, "camera distance in metres (default: fits the model)"),
+		lookat:    fs.Float64Slice("lookat", nil, "fixed point X,Y,Z (world, metres) the camera looks at (implies --no-track; default: the model's centre)"),
 		noTrack:   fs.Bool("no-track", false, "fixed camera instead of one that follows the root body"),
 	}
+}
+
+// check reports camera flags out of range.
+func (c camFlags) check() error {
+	if n := len(*c.lookat); n != 0 && n != 3 {
+		return usagef("--lookat: want X,Y,Z, got %d numbers", n)
+	}
+	for _, x := range *c.lookat {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return usagef("--lookat %v: want finite numbers", *c.lookat)
+		}
+	}
+	return nil
 }
 
 func (c camFlags) apply(cam *viewer.Camera) {
@@ -47,6 +65,9 @@ func (c camFlags) apply(cam *viewer.Camera) {
 	}
 	if *c.noTrack {
 		cam.Track = 0
+	}
+	if l := *c.lookat; len(l) == 3 {
+		cam.Lookat, cam.Track = batchsim.Vec3{l[0], l[1], l[2]}, 0
 	}
 }
 
@@ -66,6 +87,9 @@ func runRender(args []string, stdout, stderr io.Writer) error {
 	noPaths := fs.Bool("no-paths", false, "leave out the planner's paths stored in the file")
 	cf := addCamFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cf.check(); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

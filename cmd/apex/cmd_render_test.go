@@ -81,6 +81,9 @@ func TestRenderCommand(t *testing.T) {
 		{[]string{"render", traj, "--out", out, "--frames", "9"}, 2, "out of range"},
 		{[]string{"render", traj, "--out", "x.jpg"}, 2, ".png or .gif"},
 		{[]string{"render", traj}, 2, "--out"},
+		{[]string{"render", traj, "--out", out, "--frames", "0", "--lookat", "0,0,0.5", "--distance", "2"}, 0, ""},
+		{[]string{"render", traj, "--out", out, "--lookat", "1,2"}, 2, "--lookat: want X,Y,Z"},
+		{[]string{"render", traj, "--out", out, "--lookat", "1,2,NaN"}, 2, "finite"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {

@@ -26,7 +26,7 @@ func init() {
 	register(&command{
 		name:      "view",
 		summary:   "Open a window that plays a .traj file (or a run folder's newest), or shows a policy or the planner controlling a task live.",
-		usage:     "view (FILE.traj | RUN_DIR | --task T --live) [--policy P] [--model PATH.xml] [--width W --height H] [--azimuth A --elevation E --distance D] [--no-track]",
+		usage:     "view (FILE.traj | RUN_DIR | --task T --live) [--policy P] [--model PATH.xml] [--width W --height H] [--azimuth A --elevation E --distance D] [--lookat X,Y,Z] [--no-track]",
 		takesArgs: true,
 		run:       runView,
 	})
@@ -48,6 +48,9 @@ func runView(args []string, stdout, stderr io.Writer) error {
 	screenshot := fs.String("screenshot", "", "write the last frame to this PNG when the window closes")
 	cf := addCamFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cf.check(); err != nil {
 		return err
 	}
 	if *width < 1 || *height < 1 || *width > 8192 || *height > 8192 {
