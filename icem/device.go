@@ -127,3 +127,7 @@ const ZigguratR = zigR
 // in increasing order, NaN last, ties by index: the planner's elite
 // selection (a stable sort's prefix).
 func Lowest(dst []int, key []float64) []int { return lowest(dst, key) }
+
+// WithDefaults returns c with every zero field set to its documented
+// default, as the planners use it.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
