@@ -59,6 +59,7 @@ const (
 type efcRows struct {
 	n     int       // active rows
 	iters int       // Newton iterations of the last solve
+	tree  bool      // the last solve factored its Hessian along the tree
 	nnz   []int     // non-zeros of the row (maxefc)
 	ind   []int     // dof index of each non-zero, row i at i·nv (maxefc·nv)
 	jac   []float64 // value of each non-zero, row i at i·nv (maxefc·nv)
@@ -412,7 +413,7 @@ func makeConstraints(m *Model, d *Data) {
 				e.jac[r*nv+k] = -side * m.WrapCoef[w]
 				k++
 			}
-			e.nnz[r] = k
+			e.nnz[r] = e.sortRow(r, nv, k)
 		}
 	}
 	// Contacts.
@@ -496,6 +497,29 @@ func (e *efcRows) rowDeriv(r int, x float64) (float64, int8) {
 	return dx, 0
 }
 
+// sortRow puts the first nz entries of row r in descending dof order, as
+// relJac makes the contact rows, merging repeated dofs, and returns the new
+// count: the Hessian's assembly relies on it to fill only one triangle.
+func (e *efcRows) sortRow(r, nv, nz int) int {
+	ind, jac := e.ind[r*nv:r*nv+nz], e.jac[r*nv:r*nv+nz]
+	for i := 1; i < nz; i++ {
+		for k := i; k > 0 && ind[k] > ind[k-1]; k-- {
+			ind[k], ind[k-1] = ind[k-1], ind[k]
+			jac[k], jac[k-1] = jac[k-1], jac[k]
+		}
+	}
+	n := 0
+	for i := 0; i < nz; i++ {
+		if n > 0 && ind[i] == ind[n-1] {
+			jac[n-1] += jac[i]
+			continue
+		}
+		ind[n], jac[n] = ind[i], jac[i]
+		n++
+	}
+	return n
+}
+
 func (e *efcRows) dotRow(r, nv int, v []float64) float64 {
 	base := r * nv
 	acc := 0.0
@@ -506,13 +530,13 @@ func (e *efcRows) dotRow(r, nv int, v []float64) float64 {
 }
 
 // crba writes the joint-space inertia M + diag(armature) into e.mm (dense,
-// both triangles) by the composite-rigid-body algorithm. It needs
-// kinematics and comPos.
+// both triangles) by the composite-rigid-body algorithm, from the links'
+// rigid inertias in e.crb (linkInertias), which it turns into composite
+// ones. It needs kinematics and comPos.
 func (e *efcRows) crba(m *Model, d *Data) {
 	nv := m.Nv
 	s := &d.scratch
 	ic := e.crb
-	linkInertias(m, d, ic)
 	for i := nv - 1; i >= 0; i-- {
 		if p := m.DofParentID[i]; p >= 0 {
 			for k := range ic[i] {
@@ -533,14 +557,15 @@ func (e *efcRows) crba(m *Model, d *Data) {
 }
 
 // cholesky factors the symmetric positive definite a (n×n, row-major) in
-// place into its lower factor L (a = L·Lᵀ); false if it is not positive
-// definite.
+// place into its lower factor L (a = L·Lᵀ), reading and writing only the
+// lower triangle; false if it is not positive definite.
 func cholesky(a []float64, n int) bool {
 	for j := 0; j < n; j++ {
-		rj := a[j*n : j*n+n]
+		rj := a[j*n : j*n+j+1]
+		lj := rj[:j]
 		dd := rj[j]
-		for k := 0; k < j; k++ {
-			dd -= rj[k] * rj[k]
+		for _, v := range lj {
+			dd -= v * v
 		}
 		if !(dd > 0) {
 			return false
@@ -549,12 +574,92 @@ func cholesky(a []float64, n int) bool {
 		rj[j] = dd
 		inv := 1 / dd
 		for i := j + 1; i < n; i++ {
-			ri := a[i*n : i*n+n]
-			v := ri[j]
-			for k := 0; k < j; k++ {
-				v -= ri[k] * rj[k]
+			ri := a[i*n : i*n+j+1]
+			ri[j] = (ri[j] - dot(ri[:j], lj)) * inv
+		}
+	}
+	return true
+}
+
+// dot is Σ x_k·y_k over x's length, in four partial sums (as MuJoCo's
+// mju_dot) so that the multiply-adds do not wait on each other; small
+// enough to be inlined, which short rows need.
+func dot(x, y []float64) float64 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float64
+	for len(x) >= 4 {
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
+		x, y = x[4:], y[4:]
+	}
+	for k, v := range x {
+		s0 += v * y[k]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// factorTree factors in place a symmetric positive definite a (n×n,
+// row-major) whose lower triangle has the kinematic tree's sparsity (a_ij ≠ 0
+// only where dof j is dof i's ancestor in parent, as in a mass matrix) into
+// Lᵀ·D·L without fill-in: Featherstone's LTDL (Rigid Body Dynamics
+// Algorithms, 2008, §6.5), which MuJoCo's mj_factorM also uses. L is unit
+// lower triangular with the same sparsity, stored below the diagonal, D on
+// it. Only the tree's entries are read or written; false if a is not
+// positive definite.
+func factorTree(a []float64, n int, parent []int) bool {
+	for k := n - 1; k >= 0; k-- {
+		rk := a[k*n : k*n+k+1]
+		dk := rk[k]
+		if !(dk > 0) {
+			return false
+		}
+		for i := parent[k]; i >= 0; i = parent[i] {
+			f := rk[i] / dk
+			ri := a[i*n : i*n+i+1]
+			for j := i; j >= 0; j = parent[j] {
+				ri[j] -= rk[j] * f
 			}
-			ri[j] = v * inv
+			rk[i] = f
+		}
+	}
+	return true
+}
+
+// solveTree solves Lᵀ·D·L·x = b in place (x holds b on entry) with the
+// factor of factorTree.
+func solveTree(l []float64, n int, parent []int, x []float64) {
+	for k := n - 1; k >= 0; k-- {
+		xk := x[k]
+		for i := parent[k]; i >= 0; i = parent[i] {
+			x[i] -= l[k*n+i] * xk
+		}
+	}
+	for k := range n {
+		x[k] /= l[k*n+k]
+	}
+	for k := range n {
+		v := x[k]
+		for i := parent[k]; i >= 0; i = parent[i] {
+			v -= l[k*n+i] * x[i]
+		}
+		x[k] = v
+	}
+}
+
+// chainRow reports whether the dofs of row r (descending) lie on one path
+// to the root, each the ancestor of the one before: then D·JᵀJ adds no
+// entry outside the tree's sparsity, and the Hessian keeps it.
+func (e *efcRows) chainRow(r, nv int, parent []int) bool {
+	ind := e.ind[r*nv : r*nv+e.nnz[r]]
+	for k := 1; k < len(ind); k++ {
+		j := parent[ind[k-1]]
+		for j > ind[k] {
+			j = parent[j]
+		}
+		if j != ind[k] {
+			return false
 		}
 	}
 	return true
@@ -564,8 +669,7 @@ func cholesky(a []float64, n int) bool {
 func cholSolve(l []float64, n int, x []float64) {
 	for i := 0; i < n; i++ {
 		v := x[i]
-		ri := l[i*n : i*n+i]
-		for k, lv := range ri {
+		for k, lv := range l[i*n : i*n+i] {
 			v -= lv * x[k]
 		}
 		x[i] = v / l[i*n+i]
@@ -599,10 +703,16 @@ func solveConstraints(m *Model, d *Data) bool {
 	nv, nr := m.Nv, e.n
 	a := d.Qacc
 	copy(a, e.a0)
+	// When every row lies on one path to the root (contacts with the
+	// world or along one chain, limits, friction), the Hessian has the mass
+	// matrix's sparsity and factors along the tree; else densely.
+	tree := true
 	for r := 0; r < nr; r++ {
 		e.x[r] = e.dotRow(r, nv, a) - e.aref[r]
 		_, e.zone[r] = e.rowDeriv(r, e.x[r])
+		tree = tree && e.chainRow(r, nv, m.DofParentID)
 	}
+	e.tree = tree
 	for it := 0; it < newtonIt; it++ {
 		// Gradient g = M(a − a0) + Σ Jᵀ s'(x) and Hessian M + Σ_quad D JᵀJ.
 		for i := range e.tmp {
@@ -621,23 +731,32 @@ func solveConstraints(m *Model, d *Data) bool {
 			if z != 0 {
 				continue
 			}
+			// Only the lower triangle, which cholesky reads: a row's
+			// dofs are in descending order (sortRow), so l ≥ k is j ≤ i.
 			dr := e.dinv[r]
-			for k := 0; k < nz; k++ {
-				ik := e.ind[base+k]
-				vk := dr * e.jac[base+k]
-				row := e.hh[ik*nv : ik*nv+nv]
-				for l := 0; l < nz; l++ {
-					row[e.ind[base+l]] += vk * e.jac[base+l]
+			ind, jac := e.ind[base:base+nz], e.jac[base:base+nz]
+			for k, ik := range ind {
+				vk := dr * jac[k]
+				row := e.hh[ik*nv : ik*nv+ik+1]
+				for l := k; l < nz; l++ {
+					row[ind[l]] += vk * jac[l]
 				}
 			}
-		}
-		if !cholesky(e.hh, nv) {
-			return false
 		}
 		for i, v := range e.g {
 			e.dir[i] = -v
 		}
-		cholSolve(e.hh, nv, e.dir)
+		if tree {
+			if !factorTree(e.hh, nv, m.DofParentID) {
+				return false
+			}
+			solveTree(e.hh, nv, m.DofParentID, e.dir)
+		} else {
+			if !cholesky(e.hh, nv) {
+				return false
+			}
+			cholSolve(e.hh, nv, e.dir)
+		}
 		// Would the full step keep every row in its zone? Then it is exact.
 		same := true
 		for r := 0; r < nr; r++ {
@@ -746,10 +865,10 @@ func finishConstrained(m *Model, d *Data) bool {
 		for i := 0; i < nv; i++ {
 			e.hh[i*nv+i] += h * m.DofDamping[i]
 		}
-		if !cholesky(e.hh, nv) {
+		if !factorTree(e.hh, nv, m.DofParentID) {
 			return false
 		}
-		cholSolve(e.hh, nv, e.tmp)
+		solveTree(e.hh, nv, m.DofParentID, e.tmp)
 		copy(d.Qacc, e.tmp)
 	}
 	for i := range d.CfrcExt {
@@ -826,6 +945,7 @@ func massless(m *Model) int {
 	d := NewData(m)
 	kinematics(m, d)
 	comPos(m, d)
+	linkInertias(m, d, d.efc.crb)
 	d.efc.crba(m, d)
 	for i := 0; i < m.Nv; i++ {
 		if !(d.efc.mm[i*m.Nv+i] > 1e-12) {

@@ -31,7 +31,7 @@ func TestNewtonSolvesTheConstraintProblem(t *testing.T) {
 		}
 		d := NewData(m)
 		rng := rand.New(rand.NewPCG(5, 6))
-		solves, iters, maxIters := 0, 0, 0
+		solves, iters, maxIters, treeSolves := 0, 0, 0, 0
 		worst := 0.0
 		grad := make([]float64, m.Nv)
 		for i := 0; i < 3000; i++ {
@@ -51,6 +51,9 @@ func TestNewtonSolvesTheConstraintProblem(t *testing.T) {
 				continue
 			}
 			solves++
+			if e.tree {
+				treeSolves++
+			}
 			iters += e.iters
 			maxIters = max(maxIters, e.iters)
 			// The solution before the damping correction is e.sol.
@@ -77,8 +80,11 @@ func TestNewtonSolvesTheConstraintProblem(t *testing.T) {
 				worst = math.Max(worst, math.Abs(g)/scale)
 			}
 		}
-		t.Logf("%s (dry friction %v): %d solves, %.2f Newton iterations on average, at most %d; worst relative gradient %.3g",
-			c.name, c.frictLoss, solves, float64(iters)/float64(solves), maxIters, worst)
+		t.Logf("%s (dry friction %v): %d solves (%d factored along the tree), %.2f Newton iterations on average, at most %d; worst relative gradient %.3g",
+			c.name, c.frictLoss, solves, treeSolves, float64(iters)/float64(solves), maxIters, worst)
+		if treeSolves == 0 || treeSolves == solves {
+			t.Errorf("%d of %d solves factored along the tree: want both kinds checked", treeSolves, solves)
+		}
 		if solves < 1000 {
 			t.Errorf("only %d constrained steps", solves)
 		}
@@ -139,5 +145,87 @@ func TestIllPosedConstraintsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestTreeFactorMatchesCholesky: the sparse LᵀDL factor along the tree
+// solves the humanoid's mass matrix (and the mass matrix plus a chain row's
+// D·JᵀJ) as the dense Cholesky factor does; chainRow tells rows along one
+// path to the root from rows across two branches.
+func TestTreeFactorMatchesCholesky(t *testing.T) {
+	m, err := LoadFile(refModel(t, "humanoidstandup.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv, parent := m.Nv, m.DofParentID
+	d := NewData(m)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range d.Qpos {
+		d.Qpos[i] += 0.3 * (2*rng.Float64() - 1)
+	}
+	kinematics(m, d)
+	comPos(m, d)
+	mm := massMatrix(m, d)
+	// the leaf dof and its path to the root: one row along a chain
+	e := &d.efc
+	e.n = 1
+	leaf := nv - 1
+	k := 0
+	for j := leaf; j >= 0; j = parent[j] {
+		e.ind[k], e.jac[k] = j, 2*rng.Float64()-1
+		k++
+	}
+	e.nnz[0] = k
+	if !e.chainRow(0, nv, parent) {
+		t.Fatal("a row along the leaf's path to the root is not a chain row")
+	}
+	withRow := append([]float64(nil), mm...)
+	for a := 0; a < k; a++ {
+		for b := 0; b < k; b++ {
+			withRow[e.ind[a]*nv+e.ind[b]] += 3 * e.jac[a] * e.jac[b]
+		}
+	}
+	for name, a := range map[string][]float64{"M": mm, "M + D·JᵀJ": withRow} {
+		b := make([]float64, nv)
+		for i := range b {
+			b[i] = 2*rng.Float64() - 1
+		}
+		dense, tree := append([]float64(nil), a...), append([]float64(nil), a...)
+		xd, xt := append([]float64(nil), b...), append([]float64(nil), b...)
+		if !cholesky(dense, nv) || !factorTree(tree, nv, parent) {
+			t.Fatalf("%s: a factorisation failed", name)
+		}
+		cholSolve(dense, nv, xd)
+		solveTree(tree, nv, parent, xt)
+		worst, scale := 0.0, 0.0
+		for i := range xd {
+			worst = math.Max(worst, math.Abs(xd[i]-xt[i]))
+			scale = math.Max(scale, math.Abs(xd[i]))
+		}
+		if worst > 1e-12*scale {
+			t.Errorf("%s: tree and dense solutions differ by %.3g (scale %.3g)", name, worst, scale)
+		}
+	}
+	// a row across two branches (the two leaves' paths) is not a chain row
+	other := -1
+	for j := leaf - 1; j >= 0; j-- {
+		onPath := false
+		for a := leaf; a >= 0; a = parent[a] {
+			onPath = onPath || a == j
+		}
+		if !onPath {
+			other = j
+			break
+		}
+	}
+	if other < 0 {
+		t.Fatal("no dof off the leaf's path to the root")
+	}
+	e.ind[0], e.ind[1], e.nnz[0] = leaf, other, 2
+	if e.chainRow(0, nv, parent) {
+		t.Errorf("dofs %d and %d (two branches) make a chain row", leaf, other)
+	}
+	if factorTree(make([]float64, nv*nv), nv, parent) {
+		t.Error("factorTree accepted a zero matrix")
 	}
 }

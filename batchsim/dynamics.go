@@ -193,6 +193,44 @@ func fwdAcceleration(m *Model, d *Data) {
 	}
 }
 
+// biasForces writes into dst the generalised bias forces c(q, q̇) − Jᵀf_ext
+// by recursive Newton–Euler with q̈ = 0 (Featherstone 2008, §5.3), the world
+// accelerating at −g as in fwdAcceleration, from the links' rigid inertias
+// ia (linkInertias); qfrc − c is then M·a0.
+func biasForces(m *Model, d *Data, ia [][36]float64, dst []float64) {
+	s := &d.scratch
+	nv := m.Nv
+	aw := [6]float64{0, 0, 0, -m.Opt.Gravity[0], -m.Opt.Gravity[1], -m.Opt.Gravity[2]}
+	for i := 0; i < nv; i++ {
+		a := aw
+		if p := m.DofParentID[i]; p >= 0 {
+			a = s.acc[p]
+		}
+		c := &s.cacc[i]
+		for k := range a {
+			a[k] += c[k]
+		}
+		s.acc[i] = a
+		f := mulSym6(&ia[i], &a)
+		iv := mulSym6(&ia[i], &s.cvel[i])
+		vf := crossForce(&s.cvel[i], &iv)
+		fe := &s.fext[i]
+		for k := range f {
+			f[k] += vf[k] - fe[k]
+		}
+		s.pa[i] = f
+	}
+	for i := nv - 1; i >= 0; i-- {
+		dst[i] = dot6(&s.cdof[i], &s.pa[i])
+		if p := m.DofParentID[i]; p >= 0 {
+			pp, pi := &s.pa[p], &s.pa[i]
+			for k := range pp {
+				pp[k] += pi[k]
+			}
+		}
+	}
+}
+
 // lockedUpper returns the upper limit of joint j at position q under its
 // conditional lock (Model.JntLock): the locked limit while the gate joint is
 // below JntLock[j][2], hi above JntLock[j][3], linear in between, and hi

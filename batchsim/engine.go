@@ -417,13 +417,22 @@ func stepSoft(m *Model, d *Data) error {
 		clear(d.CfrcExt)
 		fwdAcceleration(m, d)
 	} else {
-		// a0 = M⁻¹(τ − c): ABA without the implicit damping.
-		for i := range s.diagExtra {
-			s.diagExtra[i] = 0
+		// a0 = M⁻¹(τ − c) without the implicit damping, as MuJoCo: bias
+		// forces by Newton–Euler and the Cholesky factor of M, which the
+		// Newton step needs anyway; ABA's articulated inertias would
+		// factor M a second time.
+		e := &s.efc
+		linkInertias(m, d, e.crb)
+		biasForces(m, d, e.crb, e.a0)
+		for i, f := range s.qfrc {
+			e.a0[i] = f - e.a0[i]
 		}
-		fwdAcceleration(m, d)
-		copy(s.efc.a0, d.Qacc)
-		s.efc.crba(m, d)
+		e.crba(m, d)
+		copy(e.hh, e.mm)
+		if !factorTree(e.hh, m.Nv, m.DofParentID) {
+			return fmt.Errorf("batchsim: at t=%g the mass matrix is not positive definite", d.Time)
+		}
+		solveTree(e.hh, m.Nv, m.DofParentID, e.a0)
 		if !solveConstraints(m, d) {
 			return fmt.Errorf("batchsim: at t=%g the constraint Hessian is not positive definite (a body without mass or inertia in contact?)", d.Time)
 		}
