@@ -77,6 +77,10 @@ func kinematics(m *Model, d *Data) {
 	}
 	for g := 0; g < m.Ngeom; g++ {
 		b := m.GeomBodyID[g]
+		if b == 0 { // the world's frame is the identity
+			d.GeomXpos[g], d.GeomXmat[g] = m.GeomPos[g], s.geomMat[g]
+			continue
+		}
 		gp := mulMatVec(&s.xmat[b], &m.GeomPos[g])
 		d.GeomXpos[g] = add3(&d.Xpos[b], &gp)
 		d.GeomXmat[g] = mulMat(&s.xmat[b], &s.geomMat[g])

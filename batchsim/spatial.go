@@ -100,13 +100,13 @@ func quatToMat(q *Quat, r *[9]float64) {
 
 // mulMat returns a·b for row-major 3×3 matrices.
 func mulMat(a, b *[9]float64) [9]float64 {
-	var c [9]float64
-	for i := 0; i < 3; i++ {
-		for j := 0; j < 3; j++ {
-			c[3*i+j] = a[3*i]*b[j] + a[3*i+1]*b[3+j] + a[3*i+2]*b[6+j]
-		}
+	// written out: Go does not unroll loops, and this is in every step's
+	// kinematics and link inertias
+	return [9]float64{
+		a[0]*b[0] + a[1]*b[3] + a[2]*b[6], a[0]*b[1] + a[1]*b[4] + a[2]*b[7], a[0]*b[2] + a[1]*b[5] + a[2]*b[8],
+		a[3]*b[0] + a[4]*b[3] + a[5]*b[6], a[3]*b[1] + a[4]*b[4] + a[5]*b[7], a[3]*b[2] + a[4]*b[5] + a[5]*b[8],
+		a[6]*b[0] + a[7]*b[3] + a[8]*b[6], a[6]*b[1] + a[7]*b[4] + a[8]*b[7], a[6]*b[2] + a[7]*b[5] + a[8]*b[8],
 	}
-	return c
 }
 
 // crossMotion returns the spatial motion cross product a ×ₘ b:
