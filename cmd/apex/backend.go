@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/icem"
 )
 
 // gpuOpener opens the GPU evaluator; backend_gpu.go sets it so that a build
@@ -44,4 +45,52 @@ func openBackend(name string, workers int) (batchsim.Evaluator, error) {
 		return ev, nil
 	}
 	return nil, usagef("--backend %q: want cpu, gpu or auto", name)
+}
+
+// devicePlanner is a planner that runs whole planning steps on a device
+// (gpu.Planner) and holds it until closed.
+type devicePlanner interface {
+	icem.StepPlanner
+	Name() string
+	Close() error
+}
+
+// gpuPlannerOpener opens the device planner; backend_gpu.go sets it.
+var gpuPlannerOpener func(task *batchsim.Task, cfg icem.Config) (devicePlanner, error)
+
+// planOnValues are the values of --plan-on.
+const planOnValues = "host or device"
+
+// openPlanner returns the planner for --plan-on host|device and a name for
+// its backend: host plans on the CPU with rollouts on --backend's
+// evaluator; device runs the whole planning step on the GPU device
+// (gpu.Planner: plain iCEM, no policy yet), where --backend may only be
+// gpu or auto. close releases what it opened.
+func openPlanner(planOn, backend string, workers int, task *batchsim.Task, cfg icem.Config) (pl icem.StepPlanner, name string, close func(), err error) {
+	switch planOn {
+	case "host":
+		ev, err := openBackend(backend, workers)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		hp, err := icem.New(task, ev, cfg)
+		if err != nil {
+			ev.Close()
+			return nil, "", nil, err
+		}
+		return hp, ev.Name(), func() { ev.Close() }, nil
+	case "device":
+		if backend != "gpu" && backend != "auto" {
+			return nil, "", nil, usagef("--plan-on device runs the rollouts on the GPU device: --backend %q must be gpu or auto", backend)
+		}
+		if gpuPlannerOpener == nil {
+			return nil, "", nil, fmt.Errorf("--plan-on device: this build has no GPU backend")
+		}
+		dp, err := gpuPlannerOpener(task, cfg)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return dp, dp.Name(), func() { dp.Close() }, nil
+	}
+	return nil, "", nil, usagef("--plan-on %q: want %s", planOn, planOnValues)
 }

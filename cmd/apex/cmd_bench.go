@@ -21,7 +21,7 @@ func init() {
 	register(&command{
 		name:    "bench",
 		summary: "Measure rollout throughput per backend and batch size (physics steps/s, simulated s per wall s), beside MuJoCo.",
-		usage:   "bench [--task NAME] [--backend cpu|gpu|all] [--batch 64,256,...] [--horizon H] [--check] [--json] | bench --planner [--sizes 1x4096,64x100,...] [--steps K] [--guided=false] [--backend ...]",
+		usage:   "bench [--task NAME] [--backend cpu|gpu|all] [--batch 64,256,...] [--horizon H] [--check] [--json] | bench --planner [--sizes 1x4096,64x100,...] [--steps K] [--guided=false] [--plan-on host|device|both] [--backend ...]",
 		run:     runBench,
 	})
 }
@@ -68,6 +68,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	plannerSizes := fs.String("sizes", "1x4096,1x16384,1x65536,64x100", "with --planner: P problems × N samples (first CEM iteration)")
 	plannerSteps := fs.Int("steps", 3, "with --planner: planning steps measured per size")
 	guided := fs.Bool("guided", true, "with --planner: plan with a (random) policy, as APEX does: iCEMπ's warm start, policy sample and guidance cost")
+	planOn := fs.String("plan-on", "host", "with --planner: host (the CPU planner over --backend's evaluators), device (the device planner: the whole step on the GPU device; needs --guided=false) or both")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 			evs = append(evs, e.ev)
 		}
-		return benchPlanner(stdout, task, evs, psizes, *horizon, *plannerSteps, *guided, *asJSON, *seed)
+		return benchPlanner(stdout, task, evs, *planOn, psizes, *horizon, *plannerSteps, *guided, *asJSON, *seed)
 	}
 	m := task.Model
 	// One untimed call per backend: the GPU backend compiles its kernel for

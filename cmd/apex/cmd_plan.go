@@ -17,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "plan",
 		summary: "Run the iCEM planner (or plain CEM) as the controller of whole episodes.",
-		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto] [--seed S] [--save-traj F] [--profile] [--json]",
+		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto] [--plan-on host|device] [--seed S] [--save-traj F] [--profile] [--json]",
 		run:     runPlan,
 	})
 }
@@ -70,6 +70,7 @@ func profileOf(ep *icem.Episode) planProfile {
 type planSummary struct {
 	Task        string        `json:"task"`
 	Planner     string        `json:"planner"`
+	PlanOn      string        `json:"plan_on"` // host or device
 	Budget      int           `json:"budget"`
 	Population  int           `json:"population"`
 	Iterations  int           `json:"iterations"`
@@ -113,6 +114,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	episodes := fs.Int("episodes", 1, "episodes to run")
 	planner := fs.String("planner", "icem", "icem, or cem for plain CEM (white noise, no memory)")
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
+	planOn := fs.String("plan-on", "host", "where the planner runs: host (the CPU; rollouts on --backend) or device (the whole planning step on the GPU device, rollouts included; plain iCEM, no --save-traj)")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
 	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file, written atomically")
@@ -140,6 +142,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if n := int64(*budget) * int64(*horizon) * int64(task.Model.Nu); n > maxPlanActions {
 		return usagef("--budget %d × --horizon %d × %d actuators = %d sampled action values per step: at most %d",
 			*budget, *horizon, task.Model.Nu, n, maxPlanActions)
+	}
+	if *planOn == "device" && *saveTraj != "" {
+		return usagef("--save-traj with --plan-on device: the device planner keeps its elites on the device; use --plan-on host to record planned paths")
 	}
 	if *saveTraj == stdoutName {
 		return usagef("--save-traj -: standard output carries the results; name a file")
@@ -192,17 +197,13 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		}
 		defer trajF.Abort()
 	}
-	ev, err := openBackend(*backend, *workers)
+	pl, backendName, closePlanner, err := openPlanner(*planOn, *backend, *workers, task, cfg)
 	if err != nil {
 		return err
 	}
-	defer ev.Close()
-	pl, err := icem.New(task, ev, cfg)
-	if err != nil {
-		return err
-	}
-	sum := planSummary{Task: task.Name, Planner: *planner, Budget: *budget, Population: cfg.Population,
-		Iterations: cfg.Iterations, Horizon: *horizon, Backend: ev.Name()}
+	defer closePlanner()
+	sum := planSummary{Task: task.Name, Planner: *planner, PlanOn: *planOn, Budget: *budget, Population: cfg.Population,
+		Iterations: cfg.Iterations, Horizon: *horizon, Backend: backendName}
 	successes, withSuccess := 0, 0
 	var last *icem.Episode
 	var lastPaths [][]viewer.PlannedPath
@@ -296,7 +297,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(sum)
 	}
 	fmt.Fprintf(stdout, "%s %s, budget %d (N %d × %d iterations), horizon %d, %s: mean return %.1f ± %.1f over %d episodes\n",
-		task.Name, *planner, *budget, cfg.Population, cfg.Iterations, *horizon, ev.Name(), sum.MeanReturn, sum.StdReturn, len(sum.Episodes))
+		task.Name, *planner, *budget, cfg.Population, cfg.Iterations, *horizon, backendName, sum.MeanReturn, sum.StdReturn, len(sum.Episodes))
 	return nil
 }
 
