@@ -43,7 +43,11 @@ type planEpisode struct {
 // (sampling, ranking, λ, policy rollouts, copies) and the evaluator's own
 // host work (packing actions to float32 and scanning them, unpacking
 // costs). Evaluator: the time inside the evaluator, its device and host
-// parts together. Then the bytes moved to and from the device.
+// parts together. Then the bytes moved to and from the device. With
+// --plan-on device the device seconds are the wait for the step's one
+// submission (noise, rollouts, ranking: all on the device) and the host
+// seconds the rest (uploads, encoding, readback); the evaluator's host
+// seconds are 0.
 type planProfile struct {
 	PlanSeconds          float64 `json:"plan_seconds"`
 	DeviceSeconds        float64 `json:"device_seconds"`
