@@ -131,3 +131,22 @@ func Lowest(dst []int, key []float64) []int { return lowest(dst, key) }
 // WithDefaults returns c with every zero field set to its documented
 // default, as the planners use it.
 func (c Config) WithDefaults() Config { return c.withDefaults() }
+
+// RolloutPolicy writes to dst (h × nu) the actions of pi rolled out open
+// loop for h steps from pr's start state, clipped to the task's bounds,
+// exactly as Planner makes iCEMπ's warm start and policy sample: env is
+// scratch (batchsim.NewEnv(task)). It reports false when the rollout left
+// the finite state space (the remaining actions then repeat the last good
+// one; a non-finite action is replaced by the middle of the range).
+func RolloutPolicy(env *batchsim.Env, pi Policy, pr *Problem, dst []float64) bool {
+	t := env.Task
+	nu := t.Model.Nu
+	if len(dst)%nu != 0 || len(dst) == 0 {
+		panic(fmt.Sprintf("icem: policy rollout into %d values, not a multiple of nu = %d", len(dst), nu))
+	}
+	mid := make([]float64, nu)
+	for j := range mid {
+		mid[j] = (t.ActLow[j] + t.ActHigh[j]) / 2
+	}
+	return rolloutPolicy(env, make([]float64, t.ObsDim()), pi, mid, pr.Qpos, pr.Qvel, pr.Params, dst)
+}

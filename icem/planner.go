@@ -707,27 +707,38 @@ func (p *Planner) policyRollout(w *worker, pr *Problem, dst []float64) bool {
 		w.env = batchsim.NewEnv(p.task)
 		w.obs = make([]float64, p.task.ObsDim())
 	}
-	env, nu := w.env, p.nu
-	env.SetState(pr.Qpos, pr.Qvel)
-	copy(env.Params, pr.Params) // π observes the problem's goal, not the last one's
+	return rolloutPolicy(w.env, w.obs, p.policy, p.mid, pr.Qpos, pr.Qvel, pr.Params, dst)
+}
+
+// rolloutPolicy rolls pi out open loop for len(dst)/nu steps from the
+// given state in env (scratch), writing its actions clipped to the task's
+// bounds to dst; obs is scratch of the observation's size. After a
+// non-finite action (replaced by mid) or state, the remaining actions
+// repeat the last good one and it reports false.
+func rolloutPolicy(env *batchsim.Env, obs []float64, pi Policy, mid, qpos, qvel, params, dst []float64) bool {
+	task := env.Task
+	nu := task.Model.Nu
+	h := len(dst) / nu
+	env.SetState(qpos, qvel)
+	copy(env.Params, params) // π observes the problem's goal, not the last one's
 	ok := true
-	for t := 0; t < p.h; t++ {
+	for t := 0; t < h; t++ {
 		a := dst[t*nu : (t+1)*nu]
 		if !ok {
 			copy(a, dst[(t-1)*nu:t*nu])
 			continue
 		}
-		env.Observe(w.obs)
-		p.policy.Act(w.obs, a)
+		env.Observe(obs)
+		pi.Act(obs, a)
 		for j := range a {
-			a[j] = min(max(a[j], p.task.ActLow[j]), p.task.ActHigh[j])
+			a[j] = min(max(a[j], task.ActLow[j]), task.ActHigh[j])
 		}
 		if !finiteAll(a) {
-			copy(a, p.mid)
+			copy(a, mid)
 			ok = false
 			continue
 		}
-		if t < p.h-1 {
+		if t < h-1 {
 			if _, _, err := env.Act(a); err != nil {
 				ok = false
 			}
