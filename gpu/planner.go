@@ -5,18 +5,21 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/icem"
+	"github.com/apex-robotics/apex/internal/par"
 	"github.com/apex-robotics/apex/shaders"
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
 
-// Planner is the iCEM planner on the device (issue 14): one planning step
-// for P problems, all its CEM iterations, is one command submission. The
+// Planner is the iCEM / iCEMπ planner on the device (issue 14): one
+// planning step for P problems, all its CEM iterations, is one command
+// submission. The
 // noise (Philox-4x32-10 keyed like icem's per-sample streams, the same
 // ziggurat, the colored-noise filter as an h×h matrix), μ + σ⊙noise,
 // clipping, the rollouts and costs, λ, the top-K elites, elite reuse, the
@@ -30,8 +33,11 @@ import (
 // (docs/design/PLANNER.md, "The planner on the device" says what is equal
 // and what only statistically so). Its problems are icem.NewBareProblem
 // values (NewProblem); each keeps a slot of device memory for as long as
-// the Planner lives. iCEMπ is not there yet: SetPolicy refuses a policy.
-// Not safe for concurrent use.
+// the Planner lives. With a policy (SetPolicy) the guidance cost is the
+// rollout kernel's and λ adaptive (or fixed) on the device; the policy's
+// own h-step rollout, for the warm start and the policy sample, is made on
+// the host, as the host planner makes it, and uploaded. Not safe for
+// concurrent use.
 type Planner struct {
 	ev     *Evaluator // the rollout kernel, its model and start-state buffers
 	dev    *Device
@@ -73,8 +79,17 @@ type Planner struct {
 	slots    map[*icem.Problem]int
 	capSlots int // slots mem_out holds
 
-	probBytes, startBytes, resBytes []byte
-	scratch                         []float32
+	// iCEMπ: the policy, and per problem its h-step rollout made on the
+	// host each step (icem.RolloutPolicy, as the host planner makes it)
+	// with one scratch Env per worker.
+	policy  icem.Policy
+	piRoll  []float64 // (P × hd)
+	piOK    []bool    // (P)
+	piEnvs  []*batchsim.Env
+	workers int
+
+	probBytes, startBytes, resBytes, piBytes []byte
+	scratch                                  []float32
 }
 
 var _ icem.StepPlanner = (*Planner)(nil)
@@ -84,6 +99,7 @@ const (
 	pbTables = iota
 	pbCfg
 	pbProb
+	pbPi
 	pbCost
 	pbActs
 	pbMem
@@ -91,7 +107,7 @@ const (
 	pnBinding
 )
 
-var plannerBindingNames = [pnBinding]string{"tables", "cfg_in", "prob_in", "cost_in", "acts_out", "mem_out", "res_out"}
+var plannerBindingNames = [pnBinding]string{"tables", "cfg_in", "prob_in", "pi_in", "cost_in", "acts_out", "mem_out", "res_out"}
 
 const (
 	plannerShader = "planner.wgsl"
@@ -149,9 +165,12 @@ func NewPlanner(task *batchsim.Task, cfg icem.Config, o Options) (*Planner, erro
 			return nil, fmt.Errorf("gpu: planner: task %q: action %d bounds [%v, %v]", task.Name, i, lo, hi)
 		}
 	}
-	p := &Planner{task: task, cfg: d, h: d.Horizon, nu: nu, hd: d.Horizon * nu,
+	p := &Planner{task: task, cfg: d, h: d.Horizon, nu: nu, hd: d.Horizon * nu, workers: o.Workers,
 		pops: d.Populations(), reuse: int(math.Floor(d.Xi * float64(d.Elites))),
 		white: d.Beta == 0 || d.Horizon == 1, slots: map[*icem.Problem]int{}}
+	if p.workers <= 0 {
+		p.workers = runtime.GOMAXPROCS(0)
+	}
 	if o.MaxWorldsPerDispatch != 0 {
 		return nil, fmt.Errorf("gpu: planner: MaxWorldsPerDispatch must be 0 (the planner runs all its worlds in one dispatch per horizon chunk)")
 	}
@@ -300,14 +319,59 @@ func (p *Planner) Config() icem.Config { return p.cfg }
 // Task returns the planner's task.
 func (p *Planner) Task() *batchsim.Task { return p.task }
 
-// SetPolicy implements icem.StepPlanner. The device planner runs plain
-// iCEM only: a policy (iCEMπ's warm start, policy sample and guidance) is
-// refused rather than ignored.
+// SetPolicy implements icem.StepPlanner: the policy π of iCEMπ (nil:
+// plain iCEM). Its network goes to the rollout kernel for the guidance cost
+// (a policy whose Net is nil has none, as on the host); its h-step
+// rollout for the warm start and the policy sample is made on the host
+// each step (P × h policy evaluations and physics steps, as the host
+// planner does) and uploaded (h × nu floats per problem, independent of
+// N). Call it again whenever π's weights change.
 func (p *Planner) SetPolicy(pi icem.Policy) error {
+	var net *batchsim.PolicyNet
 	if pi != nil {
-		return fmt.Errorf("gpu: the device planner does not run a policy yet (iCEMπ's warm start, policy sample and guidance cost); plan with the host planner")
+		net = pi.Net()
 	}
+	if err := p.ev.SetPolicy(net); err != nil {
+		return fmt.Errorf("gpu: planner: set policy: %w", err)
+	}
+	p.policy = pi
+	p.lambdaMode = 0
+	if pi != nil {
+		p.lambdaMode = 1
+		if p.cfg.Lambda == icem.LambdaFixed {
+			p.lambdaMode = 2
+		}
+	}
+	p.tablesFor = 0 // the settings and the rollouts' dims change
 	return nil
+}
+
+// hasPi reports whether the problems get a policy rollout this step.
+func (p *Planner) hasPi() bool {
+	return p.policy != nil && (!p.cfg.NoWarmStart || !p.cfg.NoPolicySample)
+}
+
+// rolloutPolicies makes each problem's policy rollout on the host workers.
+func (p *Planner) rolloutPolicies(problems []*icem.Problem) {
+	np := len(problems)
+	p.piRoll = resizeF64(p.piRoll, np*p.hd)
+	if cap(p.piOK) < np {
+		p.piOK = make([]bool, np)
+	}
+	p.piOK = p.piOK[:np]
+	for len(p.piEnvs) < p.workers {
+		p.piEnvs = append(p.piEnvs, batchsim.NewEnv(p.task))
+	}
+	par.For(p.workers, np, func(g, k int) {
+		p.piOK[k] = icem.RolloutPolicy(p.piEnvs[g], p.policy, problems[k], p.piRoll[k*p.hd:(k+1)*p.hd])
+	})
+}
+
+func resizeF64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
 }
 
 // NewProblem returns problem index of a run with the given seed
@@ -366,7 +430,7 @@ func plannerUsage(i int) wgpu.BufferUsage {
 	switch i {
 	case pbCfg:
 		return wgpu.BufferUsage_Uniform | wgpu.BufferUsage_CopyDst
-	case pbTables, pbProb:
+	case pbTables, pbProb, pbPi:
 		return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopyDst
 	}
 	return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopySrc | wgpu.BufferUsage_CopyDst
@@ -519,11 +583,14 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 	clear(p.probBytes)
 	for k, pr := range problems {
 		key := pr.Key()
-		started := uint32(0)
+		started, hasPi := uint32(0), uint32(0)
 		if pr.Started() {
 			started = 1
 		}
-		for i, v := range []uint32{uint32(p.slots[pr]), key[0], key[1], pr.Calls(), started} {
+		if p.hasPi() {
+			hasPi = 1
+		}
+		for i, v := range []uint32{uint32(p.slots[pr]), key[0], key[1], pr.Calls(), started, hasPi} {
 			binary.LittleEndian.PutUint32(p.probBytes[4*(k*pw+i):], v)
 		}
 	}
@@ -552,6 +619,19 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 		if err := p.writeTables(np); err != nil {
 			return err
 		}
+	}
+	if p.hasPi() {
+		p.rolloutPolicies(problems)
+		p.scratch = appendF32(p.scratch[:0], p.piRoll)
+		p.piBytes = putF32(p.piBytes, p.scratch)
+		if err := p.ensure(pbPi, uint64(len(p.piBytes))); err != nil {
+			return err
+		}
+		if err := p.dev.WriteBuffer(p.bufs[pbPi], 0, p.piBytes); err != nil {
+			return err
+		}
+	} else if err := p.ensure(pbPi, 16); err != nil {
+		return err
 	}
 	p.bufs[pbCost] = ev.bufs[bWorld]
 	return p.bindGroups()
@@ -619,7 +699,7 @@ func (p *Planner) iterCfg(np, i int) [cfgWords]uint32 {
 		uint32(d.Elites), uint32(p.reuse), uint32(i), uint32(n),
 		uint32(n - kept), uint32(kept), b2u(last), b2u(last && !d.NoMean),
 		b2u(!d.NoShiftElites), b2u(p.white), p.lambdaMode, uint32(p.slotStride()),
-		uint32(p.resStride()), 0, 0, 0,
+		uint32(p.resStride()), b2u(!d.NoWarmStart), b2u(!d.NoPolicySample), 0,
 		f(float32(d.Alpha)), f(float32(d.CGuide)), f(float32(d.CNorm)), f(float32(d.FixedGuide)),
 		f(float32(d.FixedNorm)),
 	}
@@ -632,6 +712,10 @@ func (p *Planner) writeTables(np int) error {
 	steps := p.ev.stepsPerDispatch(p.task)
 	nphys := p.h * p.task.FrameSkip
 	p.nchunk = (nphys + steps - 1) / steps
+	hasNet := uint32(0) // the rollouts accumulate the guidance cost
+	if p.ev.policy != nil {
+		hasNet = 1
+	}
 	var cfgB, dimsB []byte
 	for i, n := range p.pops {
 		for _, w := range p.iterCfg(np, i) {
@@ -643,7 +727,7 @@ func (p *Planner) writeTables(np int) error {
 		}
 		for k0 := 0; k0 < nphys; k0 += steps {
 			k1 := min(k0+steps, nphys)
-			for _, w := range [dimsSize / 4]uint32{uint32(np), uint32(nsim), uint32(p.h), 0, uint32(np * nsim), 0, 0, uint32(k0), uint32(k1), 0, 0, 0} {
+			for _, w := range [dimsSize / 4]uint32{uint32(np), uint32(nsim), uint32(p.h), 0, uint32(np * nsim), 0, hasNet, uint32(k0), uint32(k1), 0, 0, 0} {
 				dimsB = binary.LittleEndian.AppendUint32(dimsB, w)
 			}
 		}
@@ -795,6 +879,9 @@ func (p *Planner) readResults(dst [][]float64, problems []*icem.Problem, st *ice
 		for i := range p.pops {
 			o := b + p.nu + 4 + 2*i
 			st.Lambda[i*np+k] = icem.Lambda{Guide: float64(getF32(p.resBytes, o)), Norm: float64(getF32(p.resBytes, o+1))}
+		}
+		if p.hasPi() && !p.piOK[k] {
+			st.PolicyFailures++
 		}
 		pr.MarkPlanned()
 	}

@@ -474,18 +474,11 @@ func countBad(costs []float32, k, nsim int) float64 {
 	return float64(n)
 }
 
-// TestPlannerRefuses: a policy, and settings beyond the kernels' limits,
-// are refused with a message naming the limit.
+// TestPlannerRefuses: settings beyond the kernels' limits are refused
+// with a message naming the limit.
 func TestPlannerRefuses(t *testing.T) {
 	task := cheetahTask(t)
 	dev := newTestDevice(t)
-	p := newTestPlanner(t, task, icem.Config{Population: 40}, Options{Device: dev})
-	if err := p.SetPolicy(constPolicy{}); err == nil || !strings.Contains(err.Error(), "policy") {
-		t.Errorf("SetPolicy(π) = %v, want a refusal", err)
-	}
-	if err := p.SetPolicy(nil); err != nil {
-		t.Errorf("SetPolicy(nil) = %v", err)
-	}
 	for _, c := range []struct {
 		cfg  icem.Config
 		want string
@@ -505,10 +498,105 @@ func TestPlannerRefuses(t *testing.T) {
 	}
 }
 
-type constPolicy struct{}
+// netPolicy is an icem.Policy over a PolicyNet.
+type netPolicy struct{ net *batchsim.PolicyNet }
 
-func (constPolicy) Act(obs, dst []float64)   { clear(dst) }
-func (constPolicy) Net() *batchsim.PolicyNet { return nil }
+func (n netPolicy) Act(obs, dst []float64) {
+	w := 256
+	buf := [2][]float64{make([]float64, w), make([]float64, w)}
+	n.net.Act(obs, dst, &buf)
+}
+func (n netPolicy) Net() *batchsim.PolicyNet { return n.net }
+
+// TestPlannerPolicy: with a policy, μ starts from the policy's rollout
+// (icem.RolloutPolicy) at an episode's start and takes its last action
+// after the shift; the rollout is a sample of each iteration (the last
+// fresh one); the rollouts accumulate the guidance cost and λ is adaptive.
+func TestPlannerPolicy(t *testing.T) {
+	const np, h = 2, 8
+	task := cheetahTask(t)
+	nu := task.Model.Nu
+	hd := h * nu
+	p := newTestPlanner(t, task, icem.Config{Horizon: h, Population: 40, Iterations: 2, Beta: 0.25}, Options{})
+	rng := rand.New(rand.NewPCG(3, 4))
+	pol := netPolicy{randomPolicy(rng, task.ObsDim(), nu, 16)}
+	if err := p.SetPolicy(pol); err != nil {
+		t.Fatal(err)
+	}
+	probs := make([]*icem.Problem, np)
+	env := batchsim.NewEnv(task)
+	for k := range probs {
+		probs[k] = p.NewProblem(9, k)
+		env.Reset(rand.New(rand.NewPCG(uint64(k), 1)))
+		probs[k].SetState(env.Data.Qpos, env.Data.Qvel, env.Params)
+	}
+	pi := make([][]float64, np)
+	for k := range pi {
+		pi[k] = make([]float64, hd)
+		if !icem.RolloutPolicy(env, pol, probs[k], pi[k]) {
+			t.Fatal("policy rollout diverged")
+		}
+	}
+	if err := p.prepare(probs); err != nil {
+		t.Fatal(err)
+	}
+	nsim := p.nsimOf(0)
+	encodeStages(t, p, np, func(enc *wgpu.CommandEncoder) error { return p.encodeBegin(enc, np) },
+		func(enc *wgpu.CommandEncoder) error { return p.encodeSample(enc, np, 0) },
+		func(enc *wgpu.CommandEncoder) error { return p.encodeRollout(enc, np, 0) })
+	mem := readFloats(t, p.dev, p.bufs[pbMem], np*p.slotStride())
+	acts := readFloats(t, p.dev, p.bufs[pbActs], np*nsim*hd)
+	costs := readFloats(t, p.dev, p.ev.bufs[bWorld], 4*np*nsim)
+	for k := range np {
+		base := p.slots[probs[k]] * p.slotStride()
+		if !sameSeq(mem[base:base+hd], pi[k]) {
+			t.Errorf("problem %d: μ at the episode's start is not the policy's rollout", k)
+		}
+		s := nsim - 1
+		if !sameSeq(acts[(k*nsim+s)*hd:(k*nsim+s+1)*hd], pi[k]) {
+			t.Errorf("problem %d: sample %d is not the policy's rollout", k, s)
+		}
+		guided := 0
+		for s := range nsim {
+			if costs[4*(k*nsim+s)+1] > 0 {
+				guided++
+			}
+		}
+		if guided != nsim {
+			t.Errorf("problem %d: %d of %d samples have a guidance cost", k, guided, nsim)
+		}
+	}
+
+	// A whole step: λ adaptive and positive; then the next step's μ.
+	dst := [][]float64{make([]float64, nu), make([]float64, nu)}
+	for _, pr := range probs {
+		pr.Reset()
+	}
+	st, err := p.Plan(dst, probs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.pops {
+		for k := range np {
+			if l := st.LambdaOf(i, k); !(l.Guide > 0) || !(l.Norm > 0) {
+				t.Errorf("iteration %d problem %d: λ %+v, want both adaptive and positive", i, k, l)
+			}
+		}
+	}
+	shifted := readFloats(t, p.dev, p.bufs[pbMem], np*p.slotStride())
+	if err := p.prepare(probs); err != nil {
+		t.Fatal(err)
+	}
+	encodeStages(t, p, np, func(enc *wgpu.CommandEncoder) error { return p.encodeBegin(enc, np) })
+	mem = readFloats(t, p.dev, p.bufs[pbMem], np*p.slotStride())
+	for k := range np {
+		base := p.slots[probs[k]] * p.slotStride()
+		want := append(append([]float64(nil), shifted[base:base+hd-nu]...), pi[k][hd-nu:]...)
+		if !sameSeq(mem[base:base+hd], want) {
+			t.Errorf("problem %d: μ after the shift is not the shifted mean with the policy's last action", k)
+		}
+	}
+}
 
 // TestPlannerClosedLoop runs HalfCheetah under the device planner and the
 // host planner (CPU rollouts), three seeds each at budget 100 for 40 steps, the three

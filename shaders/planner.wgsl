@@ -50,8 +50,8 @@ struct Cfg {
 	lambda_mode: u32, // 0: λ = 0 (no policy), 1: adaptive (Eq. 4), 2: fixed
 	slot_stride: u32, // floats of one slot in mem_out
 	res_stride: u32,  // floats of one problem in res_out
-	pad0: u32,
-	pad1: u32,
+	warm: u32,        // iCEMπ: 1 to warm-start μ from the policy's rollout (pi_in)
+	pi_sample: u32,   // iCEMπ: 1 to add the policy's rollout as a sample
 	pad2: u32,
 	alpha: f32,       // momentum α
 	c_guide: f32,
@@ -73,16 +73,20 @@ struct Cfg {
 @group(0) @binding(0) var<storage, read> tables: array<f32>;
 // Data in.
 @group(0) @binding(1) var<uniform> cfg_in: Cfg;
-// Per problem of the call: slot, key low, key high, Plan call, started (P × PROB_WORDS).
+// Per problem of the call: slot, key low, key high, Plan call, started,
+// has a policy rollout (P × PROB_WORDS).
 @group(0) @binding(2) var<storage, read> prob_in: array<u32>;
+// iCEMπ: the policy's h-step rollout from each problem's start state,
+// made on the host (icem.RolloutPolicy) (P × hd; unused without a policy).
+@group(0) @binding(3) var<storage, read> pi_in: array<f32>;
 // The rollout's world_out: main, guide, norm, dead per world p·nsim + s.
-@group(0) @binding(3) var<storage, read> cost_in: array<f32>;
+@group(0) @binding(4) var<storage, read> cost_in: array<f32>;
 // Data out.
-@group(0) @binding(4) var<storage, read_write> acts_out: array<f32>; // (P × nsim × hd), the rollout's actions
-@group(0) @binding(5) var<storage, read_write> mem_out: array<f32>;  // (slots × slot_stride)
+@group(0) @binding(5) var<storage, read_write> acts_out: array<f32>; // (P × nsim × hd), the rollout's actions
+@group(0) @binding(6) var<storage, read_write> mem_out: array<f32>;  // (slots × slot_stride)
 // Per problem: executed action (nu), best f, best J, non-finite count, 0,
 // then λ_guide, λ_norm per CEM iteration (P × res_stride).
-@group(0) @binding(6) var<storage, read_write> res_out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> res_out: array<f32>;
 
 fn t_zk() -> u32 { return cfg_in.horizon * cfg_in.horizon; }
 fn t_lo() -> u32 { return t_zk() + 384u; }
@@ -224,7 +228,9 @@ fn normal() -> f32 {
 	return out;
 }
 
-// ---- plan_begin: σ ← σ_init; at an episode's start μ ← the middle ----
+// ---- plan_begin: σ ← σ_init; μ ← the middle at an episode's start ----
+// (iCEMπ: μ ← the policy's rollout at an episode's start, and after the
+// shift its last action from the policy's rollout)
 
 @compute @workgroup_size(64)
 fn plan_begin(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -235,9 +241,13 @@ fn plan_begin(@builtin(global_invocation_id) gid: vec3<u32>) {
 	let mb = slot_base(p);
 	let j = x % cfg_in.nu;
 	let started = prob_in[p * PROB_WORDS + 4u] != 0u;
+	let warm = cfg_in.warm != 0u && prob_in[p * PROB_WORDS + 5u] != 0u;
 	mem_out[mb + m_std() + x] = tables[t_sig0() + j];
 	if (!started) {
 		mem_out[mb + x] = tables[t_mid() + j];
+	}
+	if (warm && (!started || x + cfg_in.nu >= hd)) {
+		mem_out[mb + x] = pi_in[p * hd + x];
 	}
 	if (x == 0u) {
 		let sc = mb + m_sc();
@@ -284,6 +294,17 @@ fn plan_sample(@builtin(global_invocation_id) gid: vec3<u32>) {
 		shifted = min(cfg_in.reuse, u32(mem_out[mb + m_sc() + SC_NPREV]));
 	}
 	let fresh = nsim - shifted;
+	// iCEMπ: one fresh slot is the policy's rollout: the last one, unless
+	// that is the mean's.
+	if (cfg_in.pi_sample != 0u && prob_in[p * PROB_WORDS + 5u] != 0u && fresh >= 1u) {
+		let ps = fresh - 1u;
+		if (s == ps && (ps > 0u || cfg_in.use_mean == 0u)) {
+			for (var x = 0u; x < hd; x++) {
+				acts_out[ab + x] = pi_in[p * hd + x];
+			}
+			return;
+		}
+	}
 	let pb = p * PROB_WORDS;
 	stream_reset(vec2<u32>(prob_in[pb + 1u], prob_in[pb + 2u]), prob_in[pb + 3u], cfg_in.iter, s);
 	// A shifted elite of the last step: its actions one step left, and for
