@@ -61,15 +61,12 @@ func parsePlannerSizes(s string, h, nu int) ([]plannerSize, error) {
 // benchPlanner measures whole planning steps of iCEM (iCEMπ with a random
 // policy when guided) for each size: with the host planner over each
 // evaluator (planOn host or both) and with the device planner (planOn
-// device or both; it runs no policy, so guided is refused there). P
+// device or both). P
 // problems from the task's reset states, steps Plan calls each after one
 // untimed call.
 func benchPlanner(w io.Writer, task *batchsim.Task, evs []batchsim.Evaluator, planOn string, sizes []plannerSize, h, steps int, guided, asJSON bool, seed uint64) error {
 	if planOn != "host" && planOn != "device" && planOn != "both" {
 		return usagef("--plan-on %q: want host, device or both", planOn)
-	}
-	if planOn != "host" && guided {
-		return usagef("--plan-on %s: the device planner runs no policy yet; add --guided=false", planOn)
 	}
 	var rows []plannerRow
 	measure := func(pl icem.StepPlanner, name, on string, sz plannerSize) error {

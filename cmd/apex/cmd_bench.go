@@ -68,7 +68,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	plannerSizes := fs.String("sizes", "1x4096,1x16384,1x65536,64x100", "with --planner: P problems × N samples (first CEM iteration)")
 	plannerSteps := fs.Int("steps", 3, "with --planner: planning steps measured per size")
 	guided := fs.Bool("guided", true, "with --planner: plan with a (random) policy, as APEX does: iCEMπ's warm start, policy sample and guidance cost")
-	planOn := fs.String("plan-on", "host", "with --planner: host (the CPU planner over --backend's evaluators), device (the device planner: the whole step on the GPU device; needs --guided=false) or both")
+	planOn := fs.String("plan-on", "host", "with --planner: host (the CPU planner over --backend's evaluators), device (the device planner: the whole step on the GPU device) or both")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -42,7 +42,6 @@ func TestPlanOnDeviceRefuses(t *testing.T) {
 		{[]string{"plan", "--plan-on", "device", "--backend", "cpu"}, "--backend"},
 		{[]string{"plan", "--plan-on", "device", "--save-traj", "x.traj"}, "--save-traj"},
 		{[]string{"plan", "--plan-on", "tpu"}, "--plan-on"},
-		{[]string{"bench", "--planner", "--plan-on", "device"}, "--guided=false"},
 		{[]string{"bench", "--planner", "--plan-on", "tpu", "--guided=false"}, "--plan-on"},
 	} {
 		code, _, errOut := runCLI(t, c.args...)
@@ -53,10 +52,11 @@ func TestPlanOnDeviceRefuses(t *testing.T) {
 }
 
 // bench --planner --plan-on both measures the host and the device planner
-// at the same size: the same samples per step, the device's upload a few
-// words per problem.
+// at the same size, guided by a random policy (iCEMπ): the same samples
+// per step, the device's upload the start states, a few words and the
+// policy's rollout per problem.
 func TestBenchPlannerOnDevice(t *testing.T) {
-	code, out, errOut := runCLI(t, "bench", "--planner", "--plan-on", "both", "--guided=false", "--sizes", "2x20", "--steps", "1", "--horizon", "3", "--backend", "cpu", "--json")
+	code, out, errOut := runCLI(t, "bench", "--planner", "--plan-on", "both", "--sizes", "2x20", "--steps", "1", "--horizon", "3", "--backend", "cpu", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -67,7 +67,7 @@ func TestBenchPlannerOnDevice(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	h, d := res.Rows[0], res.Rows[1]
-	if h.PlanOn != "host" || d.PlanOn != "device" || h.Samples != d.Samples || d.Samples != 2*(20+17+17) {
+	if h.PlanOn != "host" || d.PlanOn != "device" || h.Samples != d.Samples || d.Samples != 2*(20+17+17) || !d.Guided {
 		t.Fatalf("rows %+v", res.Rows)
 	}
 	if !(d.BytesUp > 0 && d.BytesUp < 1024) || !(d.DeviceSeconds > 0) {
