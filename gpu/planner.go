@@ -33,7 +33,7 @@ import (
 // (docs/design/PLANNER.md, "The planner on the device" says what is equal
 // and what only statistically so). Its problems are icem.NewBareProblem
 // values (NewProblem); each keeps a slot of device memory for as long as
-// the Planner lives. With a policy (SetPolicy) the guidance cost is the
+// the Planner lives or until Forget. With a policy (SetPolicy) the guidance cost is the
 // rollout kernel's and λ adaptive (or fixed) on the device; the policy's
 // own h-step rollout, for the warm start and the policy sample, is made on
 // the host, as the host planner makes it, and uploaded. Not safe for
@@ -77,6 +77,8 @@ type Planner struct {
 	rgroupKey [nBinding]*wgpu.Buffer
 
 	slots    map[*icem.Problem]int
+	free     []int // slots given back by Forget
+	fresh    map[*icem.Problem]bool
 	capSlots int // slots mem_out holds
 
 	// iCEMπ: the policy, and per problem its h-step rollout made on the
@@ -167,7 +169,7 @@ func NewPlanner(task *batchsim.Task, cfg icem.Config, o Options) (*Planner, erro
 	}
 	p := &Planner{task: task, cfg: d, h: d.Horizon, nu: nu, hd: d.Horizon * nu, workers: o.Workers,
 		pops: d.Populations(), reuse: int(math.Floor(d.Xi * float64(d.Elites))),
-		white: d.Beta == 0 || d.Horizon == 1, slots: map[*icem.Problem]int{}}
+		white: d.Beta == 0 || d.Horizon == 1, slots: map[*icem.Problem]int{}, fresh: map[*icem.Problem]bool{}}
 	if p.workers <= 0 {
 		p.workers = runtime.GOMAXPROCS(0)
 	}
@@ -380,6 +382,18 @@ func (p *Planner) NewProblem(seed uint64, index int) *icem.Problem {
 	return icem.NewBareProblem(p.task, seed, index)
 }
 
+// Forget gives the device memory of problems back for reuse by others:
+// call it when they will not be planned again (a finished episode). A
+// forgotten problem planned again starts its episode afresh.
+func (p *Planner) Forget(problems ...*icem.Problem) {
+	for _, pr := range problems {
+		if slot, ok := p.slots[pr]; ok {
+			delete(p.slots, pr)
+			p.free = append(p.free, slot)
+		}
+	}
+}
+
 // Close releases the kernels, buffers and the device if the planner opened
 // it.
 func (p *Planner) Close() error {
@@ -543,12 +557,22 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 	if err := p.checkFits(np); err != nil {
 		return err
 	}
+	clear(p.fresh)
+	most := 0
 	for _, pr := range problems {
 		if _, ok := p.slots[pr]; !ok {
-			p.slots[pr] = len(p.slots)
+			slot := len(p.slots)
+			if n := len(p.free); n > 0 {
+				slot, p.free = p.free[n-1], p.free[:n-1]
+			}
+			p.slots[pr] = slot
+			// A problem new to this planner has no memory on the device
+			// yet, even if another planner has planned it.
+			p.fresh[pr] = true
 		}
+		most = max(most, p.slots[pr]+1)
 	}
-	if err := p.growMem(len(p.slots)); err != nil {
+	if err := p.growMem(most); err != nil {
 		return err
 	}
 	nmax := p.pops[0]
@@ -584,7 +608,7 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 	for k, pr := range problems {
 		key := pr.Key()
 		started, hasPi := uint32(0), uint32(0)
-		if pr.Started() {
+		if pr.Started() && !p.fresh[pr] {
 			started = 1
 		}
 		if p.hasPi() {

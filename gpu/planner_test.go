@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -684,4 +685,28 @@ func lockstep(t *testing.T, pl icem.StepPlanner, task *batchsim.Task, seeds, ste
 		}
 	}
 	return ret, up
+}
+
+// TestPlannerForget: a forgotten problem's slot goes to the next new
+// problem, and a problem new to the planner starts afresh even if it was
+// planned before (its memory is not on the device).
+func TestPlannerForget(t *testing.T) {
+	task := cheetahTask(t)
+	p := newTestPlanner(t, task, icem.Config{Horizon: 4, Population: 20, Iterations: 1}, Options{})
+	a, b, c := p.NewProblem(1, 0), p.NewProblem(1, 1), p.NewProblem(1, 2)
+	if err := p.prepare([]*icem.Problem{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	a.MarkPlanned()
+	p.Forget(a)
+	if err := p.prepare([]*icem.Problem{c, a}); err != nil {
+		t.Fatal(err)
+	}
+	if p.slots[c] != 0 || p.slots[a] != 2 || p.capSlots < 3 {
+		t.Errorf("slots %v (a %p, b %p, c %p), capacity %d: want c in a's old slot 0, a in a new one", p.slots, a, b, c, p.capSlots)
+	}
+	// The words uploaded for this call: a (second) is not started.
+	if pw := pconst("PROB_WORDS"); binary.LittleEndian.Uint32(p.probBytes[4*(pw+4):]) != 0 {
+		t.Errorf("a forgotten problem planned again is marked started")
+	}
 }
