@@ -828,7 +828,10 @@ func (p *Planner) encodeRank(enc *wgpu.CommandEncoder, np, i int) error {
 
 // Plan implements icem.StepPlanner: one planning step of every problem, in
 // one submission. An error leaves the problems' device memory unspecified
-// (Reset them).
+// (Reset them). In the Stats, EvalTime is the time spent waiting for the
+// device (the step's GPU work: noise, rollouts, ranking) and EvalHostTime
+// is 0, so HostTime is everything else (slots, the policy rollouts,
+// uploads, encoding, the readback).
 func (p *Planner) Plan(dst [][]float64, problems []*icem.Problem) (icem.Stats, error) {
 	start := time.Now()
 	np := len(problems)
