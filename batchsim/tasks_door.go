@@ -50,7 +50,8 @@ func Door() (*Task, error) {
 
 // DoorWithModel is the Door task on a given Adroit door model (e.g. the
 // repository's file loaded from disk, for cross-checks); it changes m's
-// contact model and gains as the task needs.
+// contact model, contact pairs and gains as the task needs, so a Data made
+// from m before the call must be made again.
 func DoorWithModel(m *Model) (*Task, error) {
 	if m.Nq != 30 || m.Nv != 30 || m.Nu != 28 {
 		return nil, fmt.Errorf("door: model has nq %d, nv %d, nu %d; want 30, 30, 28", m.Nq, m.Nv, m.Nu)
