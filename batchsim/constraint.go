@@ -926,8 +926,7 @@ func addWrench(d *Data, b int, pos, f, tq *Vec3, sign float64) {
 }
 
 // ConstraintStats returns the number of constraint rows of the last step and
-// the Newton iterations its solve took (0 and 0 without constraints or with
-// penalty contacts).
+// the Newton iterations its solve took (0 and 0 without constraints).
 func (d *Data) ConstraintStats() (rows, iterations int) {
 	if d.scratch.efc.n == 0 {
 		return 0, 0

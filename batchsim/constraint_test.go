@@ -21,7 +21,6 @@ func TestNewtonSolvesTheConstraintProblem(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Opt.Contact = ContactSoft
 		if c.frictLoss {
 			// dry friction on every hinge: box-constrained rows as well
 			m.DofFrictionloss = make([]float64, m.Nv)

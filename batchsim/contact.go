@@ -2,52 +2,19 @@ package batchsim
 
 import "math"
 
-// Soft penalty contacts (PHYSICS.md, step 2).
+// Contact detection (PHYSICS.md, step 2); the contacts act through
+// constraint.go's soft constraint rows.
 //
-// Geometry. Every candidate pair (Model.PairGeom1/2) is ordered once so that
-// its first geom has the lower type (plane < sphere < capsule = cylinder <
-// box); the contact normal points from the first geom to the second, dist is
-// the signed distance (negative when penetrating) and the contact point lies
+// Every candidate pair (Model.PairGeom1/2) is ordered once so that its first
+// geom has the lower type (plane < sphere < capsule = cylinder < box); the
+// contact normal points from the first geom to the second, dist is the
+// signed distance (negative when penetrating) and the contact point lies
 // midway between the two surfaces. Supported: plane–sphere, plane–capsule
 // (both end caps), plane–box (every vertex), sphere–sphere, sphere–capsule,
 // capsule–capsule (closest points of the segments), sphere–box, capsule–box
 // (end caps, else the segment point nearest the box), box–box (separating
 // axes, then face clipping or one edge–edge point: contact_box.go). A contact
 // is active when dist < margin (the larger GeomMargin of the two).
-//
-// Force. With pen = margin − dist and its rate ṗen = −v_rel·n,
-//
-//	fn = max(0, mp·(ω²·pen + γ'·ṗen)),   ft = −min(μ·fn, mpt·γ'·|vt|)·vt/|vt|
-//
-// μ the larger GeomFriction (MuJoCo's rule), vt the tangential relative
-// velocity. The gains come from solref (τ, ζ), averaged over the two geoms
-// (MuJoCo's solmix default) — see solGains:
-//
-//	τc = max(τ, 2h)  (MuJoCo clamps the time constant to 2·timestep too)
-//	ω  = min(2/(τc·ζ), 1/h),   γ = 2ζω,   γ' = γ/(1 + γh)
-//
-// γ' is the damping treated implicitly for a point of mass mp (the factor
-// 1/(1+γh) is what backward Euler gives for a damper alone); it keeps the
-// semi-implicit step stable at the cheetah's h = 0.01 with one sub-step. ω is
-// twice MuJoCo's 1/(τζ) because MuJoCo's impedance (solimp) makes its
-// constraint stiffer than the bare reference spring: a box resting on a plane
-// sinks g/ω² = g·τ²/4 ≈ 1 mm with the default solref (0.02, 1) instead of 4 mm.
-//
-// Effective mass. mp = m_eff/n_nom, computed once per pair in NewData:
-// m_eff = 1/(a1 + a2) with a_i = trace(J M⁻¹ Jᵀ)/3 the mean inverse inertia
-// that geom i's centre presents to a point force at Qpos0 (0 for a static
-// geom), and n_nom the number of points that carry the pair at rest (4 for a
-// box on a plane, 2 for a capsule lying on one, 1 for a sphere), so that the
-// whole pair behaves as one spring–damper of mass m_eff regardless of how
-// many points it is discretised into. mpt = mp except for box–box pairs,
-// whose mp averages a_i over the box's vertices (rotational compliance, see
-// effectiveMasses) while mpt keeps the centre's. PairMasses exposes
-// mp and mpt for the GPU.
-//
-// Stability: the gym cheetah (dt = 0.01, solref 0.02 1) runs stably with one
-// sub-step and comes to rest within 0.1 mm of MuJoCo's torso height
-// (TestMuJoCoCheetahRest, build tag mujoco); Humanoid Standup (dt = 0.003)
-// and the DeepMind humanoid (dt = 0.005) run stably under random controls.
 
 const (
 	pairPlaneSphere = iota
@@ -116,35 +83,15 @@ func boundRadius(t GeomType, sz *Vec3) float64 {
 	return math.Inf(1)
 }
 
-// solGains maps a solref (time constant, damping ratio) at step h to the
-// per-unit-mass stiffness ω², the damping γ and its implicit form γ'. A
-// non-positive solref entry (MuJoCo's direct form) falls back to (0.02, 1).
-func solGains(ref [2]float64, h float64) (w2, gam, gamImpl float64) {
-	tau, zeta := ref[0], ref[1]
-	if tau <= 0 || zeta <= 0 {
-		tau, zeta = 0.02, 1
-	}
-	tau = math.Max(tau, 2*h)
-	w := 2 / (tau * zeta)
-	if w*h > 1 {
-		w = 1 / h
-	}
-	gam = 2 * zeta * w
-	return w * w, gam, gam / (1 + gam*h)
-}
-
-// pairInfo is the per-pair data fixed at NewData (geoms ordered by rank) and
-// the gains of the current sub-step length.
+// pairInfo is the per-pair data fixed at NewData (geoms ordered by rank).
 type pairInfo struct {
-	g1, g2   int
-	kind     int
-	margin   float64
-	mu       float64
-	solref   [2]float64
-	rbound   float64 // sum of the geoms' bounding-sphere radii (not for planes)
-	mp       float64 // per-point effective mass, 0 when both geoms are static
-	mpt      float64 // per-point mass of the friction damping (= mp except box–box)
-	w2, gimp float64 // ω², γ' for the cached step length
+	g1, g2 int
+	kind   int
+	margin float64
+	mu     float64
+	solref [2]float64
+	rbound float64 // sum of the geoms' bounding-sphere radii (not for planes)
+	static bool    // both geoms on static bodies: never in contact
 
 	// Soft constraints (constraint.go).
 	solimp  [5]float64
@@ -182,7 +129,7 @@ func collide(m *Model, d *Data) {
 	// m.Npair may have been lowered after NewData to switch contacts off.
 	for pi := 0; pi < m.Npair && pi < len(s.pairs); pi++ {
 		p := &s.pairs[pi]
-		if p.mp == 0 {
+		if p.static {
 			continue
 		}
 		g1, g2 := p.g1, p.g2
@@ -428,66 +375,4 @@ func (s *scratch) capsuleBox(pi int, c1 *Vec3, r1 *[9]float64, sz1 *Vec3, c2 *Ve
 	default:
 		s.sphereBox(pi, &p, rad, c2, r2, sz2, mg, false)
 	}
-}
-
-// contactForces turns the active contacts into spatial forces on the links
-// (s.fext, about each tree's reference point) and per-body wrenches about the
-// body COM (d.CfrcExt). It needs comVel for the body velocities.
-func contactForces(m *Model, d *Data) {
-	s := &d.scratch
-	for i := range s.fext {
-		s.fext[i] = [6]float64{}
-	}
-	for i := range d.CfrcExt {
-		d.CfrcExt[i] = [6]float64{}
-	}
-	for i := 0; i < s.ncon; i++ {
-		c := &s.con[i]
-		p := &s.pairs[c.pair]
-		b1, b2 := m.GeomBodyID[p.g1], m.GeomBodyID[p.g2]
-		v1 := s.pointVel(d, b1, &c.pos)
-		v2 := s.pointVel(d, b2, &c.pos)
-		vr := sub3(&v2, &v1)
-		vn := dot3(&vr, &c.n)
-		pen := p.margin - c.dist
-		fn := p.mp * (p.w2*pen - p.gimp*vn)
-		if fn <= 0 {
-			continue
-		}
-		f := scale3(&c.n, fn)
-		vt := addScl3(&vr, &c.n, -vn)
-		if vtn := norm3(&vt); vtn > 1e-12 {
-			ft := math.Min(p.mu*fn, p.mpt*p.gimp*vtn)
-			f = addScl3(&f, &vt, -ft/vtn)
-		}
-		s.applyForce(d, b2, &c.pos, &f, 1)
-		s.applyForce(d, b1, &c.pos, &f, -1)
-	}
-}
-
-// applyForce adds sign·f at world point pos to body b's link and CfrcExt.
-func (s *scratch) applyForce(d *Data, b int, pos, f *Vec3, sign float64) {
-	n := s.bodyNode[b]
-	if n < 0 {
-		return
-	}
-	fs := scale3(f, sign)
-	r := sub3(pos, &d.Xpos[s.treeRoot[b]])
-	t := cross3(&r, &fs)
-	e := &s.fext[n]
-	e[0] += t[0]
-	e[1] += t[1]
-	e[2] += t[2]
-	e[3] += fs[0]
-	e[4] += fs[1]
-	e[5] += fs[2]
-	rc := sub3(pos, &d.Xipos[b])
-	tc := cross3(&rc, &fs)
-	w := &d.CfrcExt[b]
-	w[0] += tc[0]
-	w[1] += tc[1]
-	w[2] += tc[2]
-	w[3] += fs[0]
-	w[4] += fs[1]
-	w[5] += fs[2]
 }

@@ -2,18 +2,13 @@ package batchsim
 
 import "math"
 
-// FrictionlossVel is the velocity (rad/s or m/s) at which the regularised
-// joint friction of DofFrictionloss reaches its full value; both backends
-// use this constant.
-const FrictionlossVel = 0.01
-
 // Joint forces and forward dynamics.
 //
 // The generalized force is MuJoCo's qfrc_smooth without the bias:
 // qfrc = qfrc_passive (spring −k(q − springref), damping −b·q̇) +
-// qfrc_actuator + the joint-limit penalty. Forward dynamics solves
+// qfrc_actuator. Contact-free forward dynamics solves
 //
-//	(M(q) + diag(armature) + h·diag(damping + limit damping))·q̈ = qfrc − C(q, q̇) + Jᵀf_ext
+//	(M(q) + diag(armature) + h·diag(damping))·q̈ = qfrc − C(q, q̇) + Jᵀf_ext
 //
 // with Featherstone's articulated-body algorithm (ABA, "Rigid Body Dynamics
 // Algorithms", 2008, §7.3) over the dof tree in the common-frame form
@@ -23,35 +18,15 @@ const FrictionlossVel = 0.01
 // integrator (mj_Euler adds h·dof_damping to the diagonal of qM), so that a
 // contact-free motion matches MuJoCo to rounding.
 
-// fwdActuation clamps and applies the controls and adds the passive and
-// joint-limit forces: it fills qfrc (nv) and the limit part of the implicit
-// diagonal.
+// fwdActuation clamps and applies the controls and adds the passive forces:
+// it fills qfrc (nv) and the implicit damping diagonal. Limits and dry
+// friction are constraint rows (constraint.go).
 func fwdActuation(m *Model, d *Data) {
 	s := &d.scratch
-	h := s.h
+	h := m.Opt.Timestep
 	for i := 0; i < m.Nv; i++ {
 		s.qfrc[i] = -m.DofDamping[i] * d.Qvel[i]
 		s.diagExtra[i] = h * m.DofDamping[i]
-	}
-	soft := m.Opt.Contact == ContactSoft // limits and dry friction are constraints
-	if len(m.DofFrictionloss) == m.Nv && !soft {
-		for i, fl := range m.DofFrictionloss {
-			if fl <= 0 {
-				continue
-			}
-			// Regularised Coulomb friction −min(fl, b·|q̇|)·sign(q̇), b = fl/FrictionlossVel:
-			// below the knee it is a damper, treated implicitly like joint
-			// damping so that any b is stable and a load under fl only creeps
-			// at load/b; above it a constant force against the motion.
-			v := d.Qvel[i]
-			b := fl / FrictionlossVel
-			if math.Abs(v)*b <= fl {
-				s.qfrc[i] -= b * v
-				s.diagExtra[i] += h * b
-			} else {
-				s.qfrc[i] -= math.Copysign(fl, v)
-			}
-		}
 	}
 	for i, f := range d.QfrcApplied {
 		s.qfrc[i] += f
@@ -65,31 +40,6 @@ func fwdActuation(m *Model, d *Data) {
 		q := d.Qpos[qa]
 		if k := m.JntStiffness[j]; k != 0 {
 			s.qfrc[da] -= k * (q - m.QposSpring[qa])
-		}
-		if !m.JntLimited[j] || soft {
-			continue
-		}
-		// Penalty at the limits: a spring–damper on the violation with the
-		// gains of contact.go's mapping and the dof's effective inertia at
-		// Qpos0; its damping is implicit (on the ABA diagonal) like joint
-		// damping, so it cannot destabilise the step.
-		var x, sgn float64
-		hi := m.JntRange[j][1]
-		if len(m.JntLockJnt) == m.Njnt && m.JntLockJnt[j] >= 0 {
-			hi = lockedUpper(m, d, j, q, hi)
-		}
-		if lo := m.JntRange[j][0]; q < lo {
-			x, sgn = lo-q, 1
-		} else if q > hi {
-			x, sgn = q-hi, -1
-		} else {
-			continue
-		}
-		g := &s.limGain[j]
-		f := g.k*x - g.c*sgn*d.Qvel[da]
-		if f > 0 {
-			s.qfrc[da] += sgn * f
-			s.diagExtra[da] += h * g.c
 		}
 	}
 	for a := 0; a < m.Nu; a++ {
@@ -120,7 +70,7 @@ func fwdActuation(m *Model, d *Data) {
 }
 
 // fwdAcceleration runs ABA and writes d.Qacc. It needs kinematics, comPos,
-// comVel, fwdActuation and the contact forces (s.fext) of this sub-step.
+// comVel, fwdActuation and the external link forces s.fext.
 func fwdAcceleration(m *Model, d *Data) {
 	s := &d.scratch
 	nv := m.Nv

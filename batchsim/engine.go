@@ -9,7 +9,8 @@ import (
 
 // The physics step, in the order of PHYSICS.md and MuJoCo's mj_step with the
 // Euler integrator: checkState, FwdPosition (kinematics and contacts),
-// FwdVelocity, FwdActuation, FwdAcceleration (ABA), integrate.
+// comVel, fwdActuation, the constraint rows, the acceleration (ABA, or the
+// Newton solve of constraint.go), integrate.
 
 // dof kinds that need special treatment in comVel.
 const (
@@ -17,10 +18,6 @@ const (
 	dofFreeTrans        // translation of a free joint
 	dofFreeRot          // rotation of a free joint
 )
-
-// limitGain is the spring–damper of a joint limit: generalized stiffness and
-// damping (see fwdActuation).
-type limitGain struct{ k, c float64 }
 
 // scratch is the engine's per-world working memory, allocated by NewData so
 // that Step never allocates.
@@ -33,9 +30,6 @@ type scratch struct {
 	dofKind     []int        // dofPlain, dofFreeTrans or dofFreeRot (nv)
 	dofFreeBase []int        // for free rotation dofs: last translation dof (nv)
 	pairs       []pairInfo   // candidate pairs, ordered by geom rank (npair)
-	jntIeff     []float64    // effective inertia of the joint's dof at Qpos0 (njnt)
-	limGain     []limitGain  // joint-limit gains for step h (njnt)
-	h           float64      // sub-step length the gains were computed for
 
 	// Position and velocity stage.
 	xmat    [][9]float64 // body orientation, row-major (nbody)
@@ -90,8 +84,6 @@ func NewData(m *Model) *Data {
 	s.geomMat = make([][9]float64, m.Ngeom)
 	s.dofKind = make([]int, nv)
 	s.dofFreeBase = make([]int, nv)
-	s.jntIeff = make([]float64, nj)
-	s.limGain = make([]limitGain, nj)
 	s.xmat = make([][9]float64, nb)
 	s.xaxis = make([]Vec3, nj)
 	s.xanchor = make([]Vec3, nj)
@@ -173,6 +165,7 @@ func NewData(m *Model) *Data {
 			solimp: solimpAt(m.PairSolimp, i),
 			condim: 3,
 			rbound: boundRadius(m.GeomType[g1], &m.GeomSize[g1]) + boundRadius(m.GeomType[g2], &m.GeomSize[g2]),
+			static: s.bodyNode[m.GeomBodyID[g1]] < 0 && s.bodyNode[m.GeomBodyID[g2]] < 0,
 		}
 		maxCon += mc
 	}
@@ -191,14 +184,14 @@ func NewData(m *Model) *Data {
 		maxEfc += mc * pyramidRows(s.pairs[i].condim)
 	}
 	s.efc.alloc(m, maxEfc)
-	effectiveMasses(m, d)
+	inverseWeights(m, d)
 	ResetData(m, d)
 	return d
 }
 
-// effectiveMasses fills the per-pair contact masses and the joint-limit
-// inertias from the mass matrix at Qpos0 (see contact.go).
-func effectiveMasses(m *Model, d *Data) {
+// inverseWeights computes the constraints' inverse weights from the mass
+// matrix at Qpos0, as MuJoCo does once per model (constraint.go).
+func inverseWeights(m *Model, d *Data) {
 	s := &d.scratch
 	copy(d.Qpos, m.Qpos0)
 	kinematics(m, d)
@@ -212,35 +205,6 @@ func effectiveMasses(m *Model, d *Data) {
 			_ = chol.InverseTo(minv)
 		}
 	}
-	// inverse inertia that point p of geom g presents to a point force
-	geomInvAt := func(g int, p *Vec3) float64 {
-		b := m.GeomBodyID[g]
-		n := s.bodyNode[b]
-		if n < 0 {
-			return 0
-		}
-		if !ok {
-			return 1 / math.Max(m.BodyMass[b], 1e-9)
-		}
-		var jac [MaxDofs + 8][3]float64
-		o := &d.Xpos[s.treeRoot[b]]
-		r := sub3(p, o)
-		var idx []int
-		for j := n; j >= 0; j = m.DofParentID[j] {
-			c := &s.cdof[j]
-			w := Vec3{c[0], c[1], c[2]}
-			wr := cross3(&w, &r)
-			jac[len(idx)] = Vec3{c[3] + wr[0], c[4] + wr[1], c[5] + wr[2]}
-			idx = append(idx, j)
-		}
-		tr := 0.0
-		for a := range idx {
-			for b := range idx {
-				tr += minv.At(idx[a], idx[b]) * dot3(&jac[a], &jac[b])
-			}
-		}
-		return tr / 3
-	}
 	minvAt := func(i, j int) float64 {
 		if !ok {
 			return 0
@@ -248,68 +212,6 @@ func effectiveMasses(m *Model, d *Data) {
 		return minv.At(i, j)
 	}
 	s.efc.invWeights(m, d, minvAt)
-	geomInv := func(g int) float64 { return geomInvAt(g, &d.GeomXpos[g]) }
-	// For the normal force of box–box pairs, whose patch of points can rock
-	// the boxes, the mean over the box's vertices, which includes the
-	// rotational compliance: taken at the centre, the rocking mode of a small
-	// held box is over-damped and the explicit step chatters. Their friction
-	// keeps the centre's mass (mpt), which the sliding mode sees, so that a
-	// held box creeps as little as the step allows.
-	boxInv := func(g int) float64 {
-		r, c, sz := &d.GeomXmat[g], &d.GeomXpos[g], &m.GeomSize[g]
-		a := 0.0
-		for v := 0; v < 8; v++ {
-			var p Vec3
-			for k := 0; k < 3; k++ {
-				p[k] = c[k] + sgnBit(v, 0)*sz[0]*r[3*k] + sgnBit(v, 1)*sz[1]*r[3*k+1] + sgnBit(v, 2)*sz[2]*r[3*k+2]
-			}
-			a += geomInvAt(g, &p)
-		}
-		return a / 8
-	}
-	for i := range s.pairs {
-		p := &s.pairs[i]
-		_, _, nn := pairKind(geomRank(m.GeomType[p.g1]), geomRank(m.GeomType[p.g2]))
-		a := geomInv(p.g1) + geomInv(p.g2)
-		if a > 0 {
-			p.mp = 1 / a / float64(nn)
-		}
-		p.mpt = p.mp
-		if p.kind == pairBoxBox {
-			if ab := boxInv(p.g1) + boxInv(p.g2); ab > 0 {
-				p.mp = 1 / ab / float64(nn)
-			}
-		}
-	}
-	for j := 0; j < m.Njnt; j++ {
-		if t := m.JntType[j]; t != JointHinge && t != JointSlide {
-			continue
-		}
-		da := m.JntDofAdr[j]
-		if ok && minv.At(da, da) > 0 {
-			s.jntIeff[j] = 1 / minv.At(da, da)
-		} else {
-			s.jntIeff[j] = math.Max(m.DofArmature[da], 1e-9)
-		}
-	}
-	s.h = 0
-}
-
-// setStep recomputes the contact and limit gains when the sub-step length
-// changes.
-func (s *scratch) setStep(m *Model, h float64) {
-	if h == s.h {
-		return
-	}
-	s.h = h
-	for i := range s.pairs {
-		p := &s.pairs[i]
-		p.w2, _, p.gimp = solGains(p.solref, h)
-	}
-	for j := 0; j < m.Njnt; j++ {
-		w2, gam, _ := solGains(m.JntSolref[j], h)
-		s.limGain[j] = limitGain{k: s.jntIeff[j] * w2, c: s.jntIeff[j] * gam}
-	}
 }
 
 // ResetData sets the default state: qpos = Qpos0, zero velocities, controls
@@ -340,8 +242,8 @@ func NormalizeQuats(m *Model, qpos []float64) {
 }
 
 // Forward computes the position stage from qpos: Xpos, Xquat, Xipos, geom
-// and site poses. Step leaves these at the state the last sub-step started
-// from, as MuJoCo's mj_step does; call Forward to refresh them.
+// and site poses. Step leaves these at the state the step started from, as
+// MuJoCo's mj_step does; call Forward to refresh them.
 func Forward(m *Model, d *Data) { kinematics(m, d) }
 
 // FwdPosition runs the position stage: kinematics, dof axes and contacts.
@@ -351,61 +253,19 @@ func FwdPosition(m *Model, d *Data) {
 	collide(m, d)
 }
 
-// FwdVelocity computes the link velocities and the contact forces that
-// depend on them.
-func FwdVelocity(m *Model, d *Data) {
-	comVel(m, d)
-	contactForces(m, d)
-}
-
-// FwdActuation applies the controls, the passive and the limit forces.
-func FwdActuation(m *Model, d *Data) { fwdActuation(m, d) }
-
-// FwdAcceleration computes Qacc by the articulated-body algorithm.
-func FwdAcceleration(m *Model, d *Data) { fwdAcceleration(m, d) }
-
-// Step advances d by m.Opt.Timestep. A step that starts with an active
-// contact or joint limit is taken as m.Opt.Substeps equal sub-steps (0 is
-// read as 1; see autoSubsteps), any other as one whole step, exactly MuJoCo's
-// Euler step. It leaves Qacc and CfrcExt of the last sub-step, and returns an
-// error naming the array and index when the state or the controls are not
-// finite before the step, or the state is not after.
+// Step advances d by m.Opt.Timestep in one whole step with MuJoCo's soft
+// constraints: the unconstrained acceleration by ABA, then, when a contact,
+// limit or dry-friction row is active, the Newton solve on the mass matrix
+// and MuJoCo's implicit damping (constraint.go). It leaves Qacc and
+// CfrcExt of the step, and returns an error naming the array and index
+// when the state or the controls are not finite before the step, or the
+// state is not after.
 func Step(m *Model, d *Data) error {
 	if err := checkState(m, d, "before step"); err != nil {
 		return err
 	}
-	if m.Opt.Contact == ContactSoft {
-		if err := stepSoft(m, d); err != nil {
-			return err
-		}
-		return checkState(m, d, "after step")
-	}
-	ns, h := 1, m.Opt.Timestep
-	FwdPosition(m, d)
-	if n := max(m.Opt.Substeps, 1); n > 1 && (d.ncon > 0 || limitActive(m, d.Qpos)) {
-		ns, h = n, m.Opt.Timestep/float64(n)
-	}
-	d.setStep(m, h)
-	for k := 0; k < ns; k++ {
-		if k > 0 {
-			FwdPosition(m, d)
-		}
-		FwdVelocity(m, d)
-		FwdActuation(m, d)
-		FwdAcceleration(m, d)
-		integrate(m, d, h)
-		d.Time += h
-	}
-	return checkState(m, d, "after step")
-}
-
-// stepSoft is one whole step with soft constraints: the unconstrained
-// acceleration by ABA, then, when a constraint is active, the Newton solve
-// on the mass matrix and MuJoCo's implicit damping (constraint.go).
-func stepSoft(m *Model, d *Data) error {
 	s := &d.scratch
 	h := m.Opt.Timestep
-	d.setStep(m, h)
 	FwdPosition(m, d)
 	comVel(m, d)
 	for i := range s.fext {
@@ -443,7 +303,7 @@ func stepSoft(m *Model, d *Data) error {
 	}
 	integrate(m, d, h)
 	d.Time += h
-	return nil
+	return checkState(m, d, "after step")
 }
 
 func checkState(m *Model, d *Data, when string) error {

@@ -26,12 +26,7 @@ func BenchmarkStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, cm := range []ContactModel{ContactPenalty, ContactSoft} {
-				b.Run("contact="+cm.String(), func(b *testing.B) {
-					m.Opt.Contact = cm
-					benchStep(b, m)
-				})
-			}
+			benchStep(b, m)
 		})
 	}
 }

@@ -17,9 +17,8 @@ const slideXML = `<mujoco>
 </mujoco>`
 
 // TestJointFriction: a force below the friction (2 N < 3 N) moves the
-// block less than 1 cm in 1 s (the regularised law creeps at
-// F·FrictionlossVel/fl); a force above it (7 N) accelerates it at
-// (7 − 3)/2 m/s² within 1 %.
+// block less than 1 cm in 1 s (the soft friction row only creeps); a force
+// above it (7 N) accelerates it at (7 − 3)/2 m/s² within 1 %.
 func TestJointFriction(t *testing.T) {
 	m, d := loadXML(t, slideXML)
 	d.QfrcApplied[0] = 2

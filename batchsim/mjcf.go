@@ -408,7 +408,7 @@ func (c *compiler) checkAttrs(n *node, kind string) error {
 }
 
 func (c *compiler) compile(root *node) (*Model, error) {
-	m := &Model{Name: root.attrs["model"], Opt: Options{Timestep: 0.002, Gravity: Vec3{0, 0, -9.81}, Substeps: 1, Integrator: "Euler", Contact: ContactSoft}}
+	m := &Model{Name: root.attrs["model"], Opt: Options{Timestep: 0.002, Gravity: Vec3{0, 0, -9.81}, Integrator: "Euler"}}
 	c.m = m
 	c.classes = map[string]*defaultClass{"main": {kinds: map[string]attrSet{}}}
 	c.names = map[string]map[string]string{"body": {"world": ""}} // body 0 is the world
@@ -1828,7 +1828,6 @@ func (c *compiler) finish() error {
 	if err := c.contactPairs(); err != nil {
 		return err
 	}
-	m.Opt.Substeps = autoSubsteps(m)
 	// The engine's limits (the GPU kernel's private arrays).
 	limits := []struct {
 		name    string

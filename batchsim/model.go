@@ -1,7 +1,8 @@
 // Package batchsim is the simplified articulated-body engine of apex: a
 // kinematic tree in generalized coordinates (hinge, slide and free joints),
-// Featherstone's articulated-body algorithm, soft penalty contacts between a
-// few primitives, and semi-implicit Euler integration, as specified in
+// Featherstone's articulated-body algorithm, MuJoCo's soft constraints for
+// contacts between primitives, limits and dry friction (solved by Newton's
+// method), and semi-implicit Euler integration, as specified in
 // docs/design/PHYSICS.md. It also owns the MJCF loader, the tasks and the
 // CPU implementation of the batched Evaluator.
 //
@@ -101,35 +102,9 @@ type (
 type Options struct {
 	Timestep float64 // seconds per physics step (MJCF option/@timestep)
 	Gravity  Vec3    // m/s² (MJCF option/@gravity)
-	// Substeps is the number of equal sub-steps of Timestep/Substeps that one
-	// physics step takes; 1 unless penalty contacts need a smaller step. It is
-	// part of the compiled model so that CPU and GPU take the same sub-steps.
-	Substeps int
-	// Contact is the contact and limit model (see ContactModel).
-	Contact ContactModel
 	// Integrator is the file's integrator ("Euler" or "RK4"); the engine always
 	// runs semi-implicit Euler and the loader warns when the file asked for RK4.
 	Integrator string
-}
-
-// ContactModel selects how contacts, joint and tendon limits and dry joint
-// friction act.
-type ContactModel int
-
-const (
-	// ContactPenalty: explicit spring–damper forces with Substeps sub-steps
-	// while one is active (contact.go).
-	ContactPenalty ContactModel = iota
-	// ContactSoft: MuJoCo's soft constraints, implicit in velocity, solved
-	// by Newton's method in whole steps (constraint.go).
-	ContactSoft
-)
-
-func (c ContactModel) String() string {
-	if c == ContactSoft {
-		return "soft"
-	}
-	return "penalty"
 }
 
 // Model is a compiled model: read-only during simulation and shared by all
@@ -303,6 +278,6 @@ type Model struct {
 
 	// Warnings are facts about the file that the engine treats differently from
 	// MuJoCo (an RK4 integrator run as Euler, solver settings that do not apply
-	// to penalty contacts). `apex model` prints them.
+	// to the engine's Newton solve). `apex model` prints them.
 	Warnings []string
 }

@@ -3,7 +3,7 @@
 package batchsim_test
 
 // Issue 15, item 3 (the dynamics): the Adroit door stepped by batchsim's
-// soft constraints (ContactSoft) against MuJoCo 2.2.2. Run with
+// soft constraints against MuJoCo 2.2.2. Run with
 //
 //	go test -tags mujoco -v -run MuJoCoAdroit ./batchsim
 //
@@ -28,7 +28,6 @@ import (
 func adroitPair(t *testing.T, noslip bool) *pair {
 	t.Helper()
 	p := loadPair(t, mjcfPath(t, filepath.Join("adroit", "adroit_door.xml")))
-	p.m.Opt.Contact = batchsim.ContactSoft
 	p.mj.UseExactSolver()
 	if !noslip {
 		p.mj.SetNoslipIterations(0)

@@ -30,7 +30,6 @@ func TestMuJoCoContactStep(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			p := loadPair(t, mjcfPath(t, c.file))
-			p.m.Opt.Contact = batchsim.ContactSoft
 			p.mj.UseExactSolver() // humanoidstandup.xml asks for 50 PGS sweeps
 			p.setState(p.m.Qpos0, make([]float64, p.m.Nv))
 			u := randomCtrl(11, c.nstep/c.frameSkip+1, p.m.Nu, 1)

@@ -279,21 +279,10 @@ func TestMuJoCoHumanoidFlight(t *testing.T) {
 // rootz slide coordinate (displacement from the body's pos z = 0.7 in both
 // engines) and as the torso frame's world z after Forward.
 func TestMuJoCoCheetahRest(t *testing.T) {
-	for _, cm := range []batchsim.ContactModel{batchsim.ContactPenalty, batchsim.ContactSoft} {
-		t.Run(cm.String(), func(t *testing.T) { testCheetahRest(t, cm) })
-	}
-}
-
-func testCheetahRest(t *testing.T, cm batchsim.ContactModel) {
 	p := loadPair(t, mjcfPath(t, "half_cheetah.xml"))
-	p.m.Opt.Contact = cm
 	const nstep = 200 // 2 s at dt 0.01
-	// Penalty contacts only approximate MuJoCo's; soft constraints are
-	// MuJoCo's, so the whole drop must agree to rounding.
-	heightTol, pitchTol := 0.01, 0.05
-	if cm == batchsim.ContactSoft {
-		heightTol, pitchTol = 1e-6, 1e-6
-	}
+	// The soft constraints are MuJoCo's: the whole drop agrees to rounding.
+	const heightTol, pitchTol = 1e-6, 1e-6
 	p.setState(p.m.Qpos0, make([]float64, p.m.Nv))
 	zero := make([]float64, p.m.Nu)
 	p.mj.SetCtrl(zero)
@@ -330,7 +319,7 @@ func testCheetahRest(t *testing.T, cm batchsim.ContactModel) {
 	if math.Abs(mjZ-(0.7+mq[1])) > 1e-12 {
 		t.Errorf("MuJoCo torso z %g != 0.7 + rootz %g: the slide convention assumed here is wrong", mjZ, mq[1])
 	}
-	if cm == batchsim.ContactSoft && (maxDz > heightTol || maxDpitch > pitchTol) {
+	if maxDz > heightTol || maxDpitch > pitchTol {
 		t.Errorf("during the drop the torso differs from MuJoCo's by up to %.3g m and %.3g rad, want <= %g", maxDz, maxDpitch, heightTol)
 	}
 	if dRootz > heightTol || dZ > heightTol {

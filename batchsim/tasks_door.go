@@ -35,8 +35,6 @@ var adroitFrameRange = [3][2]float64{{-0.3, -0.2}, {0.25, 0.35}, {0.252, 0.35}}
 //
 //	0.1·‖palm − handle‖ + 0.1·(θ − 1.57)² + 1e-5·Σq̇² − 2·[θ > 0.2] − 8·[θ > 1.0] − 10·[θ > 1.35].
 //
-// The model's tendon limits (the hand's coupled joints) are constraints, so
-// the task runs MuJoCo's soft constraints (ContactSoft) whatever the default.
 // The door's candidate contacts with the table are dropped (see
 // dropDoorTablePairs): MuJoCo never makes them, batchsim's capsule stand-ins
 // for the door's cylinders would.
@@ -83,7 +81,6 @@ func DoorWithModel(m *Model) (*Task, error) {
 	if m.JntQposAdr[ids[7]] != adroitQposDoor || m.JntName[m.Njnt-1] != "latch" || m.JntQposAdr[m.Njnt-1] != adroitQposLatch {
 		return nil, fmt.Errorf("door: the door hinge and the latch are not qpos %d and %d", adroitQposDoor, adroitQposLatch)
 	}
-	m.Opt.Contact = ContactSoft
 	if err := dropDoorTablePairs(m); err != nil {
 		return nil, err
 	}

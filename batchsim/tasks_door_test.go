@@ -18,14 +18,14 @@ func mustDoor(t *testing.T) *Task {
 	return task
 }
 
-// TestDoorTask: the task is AdroitHandDoor's: soft constraints, actions in
+// TestDoorTask: the task is AdroitHandDoor's: actions in
 // [−1, 1] onto each control range, the environment's gains, frame skip 5 at
 // 0.002 s, 200 steps, and 39 observations laid out as the environment's.
 func TestDoorTask(t *testing.T) {
 	task := mustDoor(t)
 	m := task.Model
-	if m.Opt.Contact != ContactSoft || task.ControlDt() != 0.01 || task.EpisodeLen != 200 || task.NParam != 3 {
-		t.Fatalf("contact %v, control step %g, episode %d, nparam %d", m.Opt.Contact, task.ControlDt(), task.EpisodeLen, task.NParam)
+	if task.ControlDt() != 0.01 || task.EpisodeLen != 200 || task.NParam != 3 {
+		t.Fatalf("control step %g, episode %d, nparam %d", task.ControlDt(), task.EpisodeLen, task.NParam)
 	}
 	for a := range m.Nu {
 		r := m.ActCtrlRange[a]

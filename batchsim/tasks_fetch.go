@@ -21,12 +21,6 @@ const (
 // 50-step episodes, a goal per episode (NParam = 3), the 28-dim observation
 // of gym-robotics, planning cost ‖goal − cube‖, reported reward
 // −[‖goal − cube‖ > 0.05] and success at ‖goal − cube‖ ≤ 0.05.
-//
-// Penalty friction is viscous below its Coulomb bound, so a held cube creeps
-// at about its weight over the summed tangential damping of the pad
-// contacts, which the sub-step bounds (γ' < 1/h): the stiff pad and cube
-// contacts (solref 0.002) make the loader choose 8 sub-steps per contact
-// step (autoSubsteps), at which a 2 kg cube creeps about 5 mm/s.
 func FetchPickPlace() (*Task, error) {
 	m, err := embeddedModel("fetch_pickplace.xml")
 	if err != nil {

@@ -31,11 +31,11 @@ const hardwareStepsPerDispatch = 16
 
 // physicsLoopIterations estimates the loop iterations of one physics step
 // of m. In the generic kernel that is
-// every loop of the physics stage per sub-step, with 6-vector loops as 6
+// every loop of the physics stage, with 6-vector loops as 6
 // iterations and the 6×6 ones as 36, and for box–box pairs the
 // separating-axis and clipping loops; measured on the cheetah (nv 9, 9
 // pairs): about 620 per physics step, which this overestimates by 2–3×. In
-// the specialised kernel (specialize.go) only the sub-step loop and the
+// the specialised kernel (specialize.go) only the solver's and the
 // collision functions' own loops remain.
 func physicsLoopIterations(m *batchsim.Model, specialized bool) int {
 	boxBox, planeBox := 0, 0

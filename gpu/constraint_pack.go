@@ -42,15 +42,6 @@ func packConstraints(p *packed, m *batchsim.Model) {
 	p.addFloats("H_F_EFC_PAIR", pair...)
 }
 
-// checkContactModel refuses a model the kernel does not implement: it runs
-// soft constraints only (batchsim.ContactSoft).
-func checkContactModel(m *batchsim.Model) error {
-	if m.Opt.Contact != batchsim.ContactSoft {
-		return fmt.Errorf("gpu: model %q uses %s contacts; the GPU kernel implements soft constraints only (batchsim.ContactSoft)", m.Name, m.Opt.Contact)
-	}
-	return nil
-}
-
 // checkTaskFeatures refuses a task that uses what the kernel does not have
 // yet, rather than running it differently from the CPU: bodies moved per
 // problem (Task.BodyPos) and cost terms past the kernel's last term kind.

@@ -45,9 +45,6 @@ func (p *packed) addFloats(slot string, vals ...float64) {
 // naming the limit.
 func checkLimits(t *batchsim.Task) error {
 	m := t.Model
-	if err := checkContactModel(m); err != nil {
-		return err
-	}
 	if err := checkTaskFeatures(t); err != nil {
 		return err
 	}
@@ -88,7 +85,6 @@ func packTask(t *batchsim.Task) (*packed, error) {
 	p.set("H_NJNT", m.Njnt)
 	p.set("H_NGEOM", m.Ngeom)
 	p.set("H_NPAIR", m.Npair)
-	p.set("H_SUBSTEPS", max(m.Opt.Substeps, 1))
 	p.set("H_FRAME_SKIP", t.FrameSkip)
 	p.set("H_NTERM", len(t.Cost))
 	p.set("H_NOBS_SEG", len(t.Obs))
@@ -128,9 +124,7 @@ func packTask(t *batchsim.Task) (*packed, error) {
 	p.addInts("H_CTRL_REL", rel...)
 
 	g := m.Opt.Gravity
-	// The sub-step length last: timestep / substeps, computed in float64.
-	p.addFloats("H_F_OPT", m.Opt.Timestep, g[0], g[1], g[2], t.ControlDt(), m.Opt.Timestep/float64(max(m.Opt.Substeps, 1)),
-		batchsim.FrictionlossVel)
+	p.addFloats("H_F_OPT", m.Opt.Timestep, g[0], g[1], g[2], t.ControlDt())
 	p.addFloats("H_F_TERM_X", xs...)
 	p.addFloats("H_F_OBS_X", segX...)
 	p.addFloats("H_F_TERM_W", ws...)

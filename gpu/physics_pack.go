@@ -9,15 +9,10 @@ import (
 // packPhysics appends the model fields of the physics step and the derived
 // quantities that batchsim.NewData computes once per model (engine.go): the
 // link of each body, the tree roots, the body-frame rotational inertias,
-// the geom orientations, the dof kinds, the contact pairs ordered by geom
-// rank with their gains, and the joint-limit gains.
+// the geom orientations, the dof kinds and the contact pairs ordered by
+// geom rank.
 func packPhysics(p *packed, m *batchsim.Model) {
 	nb, nj, nv, ng := m.Nbody, m.Njnt, m.Nv, m.Ngeom
-	// Gains for the two step lengths batchsim.Step takes: the whole timestep
-	// (no contact or limit active) and the sub-step.
-	hFull := m.Opt.Timestep
-	hSub := m.Opt.Timestep / float64(max(m.Opt.Substeps, 1))
-
 	node := make([]int, nb)
 	root := make([]int, nb)
 	node[0] = -1
@@ -72,7 +67,6 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	p.addInts("H_GEOM_BODY", m.GeomBodyID...)
 
 	// Pairs, ordered so that the first geom has the lower rank (contact.go).
-	mp, mpt := batchsim.PairMasses(m)
 	var pairI []int
 	var pairF []float64
 	for i := 0; i < m.Npair; i++ {
@@ -81,12 +75,13 @@ func packPhysics(p *packed, m *batchsim.Model) {
 		if swapped {
 			g1, g2 = g2, g1
 		}
-		w2, _, gimp := batchsim.SolGains(m.PairSolref[i], hFull)
-		w2s, _, gimps := batchsim.SolGains(m.PairSolref[i], hSub)
+		moving := 0.0 // a pair of two static geoms never touches
+		if node[m.GeomBodyID[g1]] >= 0 || node[m.GeomBodyID[g2]] >= 0 {
+			moving = 1
+		}
 		pairI = append(pairI, g1, g2, kind)
-		pairF = append(pairF, m.PairMargin[i], m.PairFriction[i], mp[i], mpt[i],
-			boundRadius(m.GeomType[g1], m.GeomSize[g1])+boundRadius(m.GeomType[g2], m.GeomSize[g2]),
-			w2, gimp, w2s, gimps)
+		pairF = append(pairF, m.PairMargin[i], moving,
+			boundRadius(m.GeomType[g1], m.GeomSize[g1])+boundRadius(m.GeomType[g2], m.GeomSize[g2]))
 	}
 	p.addInts("H_PAIR", pairI...)
 
@@ -155,17 +150,12 @@ func packPhysics(p *packed, m *batchsim.Model) {
 	p.addFloats("H_F_BODY_ROTI", roti...)
 	p.addFloats("H_F_JNT_POS", flat3(m.JntPos)...)
 	p.addFloats("H_F_JNT_AXIS", flat3(m.JntAxis)...)
-	var rng, lim []float64
-	ieff := batchsim.JointLimitInertia(m)
+	var rng []float64
 	for j := 0; j < nj; j++ {
 		rng = append(rng, m.JntRange[j][0], m.JntRange[j][1])
-		w2, gam, _ := batchsim.SolGains(m.JntSolref[j], hFull)
-		w2s, gams, _ := batchsim.SolGains(m.JntSolref[j], hSub)
-		lim = append(lim, ieff[j]*w2, ieff[j]*gam, ieff[j]*w2s, ieff[j]*gams)
 	}
 	p.addFloats("H_F_JNT_RANGE", rng...)
 	p.addFloats("H_F_JNT_STIFF", m.JntStiffness...)
-	p.addFloats("H_F_JNT_LIMGAIN", lim...)
 	p.addFloats("H_F_DOF_DAMP", m.DofDamping...)
 	p.addFloats("H_F_DOF_ARM", m.DofArmature...)
 	p.addFloats("H_F_GEOM_POS", flat3(m.GeomPos)...)

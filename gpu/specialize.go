@@ -225,9 +225,9 @@ var drivers = map[string]func(*code, *packed){
 	},
 	"contacts": func(c *code, p *packed) {
 		// One collide_K per pair, of its kind only; pairs of two static
-		// bodies (mass factor 0) are left out.
+		// bodies are left out.
 		for pi := 0; pi < p.count("H_NPAIR"); pi++ {
-			if p.floats[p.count("H_F_PAIR")+kconst("PAIR_F")*pi+2] == 0 {
+			if p.floats[p.count("H_F_PAIR")+kconst("PAIR_F")*pi+1] == 0 {
 				continue
 			}
 			g1, g2, kind := p.field("H_PAIR", 3*pi), p.field("H_PAIR", 3*pi+1), p.field("H_PAIR", 3*pi+2)

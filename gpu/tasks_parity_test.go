@@ -107,7 +107,7 @@ func taskStates(tb testing.TB, rng *rand.Rand, task *batchsim.Task, n int, open 
 			for i := range v {
 				v[i] = 0.3 * rng.NormFloat64()
 			}
-			if rng.IntN(2) == 0 { // below FrictionlossVel: the damper branch
+			if rng.IntN(2) == 0 { // slow: the dry-friction rows' linear zone
 				v[8] = u(0.008)
 				v[9] = u(0.008)
 			}

@@ -32,79 +32,77 @@ const H_NBODY: u32 = 3u;
 const H_NJNT: u32 = 4u;
 const H_NGEOM: u32 = 5u;
 const H_NPAIR: u32 = 6u;
-const H_SUBSTEPS: u32 = 7u;
-const H_FRAME_SKIP: u32 = 8u;
-const H_NTERM: u32 = 9u;
-const H_NOBS_SEG: u32 = 10u;
-const H_NOBS: u32 = 11u;
+const H_FRAME_SKIP: u32 = 7u;
+const H_NTERM: u32 = 8u;
+const H_NOBS_SEG: u32 = 9u;
+const H_NOBS: u32 = 10u;
 // offsets into model_i
-const H_TERM_KIND: u32 = 12u;    // (nterm)
-const H_TERM_I: u32 = 13u;       // (nterm)
-const H_OBS_SEG: u32 = 14u;      // kind, from, to (nobs_seg × 3)
-const H_BODY_PARENT: u32 = 15u;  // (nbody)
-const H_BODY_JNTADR: u32 = 16u;  // (nbody)
-const H_BODY_JNTNUM: u32 = 17u;  // (nbody)
-const H_BODY_NODE: u32 = 18u;    // link (dof) moving the body, -1 static (nbody)
-const H_BODY_ROOT: u32 = 19u;    // child of the world the body hangs from (nbody)
-const H_JNT_TYPE: u32 = 20u;     // (njnt)
-const H_JNT_QPOSADR: u32 = 21u;  // (njnt)
-const H_JNT_DOFADR: u32 = 22u;   // (njnt)
-const H_JNT_LIMITED: u32 = 23u;  // (njnt)
-const H_JNT_BODY: u32 = 24u;     // (njnt)
-const H_DOF_PARENT: u32 = 25u;   // (nv)
-const H_DOF_KIND: u32 = 26u;     // plain 0, free translation 1, free rotation 2 (nv)
-const H_DOF_FREEBASE: u32 = 27u; // last translation dof of a free rotation dof (nv)
-const H_GEOM_BODY: u32 = 28u;    // (ngeom)
-const H_PAIR: u32 = 29u;         // geom1, geom2 ordered by rank, kind (npair × 3)
-const H_ACT_TRN: u32 = 30u;      // (nu)
-const H_ACT_LIMITED: u32 = 31u;  // (nu)
+const H_TERM_KIND: u32 = 11u;    // (nterm)
+const H_TERM_I: u32 = 12u;       // (nterm)
+const H_OBS_SEG: u32 = 13u;      // kind, from, to (nobs_seg × 3)
+const H_BODY_PARENT: u32 = 14u;  // (nbody)
+const H_BODY_JNTADR: u32 = 15u;  // (nbody)
+const H_BODY_JNTNUM: u32 = 16u;  // (nbody)
+const H_BODY_NODE: u32 = 17u;    // link (dof) moving the body, -1 static (nbody)
+const H_BODY_ROOT: u32 = 18u;    // child of the world the body hangs from (nbody)
+const H_JNT_TYPE: u32 = 19u;     // (njnt)
+const H_JNT_QPOSADR: u32 = 20u;  // (njnt)
+const H_JNT_DOFADR: u32 = 21u;   // (njnt)
+const H_JNT_LIMITED: u32 = 22u;  // (njnt)
+const H_JNT_BODY: u32 = 23u;     // (njnt)
+const H_DOF_PARENT: u32 = 24u;   // (nv)
+const H_DOF_KIND: u32 = 25u;     // plain 0, free translation 1, free rotation 2 (nv)
+const H_DOF_FREEBASE: u32 = 26u; // last translation dof of a free rotation dof (nv)
+const H_GEOM_BODY: u32 = 27u;    // (ngeom)
+const H_PAIR: u32 = 28u;         // geom1, geom2 ordered by rank, kind (npair × 3)
+const H_ACT_TRN: u32 = 29u;      // (nu)
+const H_ACT_LIMITED: u32 = 30u;  // (nu)
 // offsets into model_f
-const H_F_OPT: u32 = 32u;        // timestep, gravity xyz, control dt, sub-step h, friction-loss velocity
-const H_F_TERM_X: u32 = 33u;     // (nterm)
-const H_F_TERM_W: u32 = 34u;     // (nterm)
-const H_F_CTRL_OFS: u32 = 35u;   // (nu)
-const H_F_CTRL_SCL: u32 = 36u;   // (nu)
-const H_F_BODY_POS: u32 = 37u;   // (nbody × 3)
-const H_F_BODY_QUAT: u32 = 38u;  // (nbody × 4)
-const H_F_BODY_MASS: u32 = 39u;  // (nbody)
-const H_F_BODY_IPOS: u32 = 40u;  // (nbody × 3)
-const H_F_BODY_ROTI: u32 = 41u;  // rotational inertia about the COM, body frame, row-major (nbody × 9)
-const H_F_JNT_POS: u32 = 42u;    // (njnt × 3)
-const H_F_JNT_AXIS: u32 = 43u;   // (njnt × 3)
-const H_F_JNT_RANGE: u32 = 44u;  // (njnt × 2)
-const H_F_JNT_STIFF: u32 = 45u;  // (njnt)
-const H_F_JNT_LIMGAIN: u32 = 46u; // limit k, c for the whole step, then for the sub-step (njnt × 4)
-const H_F_DOF_DAMP: u32 = 47u;   // (nv)
-const H_F_DOF_ARM: u32 = 48u;    // (nv)
-const H_F_GEOM_POS: u32 = 49u;   // (ngeom × 3)
-const H_F_GEOM_MAT: u32 = 50u;   // orientation in the body frame, row-major (ngeom × 9)
-const H_F_GEOM_SIZE: u32 = 51u;  // (ngeom × 3)
-const H_F_PAIR: u32 = 52u;       // margin, mu, mp, mpt, bound radius, ω², γ' (whole step), ω², γ' (sub-step) (npair × PAIR_F)
-const H_F_ACT: u32 = 53u;        // gear, gain, bias0, bias1, bias2, ctrl lo, ctrl hi (nu × 7)
-const H_F_QPOS0: u32 = 54u;      // (nq)
-const H_F_QPOS_SPRING: u32 = 55u; // (nq)
-const H_NPARAM: u32 = 56u;       // task parameters per problem, after each start state in start_in
-const H_OBS_SITES: u32 = 57u;    // 1 when an observation segment reads site positions
-const H_TERM_J: u32 = 58u;       // second index of a term (nterm)
-const H_SITE_BODY: u32 = 59u;    // (nsite)
-const H_JNT_LOCKJNT: u32 = 60u;  // gate joint of a conditional upper limit, -1 none (njnt)
-const H_ACT_TRNTYPE: u32 = 61u;  // 0 joint, 3 tendon (nu)
-const H_TENDON: u32 = 62u;       // first wrap, number of wraps (ntendon × 2)
-const H_WRAP_JNT: u32 = 63u;     // (nwrap)
-const H_CTRL_REL: u32 = 64u;     // 1: ctrl relative to the joint or tendon position (nu)
-const H_F_OBS_X: u32 = 65u;      // threshold of an observation segment (nobs_seg)
-const H_F_SITE_POS: u32 = 66u;   // (nsite × 3)
-const H_F_DOF_FRIC: u32 = 67u;   // friction loss (nv)
-const H_F_JNT_LOCK: u32 = 68u;   // locked upper limit, catch, gate low, gate high (njnt × 4)
-const H_F_WRAP_COEF: u32 = 69u;  // (nwrap)
-const H_NTENDON: u32 = 70u;      // number of fixed tendons
-const H_F_EFC_DOF: u32 = 71u;    // soft constraints: dry friction per dof (nv × EFC_DOF_F)
-const H_F_EFC_JNT: u32 = 72u;    // joint-limit softness (njnt × EFC_JNT_F)
-const H_F_EFC_TEN: u32 = 73u;    // tendon limits (ntendon × EFC_TEN_F)
-const H_F_EFC_PAIR: u32 = 74u;   // contact softness per pair (npair × EFC_PAIR_F)
+const H_F_OPT: u32 = 31u;        // timestep, gravity xyz, control dt
+const H_F_TERM_X: u32 = 32u;     // (nterm)
+const H_F_TERM_W: u32 = 33u;     // (nterm)
+const H_F_CTRL_OFS: u32 = 34u;   // (nu)
+const H_F_CTRL_SCL: u32 = 35u;   // (nu)
+const H_F_BODY_POS: u32 = 36u;   // (nbody × 3)
+const H_F_BODY_QUAT: u32 = 37u;  // (nbody × 4)
+const H_F_BODY_MASS: u32 = 38u;  // (nbody)
+const H_F_BODY_IPOS: u32 = 39u;  // (nbody × 3)
+const H_F_BODY_ROTI: u32 = 40u;  // rotational inertia about the COM, body frame, row-major (nbody × 9)
+const H_F_JNT_POS: u32 = 41u;    // (njnt × 3)
+const H_F_JNT_AXIS: u32 = 42u;   // (njnt × 3)
+const H_F_JNT_RANGE: u32 = 43u;  // (njnt × 2)
+const H_F_JNT_STIFF: u32 = 44u;  // (njnt)
+const H_F_DOF_DAMP: u32 = 45u;   // (nv)
+const H_F_DOF_ARM: u32 = 46u;    // (nv)
+const H_F_GEOM_POS: u32 = 47u;   // (ngeom × 3)
+const H_F_GEOM_MAT: u32 = 48u;   // orientation in the body frame, row-major (ngeom × 9)
+const H_F_GEOM_SIZE: u32 = 49u;  // (ngeom × 3)
+const H_F_PAIR: u32 = 50u;       // margin, 1 unless both geoms are static, bound radius (npair × PAIR_F)
+const H_F_ACT: u32 = 51u;        // gear, gain, bias0, bias1, bias2, ctrl lo, ctrl hi (nu × 7)
+const H_F_QPOS0: u32 = 52u;      // (nq)
+const H_F_QPOS_SPRING: u32 = 53u; // (nq)
+const H_NPARAM: u32 = 54u;       // task parameters per problem, after each start state in start_in
+const H_OBS_SITES: u32 = 55u;    // 1 when an observation segment reads site positions
+const H_TERM_J: u32 = 56u;       // second index of a term (nterm)
+const H_SITE_BODY: u32 = 57u;    // (nsite)
+const H_JNT_LOCKJNT: u32 = 58u;  // gate joint of a conditional upper limit, -1 none (njnt)
+const H_ACT_TRNTYPE: u32 = 59u;  // 0 joint, 3 tendon (nu)
+const H_TENDON: u32 = 60u;       // first wrap, number of wraps (ntendon × 2)
+const H_WRAP_JNT: u32 = 61u;     // (nwrap)
+const H_CTRL_REL: u32 = 62u;     // 1: ctrl relative to the joint or tendon position (nu)
+const H_F_OBS_X: u32 = 63u;      // threshold of an observation segment (nobs_seg)
+const H_F_SITE_POS: u32 = 64u;   // (nsite × 3)
+const H_F_DOF_FRIC: u32 = 65u;   // friction loss (nv)
+const H_F_JNT_LOCK: u32 = 66u;   // locked upper limit, catch, gate low, gate high (njnt × 4)
+const H_F_WRAP_COEF: u32 = 67u;  // (nwrap)
+const H_NTENDON: u32 = 68u;      // number of fixed tendons
+const H_F_EFC_DOF: u32 = 69u;    // soft constraints: dry friction per dof (nv × EFC_DOF_F)
+const H_F_EFC_JNT: u32 = 70u;    // joint-limit softness (njnt × EFC_JNT_F)
+const H_F_EFC_TEN: u32 = 71u;    // tendon limits (ntendon × EFC_TEN_F)
+const H_F_EFC_PAIR: u32 = 72u;   // contact softness per pair (npair × EFC_PAIR_F)
 const H_SIZE: u32 = 80u;
 // Floats per pair in H_F_PAIR.
-const PAIR_F: u32 = 9u;
+const PAIR_F: u32 = 3u;
 
 // Term kinds, as batchsim.TermKind.
 const TERM_QVEL: i32 = 0;
@@ -952,15 +950,13 @@ fn zero_cfrc(nbody: u32) {
 // collided.
 var<private> pair_b1: u32;
 var<private> pair_b2: u32;
-alias PairF = array<f32, 9>; // PAIR_F
-var<private> pair_f: PairF;
+alias PairF = array<f32, 3>; // PAIR_F
 
 // pair_const reads pair pi's constants; gpu/specialize.go writes them as
 // literals instead.
 fn pair_const(pi: u32) -> PairF {
 	let o = hdr(H_F_PAIR) + PAIR_F * pi;
-	return PairF(model_f[o], model_f[o + 1u], model_f[o + 2u], model_f[o + 3u], model_f[o + 4u],
-		model_f[o + 5u], model_f[o + 6u], model_f[o + 7u], model_f[o + 8u]);
+	return PairF(model_f[o], model_f[o + 1u], model_f[o + 2u]);
 }
 
 // PairGeoms is what the collision functions need of a pair's two geoms.
@@ -983,9 +979,8 @@ struct PairGeoms {
 fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, bound: bool,
 		p1: vec3<f32>, m1: mat3x3<f32>, s1: vec3<f32>, p2: vec3<f32>, m2: mat3x3<f32>, s2: vec3<f32>, pf: PairF) -> PairGeoms {
 	var g: PairGeoms;
-	pair_f = pf;
 	g.mg = pf[0];
-	g.ok = pf[2] != 0.0; // mp = 0: both static
+	g.ok = pf[1] != 0.0; // both static: never in contact
 	pair_b1 = bb1;
 	pair_b2 = bb2;
 	g.c1 = xmat[bb1] * p1 + xpos[bb1];
@@ -993,7 +988,7 @@ fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, bound: bool,
 	if (bound) {
 		// bounding-sphere test, as collide
 		let dv = g.c2 - g.c1;
-		let rb = pf[4] + g.mg;
+		let rb = pf[2] + g.mg;
 		g.ok = g.ok && dot(dv, dv) <= rb * rb;
 	}
 	g.r1 = xmat[bb1] * m1;
