@@ -917,3 +917,48 @@ func (p *Planner) readResults(dst [][]float64, problems []*icem.Problem, st *ice
 	}
 	return nil
 }
+
+// Sequences reads back from the device what the last Plan call of pr
+// planned: its best sequence (the executed one's) and the elites of the
+// final CEM iteration, best f first, h × nu each (index t*nu + j), as
+// icem.Problem's Best and Elites give them on the host planner: K + 1
+// sequences, whatever N. The viewer draws them as planned paths (apex plan
+// --save-traj).
+func (p *Planner) Sequences(pr *icem.Problem) (best []float64, elites [][]float64, err error) {
+	slot, ok := p.slots[pr]
+	if !ok || !pr.Started() {
+		return nil, nil, nil
+	}
+	stride := p.slotStride()
+	size := uint64(4 * stride)
+	rb, err := p.dev.CreateBuffer("planner sequences readback", size, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rb.Release()
+	if err := p.dev.Encode("planner sequences", func(enc *wgpu.CommandEncoder) error {
+		return enc.CopyBufferToBuffer(p.bufs[pbMem], uint64(4*slot*stride), rb, 0, size)
+	}); err != nil {
+		return nil, nil, err
+	}
+	b := make([]byte, size)
+	if err := p.dev.Read(rb, 0, b); err != nil {
+		return nil, nil, err
+	}
+	f := func(i int) float64 { return float64(getF32(b, i)) }
+	hd, k := p.hd, p.cfg.Elites
+	best = make([]float64, hd)
+	for x := range best {
+		best[x] = f(2*hd + x)
+	}
+	cur := int(f(3*hd + 2*k*hd + 8*k + pconst("SC_CUR")))
+	el := 3*hd + cur*k*hd
+	for e := range k {
+		seq := make([]float64, hd)
+		for x := range seq {
+			seq[x] = f(el + e*hd + x)
+		}
+		elites = append(elites, seq)
+	}
+	return best, elites, nil
+}

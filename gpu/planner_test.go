@@ -689,7 +689,8 @@ func lockstep(t *testing.T, pl icem.StepPlanner, task *batchsim.Task, seeds, ste
 
 // TestPlannerForget: a forgotten problem's slot goes to the next new
 // problem, and a problem new to the planner starts afresh even if it was
-// planned before (its memory is not on the device).
+// planned before (its memory is not on the device). Sequences reads back
+// a problem's executed sequence and elites.
 func TestPlannerForget(t *testing.T) {
 	task := cheetahTask(t)
 	p := newTestPlanner(t, task, icem.Config{Horizon: 4, Population: 20, Iterations: 1}, Options{})
@@ -708,5 +709,25 @@ func TestPlannerForget(t *testing.T) {
 	// The words uploaded for this call: a (second) is not started.
 	if pw := pconst("PROB_WORDS"); binary.LittleEndian.Uint32(p.probBytes[4*(pw+4):]) != 0 {
 		t.Errorf("a forgotten problem planned again is marked started")
+	}
+
+	// Sequences: the executed sequence and the K final elites of a Plan.
+	dst := [][]float64{make([]float64, task.Model.Nu)}
+	if _, err := p.Plan(dst, []*icem.Problem{b}); err != nil {
+		t.Fatal(err)
+	}
+	best, elites, err := p.Sequences(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(best) != 4*task.Model.Nu || len(elites) != p.cfg.Elites || !sameSeq(best[:task.Model.Nu], dst[0]) {
+		t.Fatalf("Sequences: best %v (executed %v), %d elites", best, dst[0], len(elites))
+	}
+	for _, e := range elites {
+		for _, v := range e {
+			if !(math.Abs(v) <= 1) {
+				t.Fatalf("elite %v outside the action bounds", e)
+			}
+		}
 	}
 }
