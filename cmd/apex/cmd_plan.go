@@ -118,7 +118,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	episodes := fs.Int("episodes", 1, "episodes to run")
 	planner := fs.String("planner", "icem", "icem, or cem for plain CEM (white noise, no memory)")
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
-	planOn := fs.String("plan-on", "host", "where the planner runs: host (the CPU; rollouts on --backend) or device (the whole planning step on the GPU device, rollouts included; plain iCEM, no --save-traj)")
+	planOn := fs.String("plan-on", "host", "where the planner runs: host (the CPU; rollouts on --backend) or device (the whole planning step on the GPU device, rollouts included)")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
 	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file, written atomically")
@@ -146,9 +146,6 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if n := int64(*budget) * int64(*horizon) * int64(task.Model.Nu); n > maxPlanActions {
 		return usagef("--budget %d × --horizon %d × %d actuators = %d sampled action values per step: at most %d",
 			*budget, *horizon, task.Model.Nu, n, maxPlanActions)
-	}
-	if *planOn == "device" && *saveTraj != "" {
-		return usagef("--save-traj with --plan-on device: the device planner keeps its elites on the device; use --plan-on host to record planned paths")
 	}
 	if *saveTraj == stdoutName {
 		return usagef("--save-traj -: standard output carries the results; name a file")
@@ -220,12 +217,20 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		if *saveTraj != "" {
 			rec = newPathRecorder(env)
 		}
+		var recErr error
 		opts := icem.EpisodeOptions{Steps: n, Seed: epSeed, Params: env.Params,
 			Progress: func(p icem.Progress) {
 				bar.set(p.Step, fmt.Sprintf("return %.1f", p.Return))
-				if rec != nil {
-					rec.record(p.Problem, env)
+				if rec == nil || recErr != nil {
+					return
 				}
+				best, elites := p.Problem.Best(), p.Problem.Elites()
+				if sp, ok := pl.(sequencer); ok {
+					// The device planner keeps them on the device: K + 1
+					// sequences come back per step.
+					best, elites, recErr = sp.Sequences(p.Problem)
+				}
+				rec.record(best, elites, env)
 			}}
 		if len(task.Success) > 0 {
 			opts.Success = func(e *batchsim.Env) bool { return e.Solved() }
@@ -234,6 +239,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		bar.finish()
 		if ctx.Err() != nil {
 			return errInterrupted(ctx)
+		}
+		if err == nil && recErr != nil {
+			err = fmt.Errorf("--save-traj: read the planned paths: %w", recErr)
 		}
 		if err != nil {
 			return err
@@ -335,14 +343,21 @@ func newPathRecorder(env *batchsim.Env) *pathRecorder {
 	return r
 }
 
-// record is called after each step with the problem that planned it.
-func (r *pathRecorder) record(pr *icem.Problem, env *batchsim.Env) {
+// sequencer is a planner that hands out a problem's planned sequences
+// itself (the device planner: they are on the device).
+type sequencer interface {
+	Sequences(pr *icem.Problem) (best []float64, elites [][]float64, err error)
+}
+
+// record is called after each step with the sequences that planned it: the
+// final elites and the best (executed) one.
+func (r *pathRecorder) record(best []float64, elites [][]float64, env *batchsim.Env) {
 	var step []viewer.PlannedPath
-	if pr != nil {
-		for _, seq := range pr.Elites() {
+	if best != nil {
+		for _, seq := range elites {
 			step = append(step, r.replay(seq, false))
 		}
-		step = append(step, r.replay(pr.Best(), true))
+		step = append(step, r.replay(best, true))
 	}
 	r.paths = append(r.paths, step)
 	copy(r.qpos, env.Data.Qpos)

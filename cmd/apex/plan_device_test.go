@@ -2,16 +2,21 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/apex-robotics/apex/icem"
+	"github.com/apex-robotics/apex/viewer"
 )
 
 // plan --plan-on device runs the whole planning step on the GPU device
 // (lavapipe here): a short episode whose per-step profile has device and
-// host seconds adding up, bytes moved, and a backend named as the device
-// planner.
+// host seconds adding up, bytes moved, a backend named as the device
+// planner, and planned paths in --save-traj.
 func TestPlanOnDevice(t *testing.T) {
-	code, out, errOut := runCLI(t, "plan", "--task", "halfcheetah", "--budget", "45", "--horizon", "5", "--steps", "3", "--plan-on", "device", "--json", "--profile")
+	traj := filepath.Join(t.TempDir(), "plan.traj")
+	code, out, errOut := runCLI(t, "plan", "--task", "halfcheetah", "--budget", "45", "--horizon", "5", "--steps", "3", "--plan-on", "device", "--json", "--profile", "--save-traj", traj)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -30,6 +35,15 @@ func TestPlanOnDevice(t *testing.T) {
 	if !strings.Contains(errOut, "profile: episode 0") {
 		t.Errorf("no --profile line on stderr: %s", errOut)
 	}
+	// --save-traj: each step's planned paths, read back from the device
+	// (K elites and the best).
+	tr, err := viewer.LoadTraj(traj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Paths) != 3 || len(tr.Paths[0]) != icem.DefaultElites+1 || len(tr.Paths[2][0].Points) != 6 {
+		t.Fatalf("planned paths: %d steps, %d paths in the first", len(tr.Paths), len(tr.Paths[0]))
+	}
 }
 
 // Combinations the device planner cannot run are usage errors naming the
@@ -40,7 +54,6 @@ func TestPlanOnDeviceRefuses(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan", "--plan-on", "device", "--backend", "cpu"}, "--backend"},
-		{[]string{"plan", "--plan-on", "device", "--save-traj", "x.traj"}, "--save-traj"},
 		{[]string{"plan", "--plan-on", "tpu"}, "--plan-on"},
 		{[]string{"bench", "--planner", "--plan-on", "tpu", "--guided=false"}, "--plan-on"},
 	} {
