@@ -49,6 +49,14 @@ test: deps vet
 	$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref' ./internal/mjref/ ./batchsim/ 2>&1 | tee "$$log"; \
 	if grep -q -- '--- SKIP' "$$log"; then echo "make test: the MuJoCo cross-check skipped tests (above): it must run them all"; exit 1; fi; \
 	grep -q -- '--- PASS: TestMuJoCo' "$$log" || { echo "make test: the MuJoCo cross-check ran no TestMuJoCo test"; exit 1; }
+	@# The GPU path end to end (issue 14's device script at small sizes) on
+	@# this machine's WebGPU device (lavapipe without a GPU), with a fresh build.
+	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	echo "QUICK=1 scripts/device-check.sh (the GPU path end to end)"; \
+	$(GO) build -o "$$dir/apex" ./cmd/apex && \
+	APEX="$$dir/apex" QUICK=1 scripts/device-check.sh "$$dir/device-check.txt" >/dev/null 2>&1 || \
+	  { cat "$$dir/device-check.txt"; echo "make test: scripts/device-check.sh failed (above)"; exit 1; }; \
+	grep -c '^\$$ ' "$$dir/device-check.txt" | xargs echo "device check: commands run:"
 
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./batchsim/ ./gpu/

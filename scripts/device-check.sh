@@ -29,10 +29,13 @@ run() { echo "\$ $*"; "$@" || { echo "FAILED (exit $?): $*"; fail=1; }; echo; }
   for t in $TASKS; do run timeout 600 "$APEX" bench --task "$t" --backend gpu --batch 64 --horizon 1; done
   echo "== rollouts: GPU vs CPU, HalfCheetah, horizon 30"
   run "$APEX" bench --task halfcheetah --backend all --batch "$BATCH" --check
-  echo "== whole planning steps at budget 100 (N 40) and 300 (N 123), P = 1 and 64"
+  echo "== whole planning steps at budget 100 (N 40) and 300 (N 123), P = 1 and 64: host planner on each backend, and the device planner"
   run "$APEX" bench --planner --backend all --sizes "$BUDGETS" --steps "$STEPS"
-  echo "== whole planning steps at P × N of issue 14"
-  run "$APEX" bench --planner --backend gpu --sizes "$PSIZES" --steps "$STEPS"
+  run "$APEX" bench --planner --plan-on device --backend gpu --sizes "$BUDGETS" --steps "$STEPS"
+  echo "== whole planning steps at P × N of issue 14: host and device planner"
+  run "$APEX" bench --planner --plan-on both --backend gpu --guided=false --sizes "$PSIZES" --steps "$STEPS"
+  echo "== a closed-loop episode with the device planner (10 steps)"
+  run "$APEX" plan --task halfcheetah --budget 100 --steps 10 --backend gpu --plan-on device --profile
   exit $fail
 } 2>&1 | tee "$OUT"
 status=${PIPESTATUS[0]}
