@@ -11,8 +11,11 @@ import (
 
 // Version is the version of the apex program that config.json records.
 // 0.3.0: the planner's noise comes from per-sample Philox streams (issue
-// 14), so the same seed plans differently from 0.2.0.
-const Version = "0.3.0"
+// 14), so the same seed plans differently from 0.2.0. 0.4.0: the door task
+// drops its door–table contact pairs, and the engine's constrained steps
+// factor differently (Newton–Euler a0, tree factorisations: the same
+// dynamics to rounding), so a run continues differently from 0.3.0.
+const Version = "0.4.0"
 
 // Method is the way expert data is produced and the policy extracted: APEX
 // or one of the paper's baselines (Pinneri et al. 2021, Fig. 4;
