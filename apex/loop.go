@@ -24,6 +24,7 @@ type TrajRecord struct {
 	States  [][]float64
 	Actions [][]float64 // (steps × nu)
 	Rewards []float64   // (steps)
+	Params  []float64   // the episode's task parameters (nil if none)
 }
 
 // TrajWriter writes a rollout of task as a trajectory file at path. The
@@ -318,7 +319,7 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 			}
 		}
 		if err := r.saveTraj(opt, &TrajRecord{Kind: "expert", Iteration: i, Episode: e,
-			States: ep.States, Actions: ep.Actions, Rewards: ep.Rewards}); err != nil {
+			States: ep.States, Actions: ep.Actions, Rewards: ep.Rewards, Params: env.Params}); err != nil {
 			return m, nil, err
 		}
 	}
@@ -405,7 +406,7 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		m.PolicySuccess = res.SuccessRate
 		ep := res.Episode(0)
 		if err := r.saveTraj(opt, &TrajRecord{Kind: "policy", Iteration: i,
-			States: ep.States, Actions: ep.Actions, Rewards: ep.Rewards}); err != nil {
+			States: ep.States, Actions: ep.Actions, Rewards: ep.Rewards, Params: ep.Params}); err != nil {
 			return m, nil, err
 		}
 	}

@@ -18,8 +18,9 @@ import (
 )
 
 // ModelFor returns the model trajectory t was recorded with: the model file
-// at modelPath if it is not empty, else the model of t's task, else the
-// model file t names. The model must have t's nq.
+// at modelPath if it is not empty, else the model of t's task with the
+// bodies its parameters place (Task.BodyPos: the door frame of the episode),
+// else the model file t names. The model must have t's nq.
 func ModelFor(t *Trajectory, modelPath string) (*batchsim.Model, error) {
 	var m *batchsim.Model
 	switch {
@@ -34,6 +35,12 @@ func ModelFor(t *Trajectory, modelPath string) (*batchsim.Model, error) {
 			return nil, fmt.Errorf("viewer: the trajectory's task: %w", err)
 		}
 		m = task.Model
+		if len(t.Params) > 0 {
+			if len(t.Params) != task.NParam {
+				return nil, fmt.Errorf("viewer: the trajectory has %d task parameters, task %s takes %d", len(t.Params), t.Task, task.NParam)
+			}
+			m = task.ModelFor(t.Params, new(batchsim.Model))
+		}
 	case t.Model != "":
 		var err error
 		if m, err = batchsim.LoadFile(t.Model); err != nil {

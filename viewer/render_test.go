@@ -312,6 +312,31 @@ func TestModelFor(t *testing.T) {
 	if _, err := ModelFor(unknown, ""); err == nil || !strings.Contains(err.Error(), "nosuchtask") {
 		t.Errorf("unknown task: error %v", err)
 	}
+	// The door's episode parameters place its frame; a wrong count is refused.
+	door, err := batchsim.NewTask("door")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(door.BodyPos) != 1 {
+		t.Fatalf("the door task places %d bodies, want 1", len(door.BodyPos))
+	}
+	frame := door.BodyPos[0].Body
+	params := []float64{-0.25, 0.3, 0.3}
+	dt := &Trajectory{Version: TrajVersion, Task: "door", Nq: door.Model.Nq, Params: params, Qpos: [][]float64{door.Model.Qpos0}}
+	m, err := ModelFor(dt, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.BodyPos[frame]; got != (batchsim.Vec3{-0.25, 0.3, 0.3}) {
+		t.Errorf("door frame at %v, want the trajectory's parameters %v", got, params)
+	}
+	if door.Model.BodyPos[frame] == m.BodyPos[frame] {
+		t.Error("the task's own model was moved, or the parameters equal the file's position")
+	}
+	dt.Params = params[:2]
+	if _, err := ModelFor(dt, ""); err == nil || !strings.Contains(err.Error(), "parameters") {
+		t.Errorf("2 parameters for the door: error %v", err)
+	}
 }
 
 func TestPathsAt(t *testing.T) {

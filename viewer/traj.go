@@ -90,6 +90,10 @@ type Trajectory struct {
 	Nq      int     `json:"nq"`
 	Nv      int     `json:"nv"`
 	Dt      float64 `json:"dt"` // seconds between frames
+	// Params are the episode's task parameters (Task.NParam: a goal, the
+	// door frame's position), so that the viewer can draw the episode's
+	// own model (ModelFor); absent for a task without them.
+	Params []float64 `json:"params,omitempty"`
 
 	Qpos    [][]float64 `json:"qpos"`              // (frames × nq)
 	Qvel    [][]float64 `json:"qvel,omitempty"`    // (frames × nv)
@@ -191,6 +195,11 @@ func (t *Trajectory) Validate() error {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("frame %d: qpos is not finite", k)
 			}
+		}
+	}
+	for i, v := range t.Params {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("task parameter %d is not finite", i)
 		}
 	}
 	return nil

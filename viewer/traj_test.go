@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"compress/gzip"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,6 +40,10 @@ func TestTrajBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.traj")); !os.IsNotExist(err) {
 		t.Error("a failed save left a file behind")
+	}
+	nanParam := &Trajectory{Version: TrajVersion, Nq: 1, Qpos: [][]float64{{0}}, Params: []float64{math.NaN()}}
+	if err := SaveTraj(filepath.Join(dir, "p.traj"), nanParam); err == nil || !strings.Contains(err.Error(), "task parameter 0") {
+		t.Errorf("a NaN task parameter: error %v", err)
 	}
 }
 

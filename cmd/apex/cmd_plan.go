@@ -207,6 +207,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		Iterations: cfg.Iterations, Horizon: *horizon, Backend: backendName}
 	successes, withSuccess := 0, 0
 	var last *icem.Episode
+	var lastParams []float64
 	var lastPaths [][]viewer.PlannedPath
 	for e := 0; e < *episodes; e++ {
 		epSeed := *seed + uint64(e)
@@ -249,7 +250,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		if !finite([]float64{ep.Return, ep.Wall.Seconds(), ep.StepsPerSec, ep.SimStepsPerSec}) {
 			return fmt.Errorf("episode %d: return %g over %d steps is not finite (the simulation diverged)", e, ep.Return, len(ep.Rewards))
 		}
-		last = ep
+		last, lastParams = ep, append([]float64(nil), env.Params...)
 		if rec != nil {
 			lastPaths = rec.paths
 		}
@@ -291,7 +292,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		sum.SuccessRate = &r
 	}
 	if trajF != nil {
-		tr := episodeTraj(task, last)
+		tr := episodeTraj(task, last, lastParams)
 		tr.Paths = lastPaths
 		if err := viewer.EncodeTraj(trajF, tr); err != nil {
 			return fmt.Errorf("--save-traj: %w", err)
@@ -314,10 +315,10 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 }
 
 // episodeTraj turns a planner episode into a trajectory file.
-func episodeTraj(task *batchsim.Task, ep *icem.Episode) *viewer.Trajectory {
+func episodeTraj(task *batchsim.Task, ep *icem.Episode, params []float64) *viewer.Trajectory {
 	m := task.Model
 	tr := &viewer.Trajectory{Version: viewer.TrajVersion, Task: task.Name, Model: m.File, Nq: m.Nq, Nv: m.Nv,
-		Dt: task.ControlDt(), Actions: ep.Actions, Rewards: ep.Rewards}
+		Dt: task.ControlDt(), Params: params, Actions: ep.Actions, Rewards: ep.Rewards}
 	for _, s := range ep.States {
 		tr.Qpos = append(tr.Qpos, s[:m.Nq])
 		tr.Qvel = append(tr.Qvel, s[m.Nq:])

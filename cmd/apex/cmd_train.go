@@ -212,7 +212,7 @@ func printRunSummary(w io.Writer, r *apex.Run, wall time.Duration) {
 func saveRunTraj(path string, task *batchsim.Task, rec *apex.TrajRecord) error {
 	m := task.Model
 	tr := &viewer.Trajectory{Version: viewer.TrajVersion, Task: task.Name, Model: m.File, Nq: m.Nq, Nv: m.Nv,
-		Dt: task.ControlDt(), Actions: rec.Actions, Rewards: rec.Rewards}
+		Dt: task.ControlDt(), Params: rec.Params, Actions: rec.Actions, Rewards: rec.Rewards}
 	for _, s := range rec.States {
 		tr.Qpos = append(tr.Qpos, s[:m.Nq])
 		tr.Qvel = append(tr.Qvel, s[m.Nq:])

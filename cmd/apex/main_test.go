@@ -184,3 +184,23 @@ func TestPlanJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanTrajKeepsParams: --save-traj records the episode's task parameters
+// (Fetch's goal), so that the viewer can rebuild the episode's model.
+func TestPlanTrajKeepsParams(t *testing.T) {
+	traj := filepath.Join(t.TempDir(), "f.traj")
+	code, _, errOut := runCLI(t, "plan", "--task", "fetchpickplace", "--budget", "45", "--horizon", "5", "--steps", "2", "--backend", "cpu", "--json", "--save-traj", traj)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	tr, err := viewer.LoadTraj(traj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Params) != 3 || tr.Params[0] == 0 && tr.Params[1] == 0 && tr.Params[2] == 0 {
+		t.Fatalf("trajectory params %v, want Fetch's goal (3 numbers)", tr.Params)
+	}
+	if _, err := viewer.ModelFor(tr, ""); err != nil {
+		t.Errorf("ModelFor the saved trajectory: %v", err)
+	}
+}
