@@ -143,3 +143,33 @@ func TestBenchPlanner(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchAllWithoutTheGPU: --backend all on a task the GPU refuses (the
+// door: per-episode body positions, and llvmpipe's loop limit) says so and
+// still measures the CPU and MuJoCo; --backend gpu alone fails with the
+// reason.
+func TestBenchAllWithoutTheGPU(t *testing.T) {
+	code, out, errOut := runCLI(t, "bench", "--task", "door", "--backend", "all", "--batch", "4", "--horizon", "1",
+		"--mujoco-model", repoModel(t, filepath.Join("adroit", "adroit_door.xml")))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "not measured: gpu: task door") {
+		t.Errorf("stderr does not say why the GPU was not measured: %q", errOut)
+	}
+	cpuRows := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "cpu ") {
+			cpuRows++
+		}
+		if strings.HasPrefix(l, "gpu ") {
+			t.Errorf("a GPU row: %q", l)
+		}
+	}
+	if cpuRows != 2 || !strings.Contains(out, "mujoco-testspeed") {
+		t.Errorf("want two CPU rows and MuJoCo's, got:\n%s", out)
+	}
+	if code, _, errOut := runCLI(t, "bench", "--task", "door", "--backend", "gpu", "--batch", "4", "--horizon", "1"); code == 0 || !strings.Contains(errOut, "task door") {
+		t.Errorf("--backend gpu on the door: exit %d, %q", code, errOut)
+	}
+}
