@@ -43,14 +43,11 @@ func packConstraints(p *packed, m *batchsim.Model) {
 }
 
 // checkTaskFeatures refuses a task that uses what the kernel does not have
-// yet, rather than running it differently from the CPU: bodies moved per
-// problem (Task.BodyPos) and cost terms past the kernel's last term kind.
+// yet, rather than running it differently from the CPU: cost terms past the
+// kernel's last term kind (TermSiteDist).
 func checkTaskFeatures(t *batchsim.Task) error {
-	if len(t.BodyPos) > 0 {
-		return fmt.Errorf("gpu: task %s moves bodies per problem (Task.BodyPos), which the GPU kernel does not support yet; use --backend cpu", t.Name)
-	}
 	for _, tm := range t.Cost {
-		if int(tm.Kind) > int(batchsim.TermQposDistAbove) {
+		if int(tm.Kind) > int(batchsim.TermSiteDist) {
 			return fmt.Errorf("gpu: task %s uses cost term kind %d, which the GPU kernel does not support yet; use --backend cpu", t.Name, tm.Kind)
 		}
 	}

@@ -91,6 +91,14 @@ func packTask(t *batchsim.Task) (*packed, error) {
 	p.set("H_NOBS", t.ObsDim())
 	p.set("H_NPARAM", t.NParam)
 	p.nsite = m.Nsite
+	bodyParam := make([]int, m.Nbody)
+	for b := range bodyParam {
+		bodyParam[b] = -1
+	}
+	for _, bp := range t.BodyPos {
+		bodyParam[bp.Body] = bp.Param
+	}
+	p.addInts("H_BODY_PARAM", bodyParam...)
 
 	kinds := make([]int, len(t.Cost))
 	idx := make([]int, len(t.Cost))

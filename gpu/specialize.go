@@ -202,7 +202,11 @@ var drivers = map[string]func(*code, *packed){
 				jadr++
 				jnum--
 			} else {
-				c.line("body_begin(%du, %du, %s, %s);", b, p.field("H_BODY_PARENT", b), p.vec("H_F_BODY_POS", 3, b), p.vec("H_F_BODY_QUAT", 4, b))
+				pos := p.vec("H_F_BODY_POS", 3, b)
+				if k := p.field("H_BODY_PARAM", b); k >= 0 {
+					pos = fmt.Sprintf("param_pos(%du)", k) // placed per problem
+				}
+				c.line("body_begin(%du, %du, %s, %s);", b, p.field("H_BODY_PARENT", b), pos, p.vec("H_F_BODY_QUAT", 4, b))
 			}
 			for j := jadr; j < jadr+jnum; j++ {
 				qa := p.field("H_JNT_QPOSADR", j)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -336,13 +337,15 @@ func runnableTasks(t *testing.T, e *Evaluator) []string {
 // GPU it is accepted.
 func TestSoftwareAdapterRefusesHumanoid(t *testing.T) {
 	e := sharedEvaluator(t)
-	err := e.CheckTask(mustTask(t, "humanoidstandup"))
-	if e.dev.Info.Software {
-		if err == nil || !strings.Contains(err.Error(), "loop iterations") {
-			t.Fatalf("software adapter: error %v, want one naming the loop limit", err)
+	for _, name := range []string{"humanoidstandup", "door"} {
+		err := e.CheckTask(mustTask(t, name))
+		if e.dev.Info.Software {
+			if err == nil || !strings.Contains(err.Error(), "loop iterations") {
+				t.Fatalf("software adapter, %s: error %v, want one naming the loop limit", name, err)
+			}
+		} else if err != nil {
+			t.Fatalf("hardware adapter refused %s: %v", name, err)
 		}
-	} else if err != nil {
-		t.Fatalf("hardware adapter refused the humanoid: %v", err)
 	}
 	if err := e.CheckTask(cheetahTask(t)); err != nil {
 		t.Fatalf("the cheetah refused: %v", err)
@@ -353,10 +356,16 @@ func TestSoftwareAdapterRefusesHumanoid(t *testing.T) {
 // naming what the kernel lacks, before anything runs, rather than run
 // without its moved door frame.
 func TestGPURefusesUnsupportedTask(t *testing.T) {
-	task := mustTask(t, "door")
-	_, err := packTask(task)
-	if err == nil || !strings.Contains(err.Error(), "Task.BodyPos") {
-		t.Fatalf("packing the Adroit door: error %v, want one naming Task.BodyPos", err)
+	// The Adroit door's features (a body placed per problem, site
+	// distances) pack; a cost term past the kernel's last kind does not.
+	door := mustTask(t, "door")
+	if _, err := packTask(door); err != nil {
+		t.Fatalf("packing the Adroit door: %v", err)
+	}
+	odd := *cheetahTask(t)
+	odd.Cost = append(slices.Clone(odd.Cost), batchsim.Term{Kind: batchsim.TermSiteDist + 1, W: 1})
+	if _, err := packTask(&odd); err == nil || !strings.Contains(err.Error(), "cost term kind") {
+		t.Fatalf("a cost term past TermSiteDist: error %v, want one naming the term kind", err)
 	}
 }
 

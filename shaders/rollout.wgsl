@@ -100,6 +100,7 @@ const H_F_EFC_DOF: u32 = 69u;    // soft constraints: dry friction per dof (nv �
 const H_F_EFC_JNT: u32 = 70u;    // joint-limit softness (njnt × EFC_JNT_F)
 const H_F_EFC_TEN: u32 = 71u;    // tendon limits (ntendon × EFC_TEN_F)
 const H_F_EFC_PAIR: u32 = 72u;   // contact softness per pair (npair × EFC_PAIR_F)
+const H_BODY_PARAM: u32 = 73u;   // first of 3 task parameters that place the body (Task.BodyPos), -1 none (nbody)
 const H_SIZE: u32 = 80u;
 // Floats per pair in H_F_PAIR.
 const PAIR_F: u32 = 3u;
@@ -117,6 +118,7 @@ const TERM_QVEL_SQ: i32 = 8;
 const TERM_CONTACT_SQ: i32 = 9;
 const TERM_QPOS_DIST: i32 = 10;
 const TERM_QPOS_DIST_ABOVE: i32 = 11;
+const TERM_SITE_DIST: i32 = 12;
 
 struct Dims {
 	problems: u32,   // P
@@ -330,6 +332,11 @@ fn term_value(k: u32, kind: i32, i: u32, j: u32, nu: u32, nv: u32, nbody: u32) -
 			if (kind == 10) { return w * dist; }
 			return select(0.0, w, dist > x);
 		}
+		case 12: {
+			// TermSiteDist: the sites where the last physics step's
+			// kinematics put them (its start), as batchsim's SiteXpos.
+			return w * length(site_pos(i) - site_pos(j));
+		}
 		default: { return 0.0; }
 	}
 }
@@ -478,6 +485,21 @@ fn kinematics(nbody: u32, njnt: u32) {
 	com_pos(njnt);
 }
 
+// body_pos is body b's position in its parent: the model's, or the world's
+// task parameters where the task places the body (Task.BodyPos: the door
+// frame of each problem).
+fn body_pos(b: u32) -> vec3<f32> {
+	let k = mi(H_BODY_PARAM, b);
+	if (k < 0) { return mv3(H_F_BODY_POS, b); }
+	return param_pos(u32(k));
+}
+
+// param_pos is task parameters k, k+1, k+2 of this world's problem.
+fn param_pos(k: u32) -> vec3<f32> {
+	let o = param_base + k;
+	return vec3<f32>(start_in[o], start_in[o + 1u], start_in[o + 2u]);
+}
+
 // site_pos is the world position of site s (kinematics.go); it needs body_poses.
 fn site_pos(s: u32) -> vec3<f32> {
 	let b = site_body(s);
@@ -504,7 +526,7 @@ fn body_poses(nbody: u32) {
 			jadr++;
 			jnum--;
 		} else {
-			body_begin(b, u32(mi(H_BODY_PARENT, b)), mv3(H_F_BODY_POS, b), mq4(H_F_BODY_QUAT, b));
+			body_begin(b, u32(mi(H_BODY_PARENT, b)), body_pos(b), mq4(H_F_BODY_QUAT, b));
 		}
 		for (var j = jadr; j < jadr + jnum; j++) {
 			let ju = u32(j);
