@@ -17,6 +17,7 @@ var taskBuilders = map[string]func() (*Task, error){
 	"humanoidstandup": HumanoidStandup,
 	"fetchpickplace":  FetchPickPlace,
 	"door":            Door,
+	"door-unshaped":   DoorUnshaped,
 	"door-hook":       DoorHook,
 }
 

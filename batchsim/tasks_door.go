@@ -46,6 +46,20 @@ func Door() (*Task, error) {
 	return DoorWithModel(m)
 }
 
+// DoorUnshaped is the Door planned as the APEX paper plans it, "without
+// reward shaping" (the iCEM reference code's Door: shaped_reward false):
+// Door's planning cost without the palm-to-handle distance, so that nothing
+// rewards the hand before the door moves. Everything else is Door's.
+func DoorUnshaped() (*Task, error) {
+	t, err := Door()
+	if err != nil {
+		return nil, err
+	}
+	t.Name = "door-unshaped"
+	t.Cost = slices.DeleteFunc(slices.Clone(t.Cost), func(tm Term) bool { return tm.Kind == TermSiteDist })
+	return t, nil
+}
+
 // DoorWithModel is the Door task on a given Adroit door model (e.g. the
 // repository's file loaded from disk, for cross-checks); it changes m's
 // contact model, contact pairs and gains as the task needs, so a Data made
