@@ -294,13 +294,8 @@ func testRank(t *testing.T, mode uint32) {
 			if mode == 1 {
 				jj := col(c, 0)
 				pre := icem.Lowest(make([]int, K), jj)
-				rj, _ := spreadOf(pre, jj)
-				for a, cj := range []float64{d.CGuide, d.CNorm} {
-					rc, sc := spreadOf(pre, col(c, a+1))
-					if rj != 0 && sc != 0 {
-						lam[a] = cj * rj / (rc + 1e-6*sc)
-					}
-				}
+				l := icem.AdaptiveLambda(pre, jj, col(c, 1), col(c, 2), d.CGuide, d.CNorm)
+				lam = [2]float64{l.Guide, l.Norm}
 			}
 			rb := k * p.resStride()
 			gl := [2]float64{res[rb+nu+4+2*i], res[rb+nu+5+2*i]}
@@ -441,23 +436,6 @@ func col(c [][3]float64, i int) []float64 {
 		out[s] = c[s][i]
 	}
 	return out
-}
-
-// spreadOf is icem's spread: max − min and max |x| over the finite x[idx].
-func spreadOf(idx []int, x []float64) (rng, scale float64) {
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, s := range idx {
-		v := x[s]
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
-		}
-		lo, hi = min(lo, v), max(hi, v)
-		scale = max(scale, math.Abs(v))
-	}
-	if lo > hi {
-		return 0, 0
-	}
-	return hi - lo, scale
 }
 
 // countBad counts problem k's simulated samples with a non-finite cost.

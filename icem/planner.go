@@ -622,7 +622,16 @@ func (p *Planner) lambda(pr *Problem, n int) Lambda {
 		return Lambda{Guide: c.FixedGuide, Norm: c.FixedNorm}
 	}
 	pre := lowest(pr.order[:c.Elites], pr.costJ[:n])
-	rj, _ := spread(pre, pr.costJ)
+	return AdaptiveLambda(pre, pr.costJ, pr.costG, pr.costN, c.CGuide, c.CNorm)
+}
+
+// AdaptiveLambda is Eq. 4 over the preliminary elites pre (the indices of
+// the K samples of lowest J): λ_j = c_j·R(J)/(R(C_j) + ε), the ranges over
+// pre's finite values, ε = 10⁻⁶·max|C_j| over them; λ_j = 0 when c_j < 0,
+// R(J) = 0 or C_j is 0 on all of them. Exported so that the device
+// planner's tests hold its λ to this one.
+func AdaptiveLambda(pre []int, costJ, costG, costN []float64, cGuide, cNorm float64) Lambda {
+	rj, _ := spread(pre, costJ)
 	adapt := func(cj float64, cost []float64) float64 {
 		if cj < 0 || rj == 0 {
 			return 0
@@ -633,7 +642,7 @@ func (p *Planner) lambda(pr *Problem, n int) Lambda {
 		}
 		return cj * rj / (rc + 1e-6*scale)
 	}
-	return Lambda{Guide: adapt(c.CGuide, pr.costG), Norm: adapt(c.CNorm, pr.costN)}
+	return Lambda{Guide: adapt(cGuide, costG), Norm: adapt(cNorm, costN)}
 }
 
 // spread returns max − min and max |x| of x[idx] over its finite values
