@@ -582,8 +582,7 @@ func cholesky(a []float64, n int) bool {
 }
 
 // dot is Σ x_k·y_k over x's length, in four partial sums (as MuJoCo's
-// mju_dot) so that the multiply-adds do not wait on each other; small
-// enough to be inlined, which short rows need.
+// mju_dot) so that the multiply-adds do not wait on each other.
 func dot(x, y []float64) float64 {
 	y = y[:len(x)]
 	var s0, s1, s2, s3 float64

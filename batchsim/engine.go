@@ -254,9 +254,10 @@ func FwdPosition(m *Model, d *Data) {
 }
 
 // Step advances d by m.Opt.Timestep in one whole step with MuJoCo's soft
-// constraints: the unconstrained acceleration by ABA, then, when a contact,
-// limit or dry-friction row is active, the Newton solve on the mass matrix
-// and MuJoCo's implicit damping (constraint.go). It leaves Qacc and
+// constraints: without an active contact, limit or dry-friction row the
+// acceleration by ABA (implicit damping included); with one, the
+// unconstrained acceleration by Newton–Euler and M's factor, the Newton
+// solve and MuJoCo's implicit damping after it (constraint.go). It leaves Qacc and
 // CfrcExt of the step, and returns an error naming the array and index
 // when the state or the controls are not finite before the step, or the
 // state is not after.

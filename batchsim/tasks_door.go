@@ -62,8 +62,8 @@ func DoorUnshaped() (*Task, error) {
 
 // DoorWithModel is the Door task on a given Adroit door model (e.g. the
 // repository's file loaded from disk, for cross-checks); it changes m's
-// contact model, contact pairs and gains as the task needs, so a Data made
-// from m before the call must be made again.
+// contact pairs and gains as the task needs, so a Data made from m before
+// the call must be made again.
 func DoorWithModel(m *Model) (*Task, error) {
 	if m.Nq != 30 || m.Nv != 30 || m.Nu != 28 {
 		return nil, fmt.Errorf("door: model has nq %d, nv %d, nu %d; want 30, 30, 28", m.Nq, m.Nv, m.Nu)
@@ -199,15 +199,18 @@ func dropDoorTablePairs(m *Model) error {
 	return nil
 }
 
-// pick returns s's elements at the indices keep, in a new slice; nil stays
-// nil (an optional per-pair array).
+// pick returns s's elements at the ascending indices keep, in a new slice.
+// An optional per-pair array may be shorter than the pairs (the rest take
+// defaults): its kept entries stay a prefix of the same pairs.
 func pick[T any](s []T, keep []int) []T {
 	if s == nil {
 		return nil
 	}
-	out := make([]T, len(keep))
-	for i, k := range keep {
-		out[i] = s[k]
+	out := make([]T, 0, len(keep))
+	for _, k := range keep {
+		if k < len(s) {
+			out = append(out, s[k])
+		}
 	}
 	return out
 }

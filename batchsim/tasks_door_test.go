@@ -255,3 +255,19 @@ func TestDoorTablePairs(t *testing.T) {
 		t.Errorf("dropped %d pairs (npair %d → %d), want the door's 3 geoms against the table", dropped, raw.Npair, m.Npair)
 	}
 }
+
+// TestPickKeepsOptionalArraysAligned: pick keeps the chosen pairs' entries
+// and, for an optional per-pair array shorter than the pairs, only those it
+// has, still aligned with the kept pairs; nil stays nil.
+func TestPickKeepsOptionalArraysAligned(t *testing.T) {
+	keep := []int{0, 2, 3}
+	if got := pick([]int{10, 11, 12, 13}, keep); !slices.Equal(got, []int{10, 12, 13}) {
+		t.Errorf("full array: %v", got)
+	}
+	if got := pick([]int{10, 11, 12}, keep); !slices.Equal(got, []int{10, 12}) {
+		t.Errorf("array of the first 3 of 4 pairs: %v, want [10 12]", got)
+	}
+	if got := pick([]int(nil), keep); got != nil {
+		t.Errorf("nil array: %v", got)
+	}
+}

@@ -4,10 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"regexp"
 	"runtime"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/apex-robotics/apex/batchsim"
@@ -117,31 +114,9 @@ const (
 	cfgBytes      = 4 * cfgWords
 )
 
-var (
-	plannerConstsOnce sync.Once
-	plannerConsts     map[string]int
-)
-
 // pconst returns a u32 constant of planner.wgsl (the host reads the
 // kernel's limits from its source, as kconst does for the rollout).
-func pconst(name string) int {
-	plannerConstsOnce.Do(func() {
-		plannerConsts = map[string]int{}
-		re := regexp.MustCompile(`(?m)^const\s+(\w+)\s*:\s*u32\s*=\s*(\d+)u;`)
-		for _, m := range re.FindAllStringSubmatch(shaders.MustSource(plannerShader), -1) {
-			v, err := strconv.Atoi(m[2])
-			if err != nil {
-				panic("gpu: " + err.Error())
-			}
-			plannerConsts[m[1]] = v
-		}
-	})
-	v, ok := plannerConsts[name]
-	if !ok {
-		panic(fmt.Sprintf("gpu: %s declares no const %s", plannerShader, name))
-	}
-	return v
-}
+func pconst(name string) int { return shaderConst(plannerShader, name) }
 
 // NewPlanner returns a device planner for task with the settings cfg
 // (icem.Config; Workers is ignored). o chooses the device as for

@@ -69,12 +69,13 @@ type Episode struct {
 	SimStepsPerSec float64
 }
 
-// RunEpisode runs pl (the host Planner or a device planner) as the model-predictive controller of env from its
-// current state (reset it first): at every step one Plan call, then the
-// returned action is applied to env. It stops after opt.Steps steps or at
-// the end of the episode, or when ctx is done (returning the episode so far
-// with ctx's error). A state that becomes non-finite ends it with an error,
-// also returning what was recorded.
+// RunEpisode runs pl (the host Planner or a device planner) as the
+// model-predictive controller of env from its current state (reset it
+// first): at every step one Plan call, then the returned action is applied
+// to env. It stops after opt.Steps steps or at the end of the episode, or
+// when ctx is done (returning the episode so far with ctx's error). A state
+// that becomes non-finite ends it with an error, also returning what was
+// recorded.
 func RunEpisode(ctx context.Context, pl StepPlanner, env *batchsim.Env, opt EpisodeOptions) (*Episode, error) {
 	pt := pl.Task()
 	nu, h := pt.Model.Nu, pl.Config().Horizon

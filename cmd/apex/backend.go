@@ -64,8 +64,8 @@ const planOnValues = "host or device"
 // openPlanner returns the planner for --plan-on host|device and a name for
 // its backend: host plans on the CPU with rollouts on --backend's
 // evaluator; device runs the whole planning step on the GPU device
-// (gpu.Planner: plain iCEM, no policy yet), where --backend may only be
-// gpu or auto. close releases what it opened.
+// (gpu.Planner, iCEM and iCEMπ), where --backend may only be gpu or auto.
+// close releases what it opened.
 func openPlanner(planOn, backend string, workers int, task *batchsim.Task, cfg icem.Config) (pl icem.StepPlanner, name string, close func(), err error) {
 	switch planOn {
 	case "host":
