@@ -31,8 +31,9 @@ type Group struct {
 }
 
 // GroupName names a run's method: "apex", "icem-bc", "apex lambda-fixed",
-// with " relabel=fresh" or " label=elite-mean" where those differ from the
-// defaults.
+// with " relabel=fresh", " label=elite-mean" or " plan_on=device" where
+// those differ from the defaults (the device plans in float32: its runs
+// are a sample of their own).
 func GroupName(c RunConfig) string {
 	n := string(c.Method)
 	if c.Ablation != "" {
@@ -43,6 +44,9 @@ func GroupName(c RunConfig) string {
 	}
 	if c.Label != "" && c.Label != LabelBest {
 		n += " label=" + c.Label
+	}
+	if c.PlanOn != "" && c.PlanOn != PlanOnHost {
+		n += " plan_on=" + c.PlanOn
 	}
 	return n
 }

@@ -96,6 +96,19 @@ const (
 // LabelModes lists the label modes, the default first.
 var LabelModes = []string{LabelBest, LabelEliteMean}
 
+// Where the planner runs (RunConfig.PlanOn).
+const (
+	// PlanOnHost (the default): the host planner (icem.Planner) on the
+	// CPU, its rollouts on the run's evaluator.
+	PlanOnHost = "host"
+	// PlanOnDevice: the whole planning step on a GPU device (gpu.Planner,
+	// float32), which the caller opens (OpenOptions.Planner).
+	PlanOnDevice = "device"
+)
+
+// PlanOnModes lists where the planner may run, the default first.
+var PlanOnModes = []string{PlanOnHost, PlanOnDevice}
+
 // FixedLambda holds the constant weights of the "λ-fixed" ablation and the
 // iCEMπ-GPS baseline.
 type FixedLambda struct {
@@ -175,8 +188,14 @@ type RunConfig struct {
 	BatchSize  int     `json:"batch_size"`  // default 1024
 	LR         float64 `json:"lr"`          // default 5e-4
 
-	// Backend is the evaluator's Name, for the record only (the caller
-	// chooses the evaluator; results do not depend on it).
+	// PlanOn is where the planner runs: PlanOnHost (default) or
+	// PlanOnDevice. A run keeps it: the device plans in float32, so the
+	// two differ beyond rounding and a resumed run must plan as it began.
+	PlanOn string `json:"plan_on"`
+
+	// Backend is the planner's name (the evaluator's, planning on the
+	// host), for the record only (the caller chooses the evaluator;
+	// results do not depend on it).
 	Backend string `json:"backend,omitempty"`
 }
 
@@ -212,6 +231,9 @@ func (c RunConfig) WithDefaults() RunConfig {
 	}
 	if c.Label == "" {
 		c.Label = LabelBest
+	}
+	if c.PlanOn == "" {
+		c.PlanOn = PlanOnHost
 	}
 	if c.Hidden == nil {
 		c.Hidden = slices.Clone(DefaultHidden)
@@ -263,6 +285,9 @@ func (c RunConfig) Validate() error {
 	}
 	if !slices.Contains(LabelModes, c.Label) {
 		bad("label %q: want one of %v", c.Label, LabelModes)
+	}
+	if !slices.Contains(PlanOnModes, c.PlanOn) {
+		bad("plan_on %q: want one of %v", c.PlanOn, PlanOnModes)
 	}
 	if l := c.FixedLambda; l != nil && (!(l.Guide >= 0) || !(l.Norm >= 0)) {
 		bad("fixed lambda %+v must be ≥ 0", *l)

@@ -85,22 +85,42 @@ type Run struct {
 
 	task    *batchsim.Task
 	eval    batchsim.Evaluator
-	planner *icem.Planner
+	planner icem.StepPlanner
 	trainer *Trainer
 	ds      *Dataset
 	state   runState
 	workers int
 }
 
+// PlannerFactory makes a run's planner for its task and planner settings.
+type PlannerFactory func(task *batchsim.Task, cfg icem.Config) (icem.StepPlanner, error)
+
+// OpenOptions configure Create and Resume.
+type OpenOptions struct {
+	// Planner, when set, makes the run's planner. A run with PlanOn
+	// PlanOnDevice needs it: the device planner (gpu.Planner) is the
+	// caller's to open, and to close after the run, as this package does
+	// not depend on the GPU. nil: the host planner (icem.New) on the
+	// evaluator. A planner with Forget(...*icem.Problem) is told of every
+	// problem the run is done with; one with Sequences (as gpu.Planner)
+	// gives the elites of LabelEliteMean.
+	Planner PlannerFactory
+}
+
 // Create starts a new run in dir with cfg (defaults applied, validated),
-// planning through eval. dir must not exist, be empty, or (with overwrite)
-// hold an earlier run, which is then deleted.
-func Create(dir string, cfg RunConfig, eval batchsim.Evaluator, overwrite bool) (*Run, error) {
+// planning through eval (which may be nil when opt[0].Planner is set).
+// dir must not exist, be empty, or (with overwrite) hold an earlier run,
+// which is then deleted. opt: at most one.
+func Create(dir string, cfg RunConfig, eval batchsim.Evaluator, overwrite bool, opt ...OpenOptions) (*Run, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := newRun(dir, cfg, eval)
+	o, err := oneOption(opt)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRun(dir, cfg, eval, o)
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +136,13 @@ func Create(dir string, cfg RunConfig, eval batchsim.Evaluator, overwrite bool) 
 // Resume reopens the run in dir at its last complete iteration: the trainer
 // (policy and Adam state), the data set and the metrics rows come from that
 // checkpoint, and metrics.csv, policy.json and the plots are rewritten from
-// it. A run without a complete iteration starts over from its config.
-func Resume(dir string, eval batchsim.Evaluator) (*Run, error) {
+// it. A run without a complete iteration starts over from its config. The
+// run plans where its config says (PlanOn): opt as for Create.
+func Resume(dir string, eval batchsim.Evaluator, opt ...OpenOptions) (*Run, error) {
+	o, err := oneOption(opt)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := LoadRunConfig(dir)
 	if err != nil {
 		return nil, err
@@ -129,7 +154,7 @@ func Resume(dir string, eval batchsim.Evaluator) (*Run, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := newRun(dir, cfg, eval)
+	r, err := newRun(dir, cfg, eval, o)
 	if err != nil {
 		return nil, err
 	}
@@ -171,11 +196,21 @@ func versionChange(old string) string {
 	return "the checkpoint formats and the run's method may differ"
 }
 
-// newRun builds the run's task, planner, fresh policy, trainer and data set.
-func newRun(dir string, cfg RunConfig, eval batchsim.Evaluator) (*Run, error) {
-	if eval == nil {
-		return nil, errors.New("apex: new run: nil evaluator")
+// oneOption returns the OpenOptions of Create's and Resume's variadic
+// argument (kept variadic so that their callers without one stay as they
+// are).
+func oneOption(opt []OpenOptions) (OpenOptions, error) {
+	switch len(opt) {
+	case 0:
+		return OpenOptions{}, nil
+	case 1:
+		return opt[0], nil
 	}
+	return OpenOptions{}, fmt.Errorf("apex: %d OpenOptions, want at most one", len(opt))
+}
+
+// newRun builds the run's task, planner, fresh policy, trainer and data set.
+func newRun(dir string, cfg RunConfig, eval batchsim.Evaluator, opt OpenOptions) (*Run, error) {
 	task, err := batchsim.NewTask(cfg.Task)
 	if err != nil {
 		return nil, fmt.Errorf("apex: new run: %w", err)
@@ -184,12 +219,24 @@ func newRun(dir string, cfg RunConfig, eval batchsim.Evaluator) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apex: new run: %w", err)
 	}
-	pl, err := icem.New(task, eval, pc)
+	var pl icem.StepPlanner
+	switch {
+	case opt.Planner != nil:
+		if pl, err = opt.Planner(task, pc); err == nil && pl == nil {
+			err = errors.New("the planner factory made no planner")
+		}
+	case cfg.PlanOn == PlanOnDevice:
+		err = errors.New("plan_on device: no device planner was given (OpenOptions.Planner)")
+	case eval == nil:
+		err = errors.New("nil evaluator")
+	default:
+		pl, err = icem.New(task, eval, pc)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("apex: new run: %w", err)
 	}
 	if cfg.Backend == "" {
-		cfg.Backend = eval.Name()
+		cfg.Backend = plannerName(pl, eval)
 	}
 	pol := NewPolicy(task.ObsDim(), task.ActLow, task.ActHigh, cfg.Hidden,
 		rand.NewPCG(SubSeed(cfg.Seed, streamInit, 0, 0), streamInit))
@@ -199,6 +246,66 @@ func newRun(dir string, cfg RunConfig, eval batchsim.Evaluator) (*Run, error) {
 		ds:      NewDataset(task.ObsDim(), task.Model.Nu, cfg.Window),
 		state:   runState{Format: stateFormat, Iteration: -1},
 	}, nil
+}
+
+// plannerName names where pl plans: its own name (the device planner's),
+// else its evaluator's.
+func plannerName(pl icem.StepPlanner, eval batchsim.Evaluator) string {
+	if n, ok := pl.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	if eval != nil {
+		return eval.Name()
+	}
+	return ""
+}
+
+// PlannerName names the run's planner as the config's Backend does: the
+// device planner's name, or the evaluator's when planning on the host.
+func (r *Run) PlannerName() string { return plannerName(r.planner, r.eval) }
+
+// forgetter is a planner that keeps memory per problem until told the
+// problem is done (gpu.Planner: a slot of device memory).
+type forgetter interface {
+	Forget(problems ...*icem.Problem)
+}
+
+// sequencer is a planner that keeps the planned sequences itself and hands
+// them out (gpu.Planner reads them back from the device): a problem's own
+// Best and Elites are then empty.
+type sequencer interface {
+	Sequences(pr *icem.Problem) (best []float64, elites [][]float64, err error)
+}
+
+// forget tells the planner that problems will not be planned again, so
+// that a long run does not hold device memory for every problem it made.
+func (r *Run) forget(problems ...*icem.Problem) {
+	if f, ok := r.planner.(forgetter); ok && len(problems) > 0 {
+		f.Forget(problems...)
+	}
+}
+
+// elites returns the final elites of pr's last Plan call.
+func (r *Run) elites(pr *icem.Problem) ([][]float64, error) {
+	if s, ok := r.planner.(sequencer); ok {
+		_, el, err := s.Sequences(pr)
+		return el, err
+	}
+	return pr.Elites(), nil
+}
+
+// madeProblems is a planner that records the problems it makes, so that
+// those of an episode run by icem.RunEpisode (which makes its own) can be
+// forgotten after it.
+type madeProblems struct {
+	icem.StepPlanner
+	made []*icem.Problem
+}
+
+func (m *madeProblems) NewProblem(seed uint64, index int) *icem.Problem {
+	pr := m.StepPlanner.NewProblem(seed, index)
+	m.made = append(m.made, pr)
+	return pr
 }
 
 // SetIterations changes the number of iterations (e.g. to extend a resumed
@@ -275,7 +382,7 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		}
 	}
 	if err := r.setPlannerPolicy(sw); err != nil {
-		return m, nil, err
+		return m, nil, fmt.Errorf("%s: %w", StageExpert, err)
 	}
 
 	// Expert rollouts.
@@ -294,9 +401,11 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		if len(r.task.Success) > 0 {
 			eo.Success = func(env *batchsim.Env) bool { return env.Solved() }
 		}
-		ep, err := icem.RunEpisode(ctx, r.planner, env, eo)
+		mp := &madeProblems{StepPlanner: r.planner}
+		ep, err := icem.RunEpisode(ctx, mp, env, eo)
+		r.forget(mp.made...)
 		if err != nil {
-			return m, nil, fmt.Errorf("expert rollout %d: %w", e, err)
+			return m, nil, fmt.Errorf("%s rollout %d: %w", StageExpert, e, err)
 		}
 		r.ds.Add(Provenance{Source: SourceExpert, Iteration: i, Episode: e, Seed: resetSeed},
 			r.observations(ep.States[:len(ep.Actions)], env.Params), flatten(ep.Actions))
@@ -368,7 +477,7 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		}
 		report(Event{Stage: StagePolicy, Step: n * T, Steps: n * T, Return: ret / float64(n)})
 		if err := r.setPlannerPolicy(sw); err != nil {
-			return m, nil, err
+			return m, nil, fmt.Errorf("%s: %w", StageRelabel, err)
 		}
 		labels, err := r.relabel(ctx, i, eps, report)
 		if err != nil {
@@ -418,10 +527,14 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 // setPlannerPolicy hands the current policy to the planner when the method
 // is guided (again after each training call: the evaluator keeps a copy).
 func (r *Run) setPlannerPolicy(sw Switches) error {
-	if !sw.Guided {
-		return r.planner.SetPolicy(nil)
+	var pi icem.Policy
+	if sw.Guided {
+		pi = r.trainer.Policy()
 	}
-	return r.planner.SetPolicy(r.trainer.Policy())
+	if err := r.planner.SetPolicy(pi); err != nil {
+		return fmt.Errorf("set the planner's policy: %w", err)
+	}
+	return nil
 }
 
 // train runs training call k of iteration i: Config.TrainSteps steps, in
@@ -468,11 +581,17 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 		longest = max(longest, len(pe.Actions))
 	}
 	report(Event{Stage: StageRelabel, Steps: total})
-	label := func(pr *icem.Problem, dst []float64) {
+	label := func(pr *icem.Problem, dst []float64) error {
 		if r.Config.Label != LabelEliteMean {
-			return // Plan wrote the first action of the best sample
+			return nil // Plan wrote the first action of the best sample
 		}
-		el := pr.Elites()
+		el, err := r.elites(pr)
+		if err != nil {
+			return err
+		}
+		if len(el) == 0 {
+			return errors.New("the planner kept no elites")
+		}
 		clear(dst)
 		for _, s := range el {
 			for j := range dst {
@@ -482,6 +601,7 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 		for j := range dst {
 			dst[j] /= float64(len(el))
 		}
+		return nil
 	}
 	var probs []*icem.Problem
 	var dst [][]float64
@@ -494,6 +614,7 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 				dst = append(dst, out[e][t*nu:(t+1)*nu])
 			}
 		}
+		defer r.forget(probs...)
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("relabel stopped: %w", err)
 		}
@@ -501,7 +622,9 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 			return nil, fmt.Errorf("relabel %d states: %w", len(probs), err)
 		}
 		for k, pr := range probs {
-			label(pr, dst[k])
+			if err := label(pr, dst[k]); err != nil {
+				return nil, fmt.Errorf("relabel state %d of %d: %s label: %w", k, len(probs), r.Config.Label, err)
+			}
 		}
 		report(Event{Stage: StageRelabel, Step: total, Steps: total})
 		return out, nil
@@ -510,6 +633,7 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 	for e := range eps {
 		own[e] = r.planner.NewProblem(seed, e)
 	}
+	defer r.forget(own...)
 	done := 0
 	for t := 0; t < longest; t++ {
 		if err := ctx.Err(); err != nil {
@@ -529,7 +653,9 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 			return nil, fmt.Errorf("relabel step %d (%d rollouts): %w", t, len(probs), err)
 		}
 		for k, pr := range probs {
-			label(pr, dst[k])
+			if err := label(pr, dst[k]); err != nil {
+				return nil, fmt.Errorf("relabel step %d, problem %d of %d: %s label: %w", t, k, len(probs), r.Config.Label, err)
+			}
 		}
 		done += len(probs)
 		report(Event{Stage: StageRelabel, Step: done, Steps: total})

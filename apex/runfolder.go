@@ -176,6 +176,9 @@ func LoadRunConfig(dir string) (RunConfig, error) {
 	if err := checkConfigAgainstCheckpoint(dir, c.Config); err != nil {
 		return RunConfig{}, err
 	}
+	if c.Config.PlanOn == "" { // written before plan_on existed: on the host
+		c.Config.PlanOn = PlanOnHost
+	}
 	return c.Config, nil
 }
 

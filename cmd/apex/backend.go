@@ -94,3 +94,32 @@ func openPlanner(planOn, backend string, workers int, task *batchsim.Task, cfg i
 	}
 	return nil, "", nil, usagef("--plan-on %q: want %s", planOn, planOnValues)
 }
+
+// devicePlannerFactory is openPlanner's --plan-on device for a caller that
+// makes its planner later, as apex train does inside apex.Create and
+// apex.Resume: the same rules for --backend, checked now, and a factory
+// that opens the device planner. close closes every planner it opened.
+func devicePlannerFactory(backend string) (open func(*batchsim.Task, icem.Config) (icem.StepPlanner, error), close func(), err error) {
+	if backend != "gpu" && backend != "auto" {
+		return nil, nil, usagef("--plan-on device runs the rollouts on the GPU device: --backend %q must be gpu or auto", backend)
+	}
+	if gpuPlannerOpener == nil {
+		return nil, nil, fmt.Errorf("--plan-on device: this build has no GPU backend")
+	}
+	var opened []devicePlanner
+	open = func(task *batchsim.Task, cfg icem.Config) (icem.StepPlanner, error) {
+		dp, err := gpuPlannerOpener(task, cfg)
+		if err != nil {
+			return nil, err
+		}
+		opened = append(opened, dp)
+		return dp, nil
+	}
+	close = func() {
+		for _, dp := range opened {
+			dp.Close()
+		}
+		opened = nil
+	}
+	return open, close, nil
+}

@@ -24,7 +24,7 @@ func init() {
 		name:    "train",
 		summary: "Extract a policy from the iCEMπ planner with APEX (or a baseline / ablation) into a run folder.",
 		usage: "train --task NAME [--method apex|icem-bc|icem-dagger|icempi-gps] [--ablation lambda-fixed|no-dagger|no-warmstart|no-policy-samples] " +
-			"[--iterations N] [--budget B] [--episode-len T] [--train-steps S] [--relabel batched|sequential] [--backend cpu|gpu|auto] [--seed S] [--out DIR] [--force] [--json]\n" +
+			"[--iterations N] [--budget B] [--episode-len T] [--train-steps S] [--relabel memory|fresh] [--label best|elite-mean] [--backend cpu|gpu|auto] [--plan-on host|device] [--seed S] [--out DIR] [--force] [--json]\n" +
 			"       apex train --resume DIR [--iterations N] [--backend cpu|gpu|auto] [--json]",
 		run: runTrain,
 	})
@@ -59,6 +59,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	relabel := fs.String("relabel", apex.RelabelMemory, "DAgger relabelling: memory (the paper's: the planner follows each policy rollout with its memory, rollouts in lock-step) or fresh (ablation: each state a fresh problem)")
 	label := fs.String("label", apex.LabelBest, "DAgger label: best (first action of the executed sample, the paper's) or elite-mean (mean first action of the final elites)")
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
+	planOn := fs.String("plan-on", apex.PlanOnHost, "where the planner runs: host (the CPU; rollouts on --backend) or device (the whole planning step on the GPU device, float32; --backend gpu or auto); the run keeps it on --resume")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "run seed; every random stream derives from it")
 	out := fs.String("out", "", "run folder (default runs/TASK-METHOD[-ABLATION]-sSEED)")
@@ -73,7 +74,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	if *resume != "" {
 		for _, name := range []string{"task", "method", "ablation", "budget", "horizon", "episode-len", "train-steps", "batch-size",
-			"hidden", "expert-rollouts", "dagger-rollouts", "window", "eval-episodes", "relabel", "label", "seed", "out", "force"} {
+			"hidden", "expert-rollouts", "dagger-rollouts", "window", "eval-episodes", "relabel", "label", "plan-on", "seed", "out", "force"} {
 			if fs.Changed(name) {
 				return usagef("--%s cannot be changed on --resume (the run's config.json holds it)", name)
 			}
@@ -81,15 +82,24 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if !apex.IsRunFolder(*resume) {
 			return usagef("--resume %s: not a run folder (no config.json)", *resume)
 		}
-		if _, err := apex.LoadRunConfig(*resume); err != nil {
+		saved, err := apex.LoadRunConfig(*resume)
+		if err != nil {
 			return usageError{fmt.Errorf("--resume: %w", err)}
 		}
-		ev, err := openBackend(*backend, *workers)
+		if !slices.Contains(apex.PlanOnModes, saved.PlanOn) {
+			return usagef("--resume %s: its config.json's plan_on %q: want %s", *resume, saved.PlanOn, planOnValues)
+		}
+		// The run plans where it began (config.json's plan_on).
+		ev, opt, closePlanner, err := openRunPlanner(saved.PlanOn, *backend, *workers)
 		if err != nil {
+			var ue usageError
+			if saved.PlanOn == apex.PlanOnDevice && errors.As(err, &ue) {
+				return usageError{fmt.Errorf("--resume %s plans on the device (config.json's plan_on): %w", *resume, err)}
+			}
 			return err
 		}
-		defer ev.Close()
-		r, err := apex.Resume(*resume, ev)
+		defer closePlanner()
+		r, err := apex.Resume(*resume, ev, opt)
 		if err != nil {
 			return err
 		}
@@ -98,14 +108,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 				return usageError{err}
 			}
 		}
-		fmt.Fprintf(stderr, "resuming %s after %d complete iterations of %d\n", *resume, r.Completed(), r.Config.Iterations)
+		fmt.Fprintf(stderr, "resuming %s after %d complete iterations of %d, planning on the %s: %s\n",
+			*resume, r.Completed(), r.Config.Iterations, r.Config.PlanOn, r.PlannerName())
 		return trainAndReport(r, stdout, stderr, *asJSON, *workers)
 	}
 
 	cfg := apex.RunConfig{Task: strings.ToLower(*taskName), Method: apex.Method(*method), Ablation: apex.Ablation(*ablation),
 		Seed: *seed, Iterations: *iterations, Budget: *budget, Horizon: *horizon, EpisodeLen: *episodeLen,
 		TrainSteps: *trainSteps, BatchSize: *batchSize, Hidden: *hidden, ExpertRollouts: *rollouts, Window: *window,
-		DAggerRollouts: *daggerRollouts, EvalEpisodes: *evalEpisodes, Relabel: *relabel, Label: *label}
+		DAggerRollouts: *daggerRollouts, EvalEpisodes: *evalEpisodes, Relabel: *relabel, Label: *label, PlanOn: *planOn}
 	if _, err := batchsim.NewTask(cfg.Task); err != nil {
 		return usageError{fmt.Errorf("--task: %w", err)}
 	}
@@ -118,6 +129,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if !slices.Contains(apex.LabelModes, *label) {
 		return usagef("--label %q: want one of %v", *label, apex.LabelModes)
 	}
+	if !slices.Contains(apex.PlanOnModes, *planOn) {
+		return usagef("--plan-on %q: want %s", *planOn, planOnValues)
+	}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usageError{err}
 	}
@@ -129,16 +143,38 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		dir = filepath.Join("runs", fmt.Sprintf("%s-s%d", name, cfg.Seed))
 	}
-	ev, err := openBackend(*backend, *workers)
+	ev, opt, closePlanner, err := openRunPlanner(*planOn, *backend, *workers)
 	if err != nil {
 		return err
 	}
-	defer ev.Close()
-	r, err := apex.Create(dir, cfg, ev, *force)
+	defer closePlanner()
+	r, err := apex.Create(dir, cfg, ev, *force, opt)
 	if err != nil {
 		return err
 	}
 	return trainAndReport(r, stdout, stderr, *asJSON, *workers)
+}
+
+// openRunPlanner opens what a run planning on planOn (host or device)
+// needs: on the host, --backend's evaluator; on the device, no evaluator
+// but the factory of the device planner, under openPlanner's rules for
+// --backend. close releases whatever was opened, the run's planner too.
+func openRunPlanner(planOn, backend string, workers int) (ev batchsim.Evaluator, opt apex.OpenOptions, close func(), err error) {
+	switch planOn {
+	case apex.PlanOnHost:
+		ev, err := openBackend(backend, workers)
+		if err != nil {
+			return nil, opt, nil, err
+		}
+		return ev, opt, func() { ev.Close() }, nil
+	case apex.PlanOnDevice:
+		open, close, err := devicePlannerFactory(backend)
+		if err != nil {
+			return nil, opt, nil, err
+		}
+		return nil, apex.OpenOptions{Planner: open}, close, nil
+	}
+	return nil, opt, nil, usagef("--plan-on %q: want %s", planOn, planOnValues)
 }
 
 // trainAndReport trains r with progress on stderr until done or Ctrl-C,
