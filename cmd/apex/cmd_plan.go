@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"runtime/pprof"
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/icem"
@@ -109,7 +110,7 @@ const (
 	maxWorkers = 4096
 )
 
-func runPlan(args []string, stdout, stderr io.Writer) error {
+func runPlan(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags(commands["plan"], stderr)
 	taskName := fs.String("task", "halfcheetah", "task name (see apex tasks)")
 	budget := fs.Int("budget", 100, "sampled trajectories per environment step: 45, 100 or 300, or any N·(1 + 1/γ + ...) ≥ 2K")
@@ -124,6 +125,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file, written atomically")
 	asJSON := fs.Bool("json", false, "print one JSON object with all results")
 	profile := fs.Bool("profile", false, "print per episode where a planning step's time goes (evaluator vs host) and the bytes moved, on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the episodes (pprof format) to this file, written atomically")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -197,6 +199,27 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer trajF.Abort()
+	}
+	if *cpuProfile != "" {
+		if err := sameOutput("save-traj", *saveTraj, "cpuprofile", *cpuProfile); err != nil {
+			return err
+		}
+		pf, err := createOutput("cpuprofile", *cpuProfile, stdout)
+		if err != nil {
+			return err
+		}
+		defer pf.Abort()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		// Stopped and committed once every episode is done; an error or
+		// interrupt leaves no profile behind.
+		defer func() {
+			pprof.StopCPUProfile()
+			if err == nil {
+				err = pf.Commit()
+			}
+		}()
 	}
 	pl, backendName, closePlanner, err := openPlanner(*planOn, *backend, *workers, task, cfg)
 	if err != nil {

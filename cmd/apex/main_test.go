@@ -185,6 +185,33 @@ func TestPlanJSON(t *testing.T) {
 	}
 }
 
+// TestPlanCPUProfile: --cpuprofile writes a pprof profile (gzip) once the
+// episodes are done, refuses the --save-traj file, and a bad path fails
+// before any planning.
+func TestPlanCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.prof")
+	code, _, errOut := runCLI(t, "plan", "--task", "halfcheetah", "--budget", "45", "--steps", "2", "--backend", "cpu", "--cpuprofile", prof)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("--cpuprofile wrote %d bytes, not a gzip-compressed pprof profile", len(b))
+	}
+	code, _, errOut = runCLI(t, "plan", "--steps", "1", "--backend", "cpu", "--cpuprofile", prof, "--save-traj", prof)
+	if code != 2 || !strings.Contains(errOut, "same file") {
+		t.Errorf("--cpuprofile and --save-traj on one file: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "plan", "--steps", "1", "--backend", "cpu", "--cpuprofile", filepath.Join(dir, "no", "such", "cpu.prof"))
+	if code != 1 || !strings.Contains(errOut, "--cpuprofile") || strings.Contains(errOut, "episode 0") {
+		t.Errorf("--cpuprofile in a missing folder: exit %d, %q", code, errOut)
+	}
+}
+
 // TestPlanTrajKeepsParams: --save-traj records the episode's task parameters
 // (Fetch's goal), so that the viewer can rebuild the episode's model.
 func TestPlanTrajKeepsParams(t *testing.T) {
