@@ -22,19 +22,24 @@ import (
 // clipping, the rollouts and costs, λ, the top-K elites, elite reuse, the
 // mean sample, the momentum update and the best sample all run in WGSL
 // (shaders/planner.wgsl around shaders/rollout.wgsl); μ, σ and the elites
-// stay on the device between steps. The host uploads start states and a
-// few words per problem, and reads back the executed actions, the
-// predicted costs, λ and the non-finite count: bytes independent of N.
+// stay on the device between steps. With a policy (SetPolicy), its own
+// h-step rollout from each start state, for iCEMπ's warm start and policy
+// sample, runs first in the same submission as closed-loop worlds of the
+// rollout kernel (one per problem; the policy acts on their states). The
+// host uploads start states, a few words per problem and the policy's
+// weights, and reads back the executed actions, the predicted costs, λ,
+// the non-finite count and the policy rollouts' failures: bytes
+// independent of N.
 //
 // It implements icem.StepPlanner with icem's semantics
 // (docs/design/PLANNER.md, "The planner on the device" says what is equal
 // and what only statistically so). Its problems are icem.NewBareProblem
 // values (NewProblem); each keeps a slot of device memory for as long as
 // the Planner lives or until Forget. With a policy (SetPolicy) the guidance cost is the
-// rollout kernel's and λ adaptive (or fixed) on the device; the policy's
-// own h-step rollout, for the warm start and the policy sample, is made on
-// the host, as the host planner makes it, and uploaded. Not safe for
-// concurrent use.
+// rollout kernel's and λ adaptive (or fixed) on the device. A policy the
+// kernel cannot run (no network, or bounds other than the task's) has its
+// rollouts made on the host, as the host planner makes them, and
+// uploaded. Not safe for concurrent use.
 type Planner struct {
 	ev     *Evaluator // the rollout kernel, its model and start-state buffers
 	dev    *Device
@@ -72,20 +77,27 @@ type Planner struct {
 	groupKey  [pnBinding]*wgpu.Buffer
 	rgroup    *wgpu.BindGroup // the rollout's, with acts_out as its actions_in
 	rgroupKey [nBinding]*wgpu.Buffer
+	// pgroup is the policy worlds' rollout group: pi_in as their
+	// states_out, where they write the policy's actions.
+	pgroup    *wgpu.BindGroup
+	pgroupKey [nBinding]*wgpu.Buffer
+	npchunk   int // closed-loop dispatches of the policy worlds
 
 	slots    map[*icem.Problem]int
 	free     []int // slots given back by Forget
 	fresh    map[*icem.Problem]bool
 	capSlots int // slots mem_out holds
 
-	// iCEMπ: the policy, and per problem its h-step rollout made on the
-	// host each step (icem.RolloutPolicy, as the host planner makes it)
-	// with one scratch Env per worker.
-	policy  icem.Policy
-	piRoll  []float64 // (P × hd)
-	piOK    []bool    // (P)
-	piEnvs  []*batchsim.Env
-	workers int
+	// iCEMπ: the policy; piDevice when its rollouts run as closed-loop
+	// worlds on the device, else per problem its h-step rollout made on
+	// the host each step (icem.RolloutPolicy, as the host planner makes
+	// it) with one scratch Env per worker.
+	policy   icem.Policy
+	piDevice bool
+	piRoll   []float64 // (P × hd)
+	piOK     []bool    // (P)
+	piEnvs   []*batchsim.Env
+	workers  int
 
 	probBytes, startBytes, resBytes, piBytes []byte
 	scratch                                  []float32
@@ -312,6 +324,7 @@ func (p *Planner) SetPolicy(pi icem.Policy) error {
 		return fmt.Errorf("gpu: planner: set policy: %w", err)
 	}
 	p.policy = pi
+	p.piDevice = net != nil && kernelRunsPolicy(p.task, net)
 	p.lambdaMode = 0
 	if pi != nil {
 		p.lambdaMode = 1
@@ -321,6 +334,21 @@ func (p *Planner) SetPolicy(pi icem.Policy) error {
 	}
 	p.tablesFor = 0 // the settings and the rollouts' dims change
 	return nil
+}
+
+// kernelRunsPolicy reports whether the rollout kernel's policy worlds make
+// the rollout icem.RolloutPolicy makes: the network squashes into the
+// task's action bounds, so the host's clipping changes nothing.
+func kernelRunsPolicy(t *batchsim.Task, net *batchsim.PolicyNet) bool {
+	if len(net.ActLow) != len(t.ActLow) || len(net.ActHigh) != len(t.ActHigh) {
+		return false
+	}
+	for j := range t.ActLow {
+		if net.ActLow[j] != t.ActLow[j] || net.ActHigh[j] != t.ActHigh[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // hasPi reports whether the problems get a policy rollout this step.
@@ -378,6 +406,9 @@ func (p *Planner) Close() error {
 	if p.rgroup != nil {
 		p.rgroup.Release()
 	}
+	if p.pgroup != nil {
+		p.pgroup.Release()
+	}
 	for _, pl := range []*wgpu.ComputePipeline{p.pBegin, p.pSample, p.pRank} {
 		if pl != nil {
 			pl.Release()
@@ -419,7 +450,7 @@ func plannerUsage(i int) wgpu.BufferUsage {
 	switch i {
 	case pbCfg:
 		return wgpu.BufferUsage_Uniform | wgpu.BufferUsage_CopyDst
-	case pbTables, pbProb, pbPi:
+	case pbTables, pbProb:
 		return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopyDst
 	}
 	return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopySrc | wgpu.BufferUsage_CopyDst
@@ -573,7 +604,7 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 	if err := p.ensure(pbProb, uint64(np*pconst("PROB_WORDS"))*4); err != nil {
 		return err
 	}
-	if err := p.ensureAux(&p.readRes, &p.readSize, "planner readback", rs, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst); err != nil {
+	if err := p.ensureAux(&p.readRes, &p.readSize, "planner readback", rs+uint64(np)*4, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst); err != nil {
 		return err
 	}
 	// Per call: the problems' words and start states.
@@ -619,7 +650,13 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 			return err
 		}
 	}
-	if p.hasPi() {
+	if p.hasPi() && p.piDevice {
+		// The policy worlds write the actions and a failure flag per
+		// problem.
+		if err := p.ensure(pbPi, uint64(np*(p.hd+1))*4); err != nil {
+			return err
+		}
+	} else if p.hasPi() {
 		p.rolloutPolicies(problems)
 		p.scratch = appendF32(p.scratch[:0], p.piRoll)
 		p.piBytes = putF32(p.piBytes, p.scratch)
@@ -673,6 +710,21 @@ func (p *Planner) bindGroups() error {
 			return err
 		}
 		p.rgroup, p.rgroupKey = g, rb
+	}
+	if !p.hasPi() || !p.piDevice {
+		return nil
+	}
+	rb[bStates] = p.bufs[pbPi]
+	if p.pgroup == nil || p.pgroupKey != rb {
+		if p.pgroup != nil {
+			p.pgroup.Release()
+			p.pgroup = nil
+		}
+		g, err := p.dev.CreateBindGroup("planner policy rollout", p.ev.pipeline, rb[:])
+		if err != nil {
+			return err
+		}
+		p.pgroup, p.pgroupKey = g, rb
 	}
 	return nil
 }
@@ -731,6 +783,16 @@ func (p *Planner) writeTables(np int) error {
 			}
 		}
 	}
+	// Then the policy worlds' closed-loop dispatches: world p is problem p;
+	// they simulate the first h − 1 control steps and stop at the last
+	// action (physics step (h−1)·skip, not simulated).
+	p.npchunk = 0
+	for k0, end := 0, (p.h-1)*p.task.FrameSkip+1; k0 < end; k0 += steps {
+		for _, w := range [dimsSize / 4]uint32{uint32(np), 1, uint32(p.h), 0, uint32(np), 0, hasNet, uint32(k0), uint32(min(k0+steps, end)), 1, 0, 0} {
+			dimsB = binary.LittleEndian.AppendUint32(dimsB, w)
+		}
+		p.npchunk++
+	}
 	usage := wgpu.BufferUsage_CopySrc | wgpu.BufferUsage_CopyDst
 	if err := p.ensureAux(&p.cfgTable, &p.cfgSize, "planner cfg table", uint64(len(cfgB)), usage); err != nil {
 		return err
@@ -754,6 +816,22 @@ func (p *Planner) nsimOf(i int) int {
 		return p.pops[i] - p.reuse
 	}
 	return p.pops[i]
+}
+
+// encodePolicy records the policy worlds' closed-loop dispatches, which
+// write each problem's policy rollout to pi_in.
+func (p *Planner) encodePolicy(enc *wgpu.CommandEncoder, np int) error {
+	wg := kconst("WORKGROUP_SIZE")
+	first := len(p.pops) * p.nchunk
+	for c := range p.npchunk {
+		if err := enc.CopyBufferToBuffer(p.dimsTable, uint64((first+c)*dimsSize), p.ev.bufs[bDims], 0, dimsSize); err != nil {
+			return err
+		}
+		if err := Dispatch(enc, "policy rollout", p.ev.pipeline, p.pgroup, uint32((np+wg-1)/wg)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // encodeBegin records plan_begin.
@@ -795,8 +873,16 @@ func (p *Planner) encodeRank(enc *wgpu.CommandEncoder, np, i int) error {
 	if err := Dispatch(enc, "plan_rank", p.pRank, p.group, uint32(np)); err != nil {
 		return err
 	}
-	if i == len(p.pops)-1 {
-		return enc.CopyBufferToBuffer(p.bufs[pbRes], 0, p.readRes, 0, uint64(np*p.resStride())*4)
+	if i < len(p.pops)-1 {
+		return nil
+	}
+	rs := uint64(np*p.resStride()) * 4
+	if err := enc.CopyBufferToBuffer(p.bufs[pbRes], 0, p.readRes, 0, rs); err != nil {
+		return err
+	}
+	if p.hasPi() && p.piDevice {
+		// The policy worlds' failure flags, after the results.
+		return enc.CopyBufferToBuffer(p.bufs[pbPi], uint64(np*p.hd)*4, p.readRes, rs, uint64(np)*4)
 	}
 	return nil
 }
@@ -836,6 +922,11 @@ func (p *Planner) Plan(dst [][]float64, problems []*icem.Problem) (icem.Stats, e
 		return st, err
 	}
 	err := p.dev.Encode("planning step", func(enc *wgpu.CommandEncoder) error {
+		if p.hasPi() && p.piDevice {
+			if err := p.encodePolicy(enc, np); err != nil {
+				return err
+			}
+		}
 		if err := p.encodeBegin(enc, np); err != nil {
 			return err
 		}
@@ -866,7 +957,7 @@ func (p *Planner) Plan(dst [][]float64, problems []*icem.Problem) (icem.Stats, e
 // on each problem.
 func (p *Planner) readResults(dst [][]float64, problems []*icem.Problem, st *icem.Stats) error {
 	np, rs := len(problems), p.resStride()
-	p.resBytes = resizeBytes(p.resBytes, 4*np*rs)
+	p.resBytes = resizeBytes(p.resBytes, 4*np*(rs+1))
 	if err := p.dev.Read(p.readRes, 0, p.resBytes); err != nil {
 		return err
 	}
@@ -882,7 +973,13 @@ func (p *Planner) readResults(dst [][]float64, problems []*icem.Problem, st *ice
 			o := b + p.nu + 4 + 2*i
 			st.Lambda[i*np+k] = icem.Lambda{Guide: float64(getF32(p.resBytes, o)), Norm: float64(getF32(p.resBytes, o+1))}
 		}
-		if p.hasPi() && !p.piOK[k] {
+		switch {
+		case !p.hasPi():
+		case p.piDevice:
+			if getF32(p.resBytes, np*rs+k) != 0 {
+				st.PolicyFailures++
+			}
+		case !p.piOK[k]:
 			st.PolicyFailures++
 		}
 		pr.MarkPlanned()

@@ -409,6 +409,17 @@ func testRank(t *testing.T, mode uint32) {
 	}
 }
 
+func maxAbsDiff(a, b []float64) float64 {
+	d := math.Inf(1)
+	if len(a) == len(b) {
+		d = 0
+		for i := range a {
+			d = max(d, math.Abs(a[i]-b[i]))
+		}
+	}
+	return d
+}
+
 func sameSeq(a, b []float64) bool {
 	if len(a) != len(b) {
 		return false
@@ -487,10 +498,12 @@ func (n netPolicy) Act(obs, dst []float64) {
 }
 func (n netPolicy) Net() *batchsim.PolicyNet { return n.net }
 
-// TestPlannerPolicy: with a policy, μ starts from the policy's rollout
-// (icem.RolloutPolicy) at an episode's start and takes its last action
-// after the shift; the rollout is a sample of each iteration (the last
-// fresh one); the rollouts accumulate the guidance cost and λ is adaptive.
+// TestPlannerPolicy: with a policy, its rollout from each start state is
+// made on the device by closed-loop policy worlds, and is
+// icem.RolloutPolicy's up to float32 physics; μ starts from it at an
+// episode's start and takes its last action after the shift; the rollout
+// is a sample of each iteration (the last fresh one); the rollouts
+// accumulate the guidance cost and λ is adaptive.
 func TestPlannerPolicy(t *testing.T) {
 	const np, h = 2, 8
 	task := cheetahTask(t)
@@ -519,13 +532,27 @@ func TestPlannerPolicy(t *testing.T) {
 	if err := p.prepare(probs); err != nil {
 		t.Fatal(err)
 	}
+	if !p.piDevice {
+		t.Fatal("the policy's rollouts are not made on the device")
+	}
 	nsim := p.nsimOf(0)
-	encodeStages(t, p, np, func(enc *wgpu.CommandEncoder) error { return p.encodeBegin(enc, np) },
+	encodeStages(t, p, np, func(enc *wgpu.CommandEncoder) error { return p.encodePolicy(enc, np) },
+		func(enc *wgpu.CommandEncoder) error { return p.encodeBegin(enc, np) },
 		func(enc *wgpu.CommandEncoder) error { return p.encodeSample(enc, np, 0) },
 		func(enc *wgpu.CommandEncoder) error { return p.encodeRollout(enc, np, 0) })
 	mem := readFloats(t, p.dev, p.bufs[pbMem], np*p.slotStride())
 	acts := readFloats(t, p.dev, p.bufs[pbActs], np*nsim*hd)
 	costs := readFloats(t, p.dev, p.ev.bufs[bWorld], 4*np*nsim)
+	dpi := readFloats(t, p.dev, p.bufs[pbPi], np*(hd+1))
+	for k := range np {
+		if d := maxAbsDiff(dpi[k*hd:(k+1)*hd], pi[k]); !(d < 1e-3) {
+			t.Errorf("problem %d: the device's policy rollout differs from icem.RolloutPolicy's by %g (actions in [-1, 1])", k, d)
+		}
+		if f := dpi[np*hd+k]; f != 0 {
+			t.Errorf("problem %d: the device's policy rollout reports a failure (%v)", k, f)
+		}
+		pi[k] = dpi[k*hd : (k+1)*hd] // the device's, exactly, from here on
+	}
 	for k := range np {
 		base := p.slots[probs[k]] * p.slotStride()
 		if !sameSeq(mem[base:base+hd], pi[k]) {
@@ -535,14 +562,20 @@ func TestPlannerPolicy(t *testing.T) {
 		if !sameSeq(acts[(k*nsim+s)*hd:(k*nsim+s+1)*hd], pi[k]) {
 			t.Errorf("problem %d: sample %d is not the policy's rollout", k, s)
 		}
+		// Every sample but the policy's own has a guidance cost; the
+		// policy's sample retraces its closed-loop world, where π's
+		// actions are exactly the sample's: its cost is 0.
 		guided := 0
-		for s := range nsim {
+		for s := range nsim - 1 {
 			if costs[4*(k*nsim+s)+1] > 0 {
 				guided++
 			}
 		}
-		if guided != nsim {
-			t.Errorf("problem %d: %d of %d samples have a guidance cost", k, guided, nsim)
+		if guided != nsim-1 {
+			t.Errorf("problem %d: %d of %d samples have a guidance cost", k, guided, nsim-1)
+		}
+		if g := costs[4*(k*nsim+nsim-1)+1]; g != 0 {
+			t.Errorf("problem %d: the policy's sample has guidance cost %g, want 0 (it replays the policy world)", k, g)
 		}
 	}
 
@@ -562,17 +595,155 @@ func TestPlannerPolicy(t *testing.T) {
 			}
 		}
 	}
+	if st.PolicyFailures != 0 {
+		t.Errorf("%d policy rollouts failed, want none", st.PolicyFailures)
+	}
 	shifted := readFloats(t, p.dev, p.bufs[pbMem], np*p.slotStride())
 	if err := p.prepare(probs); err != nil {
 		t.Fatal(err)
 	}
-	encodeStages(t, p, np, func(enc *wgpu.CommandEncoder) error { return p.encodeBegin(enc, np) })
+	encodeStages(t, p, np, func(enc *wgpu.CommandEncoder) error { return p.encodePolicy(enc, np) },
+		func(enc *wgpu.CommandEncoder) error { return p.encodeBegin(enc, np) })
 	mem = readFloats(t, p.dev, p.bufs[pbMem], np*p.slotStride())
+	dpi = readFloats(t, p.dev, p.bufs[pbPi], np*hd)
+	for k := range np {
+		pi[k] = dpi[k*hd : (k+1)*hd]
+	}
 	for k := range np {
 		base := p.slots[probs[k]] * p.slotStride()
 		want := append(append([]float64(nil), shifted[base:base+hd-nu]...), pi[k][hd-nu:]...)
 		if !sameSeq(mem[base:base+hd], want) {
 			t.Errorf("problem %d: μ after the shift is not the shifted mean with the policy's last action", k)
+		}
+	}
+}
+
+// TestPlannerPolicyWorlds: the device's policy rollouts over a whole
+// horizon (h = 30, split into many dispatches on lavapipe, some inside a
+// control step) are icem.RolloutPolicy's up to float32 physics; a policy
+// whose actions are not finite gives the middle of the bounds throughout
+// and counts as a failure, as on the host; and a policy the kernel does not
+// run as it is (bounds other than the task's) has its rollouts made on the
+// host, exactly icem.RolloutPolicy's.
+func TestPlannerPolicyWorlds(t *testing.T) {
+	const np, h = 3, 30
+	task := cheetahTask(t)
+	nu := task.Model.Nu
+	hd := h * nu
+	dev := newTestDevice(t)
+	cfg := icem.Config{Horizon: h, Population: 16, Iterations: 1, Elites: 4, Beta: 0.25}
+	rng := rand.New(rand.NewPCG(5, 6))
+	env := batchsim.NewEnv(task)
+	probs := make([]*icem.Problem, np)
+	hostRollouts := func(pol icem.Policy) ([][]float64, []bool) {
+		pi, ok := make([][]float64, np), make([]bool, np)
+		for k := range pi {
+			pi[k] = make([]float64, hd)
+			ok[k] = icem.RolloutPolicy(env, pol, probs[k], pi[k])
+		}
+		return pi, ok
+	}
+	// deviceRollouts runs one planning step and returns the policy
+	// rollouts μ started from (each problem's first step).
+	deviceRollouts := func(p *Planner, pol icem.Policy) ([][]float64, icem.Stats) {
+		t.Helper()
+		if err := p.SetPolicy(pol); err != nil {
+			t.Fatal(err)
+		}
+		for k := range probs {
+			probs[k] = p.NewProblem(11, k)
+			env.Reset(rand.New(rand.NewPCG(uint64(k), 7)))
+			probs[k].SetState(env.Data.Qpos, env.Data.Qvel, env.Params)
+		}
+		if err := p.prepare(probs); err != nil {
+			t.Fatal(err)
+		}
+		encodeStages(t, p, np, func(enc *wgpu.CommandEncoder) error {
+			if p.piDevice {
+				if err := p.encodePolicy(enc, np); err != nil {
+					return err
+				}
+			}
+			return p.encodeBegin(enc, np)
+		})
+		mem := readFloats(t, p.dev, p.bufs[pbMem], p.capSlots*p.slotStride())
+		out := make([][]float64, np)
+		for k, pr := range probs {
+			b := p.slots[pr] * p.slotStride()
+			out[k] = mem[b : b+hd]
+		}
+		dst := make([][]float64, np)
+		for k := range dst {
+			dst[k] = make([]float64, nu)
+		}
+		for _, pr := range probs {
+			p.Forget(pr)
+		}
+		st, err := p.Plan(dst, probs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, st
+	}
+
+	p := newTestPlanner(t, task, cfg, Options{Device: dev})
+	good := netPolicy{randomPolicy(rng, task.ObsDim(), nu, 16)}
+	dpi, st := deviceRollouts(p, good)
+	if !p.piDevice {
+		t.Fatal("the policy's rollouts are not made on the device")
+	}
+	hpi, hok := hostRollouts(good)
+	for k := range np {
+		if !hok[k] {
+			t.Fatalf("problem %d: the host's policy rollout failed", k)
+		}
+		// The first action is the network's in float32; then float32
+		// physics through contacts drifts from float64 (measured: 1e-5
+		// after 10 steps, up to 0.03 after 30 on actions in [-1, 1]). A
+		// step out of place would differ by tenths from the start.
+		if d := maxAbsDiff(dpi[k][:nu], hpi[k][:nu]); !(d < 1e-6) {
+			t.Errorf("problem %d: the device's first policy action differs from icem.RolloutPolicy's by %g", k, d)
+		}
+		if d := maxAbsDiff(dpi[k][:10*nu], hpi[k][:10*nu]); !(d < 1e-3) {
+			t.Errorf("problem %d: the device's policy rollout over 10 steps differs from icem.RolloutPolicy's by %g", k, d)
+		}
+		if d := maxAbsDiff(dpi[k], hpi[k]); !(d < 0.1) {
+			t.Errorf("problem %d: the device's policy rollout over %d steps differs from icem.RolloutPolicy's by %g", k, h, d)
+		}
+	}
+	if st.PolicyFailures != 0 {
+		t.Errorf("%d policy rollouts failed, want 0", st.PolicyFailures)
+	}
+
+	// A NaN weight of the first layer: it must survive the ReLU.
+	bad := netPolicy{randomPolicy(rng, task.ObsDim(), nu, 16)}
+	bad.net.Layers[0].W[0] = math.NaN()
+	dpi, st = deviceRollouts(p, bad)
+	hpi, hok = hostRollouts(bad)
+	for k := range np {
+		if hok[k] {
+			t.Fatalf("problem %d: the host's rollout of a NaN policy succeeded", k)
+		}
+		if !sameSeq(dpi[k], hpi[k]) {
+			t.Errorf("problem %d: the device's rollout of a NaN policy is not the host's (the bounds' middle): %v", k, dpi[k][:nu])
+		}
+	}
+	if st.PolicyFailures != np {
+		t.Errorf("%d policy rollouts of a NaN policy failed, want %d", st.PolicyFailures, np)
+	}
+
+	narrow := netPolicy{randomPolicy(rng, task.ObsDim(), nu, 16)}
+	for j := range nu {
+		narrow.net.ActLow[j], narrow.net.ActHigh[j] = -0.5, 0.25
+	}
+	dpi, _ = deviceRollouts(p, narrow)
+	if p.piDevice {
+		t.Fatal("a policy with bounds other than the task's runs on the device")
+	}
+	hpi, _ = hostRollouts(narrow)
+	for k := range np {
+		if !sameSeq(dpi[k], hpi[k]) {
+			t.Errorf("problem %d: μ is not the host's policy rollout", k)
 		}
 	}
 }

@@ -130,7 +130,7 @@ struct Dims {
 	has_policy: u32, // 1: accumulate the guidance cost
 	k0: u32,         // first physics step (control step × frame skip + k) of this dispatch
 	k1: u32,         // end (exclusive) of this dispatch's physics steps
-	pad0: u32,
+	closed_loop: u32, // 1: policy worlds (world p is problem p): π acts, its actions go to states_out
 	pad1: u32,
 	pad2: u32,
 }
@@ -152,7 +152,10 @@ struct Dims {
 // main, guide, norm, dead flag (nworlds × 4), then qpos, qvel and the qpos
 // at the start of the control step (nworlds × (2nq+nv)).
 @group(0) @binding(7) var<storage, read_write> world_out: array<f32>;
-@group(0) @binding(8) var<storage, read_write> states_out: array<f32>; // (nrecord × (h+1) × (nq+nv))
+// states_out: the recorded states (nrecord × (h+1) × (nq+nv)); in a
+// closed-loop dispatch the policy's actions (P × h × nu), then per problem
+// 1 where its rollout failed (a non-finite action or state), else 0.
+@group(0) @binding(8) var<storage, read_write> states_out: array<f32>;
 
 const P_NLAYERS: u32 = 0u;
 const P_NOBS: u32 = 1u;
@@ -242,9 +245,44 @@ fn obs_vec(k: u32, s: u32, kind: i32, i0: u32, i1: u32) {
 }
 
 // policy_guide returns ‖a − π(o)‖² for the observation of the current
-// state, as batchsim.PolicyNet.Act: normalise, dense layers with ReLU
-// between them, tanh squashed to the action bounds.
+// state.
 fn policy_guide(nu: u32) -> f32 {
+	let xo = policy_forward();
+	let lo = pu(P_ACT_LO);
+	let hi = pu(P_ACT_HI);
+	var g = 0.0;
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { g += guide_term(i, lo + i, hi + i, xo + i); }
+	// END
+	return g;
+}
+
+// policy_act sets act to π(o) for the observation of the current state
+// and returns false if an action is not finite (icem's rolloutPolicy).
+fn policy_act(nu: u32) -> bool {
+	let xo = policy_forward();
+	let lo = pu(P_ACT_LO);
+	let hi = pu(P_ACT_HI);
+	var ok = true;
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { ok = set_policy_act(i, lo + i, hi + i, xo + i) && ok; }
+	// END
+	return ok;
+}
+
+fn set_policy_act(i: u32, lo: u32, hi: u32, o: u32) -> bool {
+	let a = policy_out(lo, hi, o);
+	act[i] = a;
+	// Before the squash too: clamp and tanh may turn a NaN into a bound.
+	return is_finite(nn[o]) && is_finite(a);
+}
+
+fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+
+// policy_forward evaluates π's network at the current state as
+// batchsim.PolicyNet.Act does before the squash (normalise, dense layers
+// with ReLU between them) and returns where its outputs start in nn.
+fn policy_forward() -> u32 {
 	observe();
 	let nobs = pu(P_NOBS);
 	let mu = pu(P_OBS_MEAN);
@@ -274,27 +312,27 @@ fn policy_guide(nu: u32) -> f32 {
 			for (; i < nin; i++) {
 				s += policy[row + i] * nn[xo + i];
 			}
-			if (l + 1u < nl) { s = max(s, 0.0); }
+			// ReLU that keeps a NaN (max(NaN, 0) may be 0), so that a
+			// broken policy is seen as one, as on the host.
+			if (l + 1u < nl) { s = select(s, 0.0, s < 0.0); }
 			nn[yo + o] = s;
 		}
 		let tmp = xo;
 		xo = yo;
 		yo = tmp;
 	}
-	let lo = pu(P_ACT_LO);
-	let hi = pu(P_ACT_HI);
-	var g = 0.0;
-	// DRIVER unroll
-	for (var i = 0u; i < nu; i++) { g += guide_term(i, lo + i, hi + i, xo + i); }
-	// END
-	return g;
+	return xo;
 }
 
-// guide_term is (a_i − π_i)² for the squashed output nn[o] between the
+// policy_out is π's action: the output nn[o] tanh-squashed between the
 // bounds policy[lo] and policy[hi].
+fn policy_out(lo: u32, hi: u32, o: u32) -> f32 {
+	return policy[lo] + (safe_tanh(nn[o]) + 1.0) * 0.5 * (policy[hi] - policy[lo]);
+}
+
+// guide_term is (a_i − π_i)².
 fn guide_term(i: u32, lo: u32, hi: u32, o: u32) -> f32 {
-	let pi = policy[lo] + (safe_tanh(nn[o]) + 1.0) * 0.5 * (policy[hi] - policy[lo]);
-	let d = act[i] - pi;
+	let d = act[i] - policy_out(lo, hi, o);
 	return d * d;
 }
 
@@ -2075,6 +2113,11 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	}
 	contact_sq = 0.0;
 
+	if (dims_in.closed_loop != 0u) {
+		policy_world(local, h, nq, nv, nu, nbody, skip, dead);
+		return;
+	}
+
 	// One iteration per physics step g = t·skip + k of control step t, so
 	// that a dispatch may end inside a control step (gpu/chunk.go).
 	for (var g = dims_in.k0; g < dims_in.k1; g++) {
@@ -2104,9 +2147,80 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 			record_state(slot, t + 1u, nq, nv);
 		}
 	}
+	store_costs(cbase, main_cost, guide, norm, dead);
+	store_world(sbase, nq, nv, nq);
+}
+
+fn store_costs(cbase: u32, main_cost: f32, guide: f32, norm: f32, dead: bool) {
 	world_out[cbase] = main_cost;
 	world_out[cbase + 1u] = guide;
 	world_out[cbase + 2u] = norm;
 	world_out[cbase + 3u] = select(0.0, 1.0, dead);
+}
+
+// policy_world runs problem p's policy world of a closed-loop dispatch:
+// π's own h-step rollout from the start state (icem's rolloutPolicy, for
+// iCEMπ's warm start and policy sample), its actions written to
+// states_out. At control step t the policy acts on the state; the last
+// action is not simulated. After a non-finite action (replaced by the
+// middle of the policy's bounds) or state the world is dead and the
+// remaining actions repeat the last one. The planner's dispatches cover
+// physics steps [0, (h − 1)·skip + 1).
+fn policy_world(p: u32, h: u32, nq: u32, nv: u32, nu: u32, nbody: u32, skip: u32, dead0: bool) {
+	var dead = dead0;
+	let ab = p * h * nu;
+	for (var g = dims_in.k0; g < dims_in.k1; g++) {
+		let t = g / skip;
+		let k = g - t * skip;
+		if (k == 0u) {
+			if (dead) {
+				copy_policy_act(ab + t * nu, ab + (t - 1u) * nu, nu);
+			} else {
+				if (!policy_act(nu)) {
+					mid_policy_act(nu);
+					dead = true;
+				}
+				store_policy_act(ab + t * nu, nu);
+				save_qpos_before(nq);
+			}
+		} else if (!dead) {
+			load_policy_act(ab + t * nu, nu);
+		}
+		if (!dead && t + 1u < h) {
+			set_ctrl(nu);
+			if (!physics_step(nq, nv, nu, nbody)) { dead = true; }
+		}
+	}
+	states_out[dims_in.problems * h * nu + p] = select(0.0, 1.0, dead);
+	let sbase = 4u * dims_in.nworlds + p * (2u * nq + nv);
+	store_costs(4u * p, 0.0, 0.0, 0.0, dead);
 	store_world(sbase, nq, nv, nq);
 }
+
+fn store_policy_act(a0: u32, nu: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { states_out[a0 + i] = act[i]; }
+	// END
+}
+
+fn load_policy_act(a0: u32, nu: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { act[i] = states_out[a0 + i]; }
+	// END
+}
+
+fn copy_policy_act(a0: u32, src: u32, nu: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { states_out[a0 + i] = states_out[src + i]; }
+	// END
+}
+
+fn mid_policy_act(nu: u32) {
+	let lo = pu(P_ACT_LO);
+	let hi = pu(P_ACT_HI);
+	// DRIVER unroll
+	for (var i = 0u; i < nu; i++) { act[i] = 0.5 * (policy[lo + i] + policy[hi + i]); }
+	// END
+}
+
+
