@@ -264,12 +264,6 @@ func plannerName(pl icem.StepPlanner, eval batchsim.Evaluator) string {
 // device planner's name, or the evaluator's when planning on the host.
 func (r *Run) PlannerName() string { return plannerName(r.planner, r.eval) }
 
-// forgetter is a planner that keeps memory per problem until told the
-// problem is done (gpu.Planner: a slot of device memory).
-type forgetter interface {
-	Forget(problems ...*icem.Problem)
-}
-
 // sequencer is a planner that keeps the planned sequences itself and hands
 // them out (gpu.Planner reads them back from the device): a problem's own
 // Best and Elites are then empty.
@@ -280,7 +274,7 @@ type sequencer interface {
 // forget tells the planner that problems will not be planned again, so
 // that a long run does not hold device memory for every problem it made.
 func (r *Run) forget(problems ...*icem.Problem) {
-	if f, ok := r.planner.(forgetter); ok && len(problems) > 0 {
+	if f, ok := r.planner.(icem.Forgetter); ok && len(problems) > 0 {
 		f.Forget(problems...)
 	}
 }
@@ -292,20 +286,6 @@ func (r *Run) elites(pr *icem.Problem) ([][]float64, error) {
 		return el, err
 	}
 	return pr.Elites(), nil
-}
-
-// madeProblems is a planner that records the problems it makes, so that
-// those of an episode run by icem.RunEpisode (which makes its own) can be
-// forgotten after it.
-type madeProblems struct {
-	icem.StepPlanner
-	made []*icem.Problem
-}
-
-func (m *madeProblems) NewProblem(seed uint64, index int) *icem.Problem {
-	pr := m.StepPlanner.NewProblem(seed, index)
-	m.made = append(m.made, pr)
-	return pr
 }
 
 // SetIterations changes the number of iterations (e.g. to extend a resumed
@@ -401,9 +381,7 @@ func (r *Run) iterate(ctx context.Context, i int, opt RunOptions) (Metrics, []fl
 		if len(r.task.Success) > 0 {
 			eo.Success = func(env *batchsim.Env) bool { return env.Solved() }
 		}
-		mp := &madeProblems{StepPlanner: r.planner}
-		ep, err := icem.RunEpisode(ctx, mp, env, eo)
-		r.forget(mp.made...)
+		ep, err := icem.RunEpisode(ctx, r.planner, env, eo) // forgets its problem
 		if err != nil {
 			return m, nil, fmt.Errorf("%s rollout %d: %w", StageExpert, e, err)
 		}

@@ -28,6 +28,13 @@ type StepPlanner interface {
 
 var _ StepPlanner = (*Planner)(nil)
 
+// Forgetter is a StepPlanner that keeps memory per problem until told the
+// problem will not be planned again (gpu.Planner: a slot of device
+// memory). RunEpisode forgets its episode's problem when it returns.
+type Forgetter interface {
+	Forget(problems ...*Problem)
+}
+
 // NewBareProblem returns problem index of a run with the given seed for a
 // planner that keeps the optimiser's memory (μ, σ, elites) elsewhere, as
 // gpu.Planner keeps it on the device: only its start state, in the task's

@@ -89,6 +89,49 @@ func TestRunEpisodePointMass(t *testing.T) {
 	}
 }
 
+// forgetful is a StepPlanner that records the problems it was told to
+// forget.
+type forgetful struct {
+	*Planner
+	made, forgotten []*Problem
+}
+
+func (f *forgetful) NewProblem(seed uint64, index int) *Problem {
+	pr := f.Planner.NewProblem(seed, index)
+	f.made = append(f.made, pr)
+	return pr
+}
+
+func (f *forgetful) Forget(problems ...*Problem) { f.forgotten = append(f.forgotten, problems...) }
+
+// TestRunEpisodeForgets: a planner that keeps memory per problem
+// (Forgetter) is told to forget the episode's problem when RunEpisode
+// returns, also when it stops early.
+func TestRunEpisodeForgets(t *testing.T) {
+	task := pointMassTask(t)
+	pl, err := New(task, batchsim.NewCPU(1), Config{Horizon: 5, Population: 8, Iterations: 1, Elites: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cancel := range []bool{false, true} {
+		f := &forgetful{Planner: pl}
+		env := batchsim.NewEnv(task)
+		env.Reset(rand.New(rand.NewPCG(1, 1)))
+		ctx, stop := context.WithCancel(context.Background())
+		if cancel {
+			stop()
+		}
+		_, err := RunEpisode(ctx, f, env, EpisodeOptions{Seed: 3, Steps: 2})
+		stop()
+		if (err != nil) != cancel {
+			t.Fatalf("cancelled %v: error %v", cancel, err)
+		}
+		if len(f.made) != 1 || len(f.forgotten) != 1 || f.forgotten[0] != f.made[0] {
+			t.Errorf("cancelled %v: made %d problems, forgot %d, want the one made", cancel, len(f.made), len(f.forgotten))
+		}
+	}
+}
+
 // netPolicy adapts a batchsim.PolicyNet to Policy.
 type netPolicy struct{ net *batchsim.PolicyNet }
 

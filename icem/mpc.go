@@ -91,6 +91,9 @@ func RunEpisode(ctx context.Context, pl StepPlanner, env *batchsim.Env, opt Epis
 	}
 	start := time.Now()
 	pr := pl.NewProblem(opt.Seed, 0)
+	if f, ok := pl.(Forgetter); ok {
+		defer f.Forget(pr)
+	}
 	ep := &Episode{States: [][]float64{stateOf(env)}}
 	probs := []*Problem{pr}
 	a := [][]float64{make([]float64, nu)}
