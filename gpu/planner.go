@@ -311,10 +311,11 @@ func (p *Planner) Task() *batchsim.Task { return p.task }
 // SetPolicy implements icem.StepPlanner: the policy π of iCEMπ (nil:
 // plain iCEM). Its network goes to the rollout kernel for the guidance cost
 // (a policy whose Net is nil has none, as on the host); its h-step
-// rollout for the warm start and the policy sample is made on the host
-// each step (P × h policy evaluations and physics steps, as the host
-// planner does) and uploaded (h × nu floats per problem, independent of
-// N). Call it again whenever π's weights change.
+// rollout for the warm start and the policy sample is made each step by P
+// closed-loop worlds on the device, or, for a policy the kernel cannot run
+// as the host does (kernelRunsPolicy), on the host and uploaded (h × nu
+// floats per problem, independent of N). Call it again whenever π's
+// weights change.
 func (p *Planner) SetPolicy(pi icem.Policy) error {
 	var net *batchsim.PolicyNet
 	if pi != nil {
@@ -890,9 +891,9 @@ func (p *Planner) encodeRank(enc *wgpu.CommandEncoder, np, i int) error {
 // Plan implements icem.StepPlanner: one planning step of every problem, in
 // one submission. An error leaves the problems' device memory unspecified
 // (Reset them). In the Stats, EvalTime is the time spent waiting for the
-// device (the step's GPU work: noise, rollouts, ranking) and EvalHostTime
-// is 0, so HostTime is everything else (slots, the policy rollouts,
-// uploads, encoding, the readback).
+// device (the step's GPU work: the policy's rollouts, noise, rollouts,
+// ranking) and EvalHostTime is 0, so HostTime is everything else (slots,
+// uploads, encoding, the readback, and policy rollouts made on the host).
 func (p *Planner) Plan(dst [][]float64, problems []*icem.Problem) (icem.Stats, error) {
 	start := time.Now()
 	np := len(problems)
