@@ -592,19 +592,30 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 				dst = append(dst, out[e][t*nu:(t+1)*nu])
 			}
 		}
-		defer r.forget(probs...)
+		// In calls the planner can take, each chunk forgotten once
+		// labelled, so that the device holds one chunk's memory.
+		forgotten := 0
+		defer func() { r.forget(probs[forgotten:]...) }()
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("relabel stopped: %w", err)
 		}
-		if _, err := r.planner.Plan(dst, probs); err != nil {
-			return nil, fmt.Errorf("relabel %d states: %w", len(probs), err)
-		}
-		for k, pr := range probs {
-			if err := label(pr, dst[k]); err != nil {
-				return nil, fmt.Errorf("relabel state %d of %d: %s label: %w", k, len(probs), r.Config.Label, err)
+		err := r.planChunks(dst, probs, func(a, b int) error {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("relabel stopped: %w", err)
 			}
+			for k := a; k < b; k++ {
+				if err := label(probs[k], dst[k]); err != nil {
+					return fmt.Errorf("relabel state %d of %d: %s label: %w", k, len(probs), r.Config.Label, err)
+				}
+			}
+			r.forget(probs[a:b]...)
+			forgotten = b
+			report(Event{Stage: StageRelabel, Step: b, Steps: total})
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		report(Event{Stage: StageRelabel, Step: total, Steps: total})
 		return out, nil
 	}
 	own := make([]*icem.Problem, len(eps))
@@ -627,18 +638,47 @@ func (r *Run) relabel(ctx context.Context, i int, eps []*PolicyEpisode, report f
 			probs = append(probs, own[e])
 			dst = append(dst, out[e][t*nu:(t+1)*nu])
 		}
-		if _, err := r.planner.Plan(dst, probs); err != nil {
-			return nil, fmt.Errorf("relabel step %d (%d rollouts): %w", t, len(probs), err)
-		}
-		for k, pr := range probs {
-			if err := label(pr, dst[k]); err != nil {
-				return nil, fmt.Errorf("relabel step %d, problem %d of %d: %s label: %w", t, k, len(probs), r.Config.Label, err)
+		err := r.planChunks(dst, probs, func(a, b int) error {
+			for k := a; k < b; k++ {
+				if err := label(probs[k], dst[k]); err != nil {
+					return fmt.Errorf("relabel step %d, problem %d of %d: %s label: %w", t, k, len(probs), r.Config.Label, err)
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("relabel step %d (%d rollouts): %w", t, len(probs), err)
 		}
 		done += len(probs)
 		report(Event{Stage: StageRelabel, Step: done, Steps: total})
 	}
 	return out, nil
+}
+
+// planChunks plans probs in calls of at most the planner's MaxProblems
+// (the device planner's limit; the host planner has none), calling after
+// with each call's range [a, b) once it is planned.
+func (r *Run) planChunks(dst [][]float64, probs []*icem.Problem, after func(a, b int) error) error {
+	n := len(probs)
+	if lim, ok := r.planner.(interface{ MaxProblems() int }); ok && lim.MaxProblems() < n {
+		n = lim.MaxProblems()
+		if n < 1 {
+			return fmt.Errorf("the planner takes no problem per call (MaxProblems %d): its settings do not fit the device", n)
+		}
+	}
+	for a := 0; a < len(probs); a += n {
+		b := min(a+n, len(probs))
+		if _, err := r.planner.Plan(dst[a:b], probs[a:b]); err != nil {
+			if a == 0 && b == len(probs) {
+				return fmt.Errorf("plan %d states: %w", b, err)
+			}
+			return fmt.Errorf("plan states %d–%d of %d: %w", a, b-1, len(probs), err)
+		}
+		if err := after(a, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // observations returns the task's observations of the states under the

@@ -27,7 +27,14 @@ type fakePlanner struct {
 	planAfterForget int
 	sequences       int
 	failing         bool
+	// maxProblems is MaxProblems (the most problems per call);
+	// largestCall and maxLive the most problems one call had and the
+	// most planned (holding memory) and not yet forgotten at a call.
+	maxProblems, largestCall, maxLive, calls int
+	planned                                  map[*icem.Problem]bool
 }
+
+func (f *fakePlanner) MaxProblems() int { return f.maxProblems }
 
 func (f *fakePlanner) Name() string { return "fake planner" }
 
@@ -46,6 +53,18 @@ func (f *fakePlanner) Plan(dst [][]float64, problems []*icem.Problem) (icem.Stat
 	if f.failing {
 		return icem.Stats{}, errors.New("device lost")
 	}
+	f.calls++
+	f.largestCall = max(f.largestCall, len(problems))
+	for _, pr := range problems {
+		f.planned[pr] = true
+	}
+	live := 0
+	for pr := range f.planned {
+		if f.forgotten[pr] == 0 {
+			live++
+		}
+	}
+	f.maxLive = max(f.maxLive, live)
 	return f.Planner.Plan(dst, problems)
 }
 
@@ -77,7 +96,7 @@ func fakeFactory(t *testing.T) (PlannerFactory, *[]*fakePlanner) {
 		if err != nil {
 			return nil, err
 		}
-		f := &fakePlanner{Planner: hp, marker: 0.375, forgotten: map[*icem.Problem]int{}}
+		f := &fakePlanner{Planner: hp, marker: 0.375, forgotten: map[*icem.Problem]int{}, maxProblems: 1 << 30, planned: map[*icem.Problem]bool{}}
 		made = append(made, f)
 		return f, nil
 	}, &made
@@ -100,7 +119,9 @@ func checkForgotten(t *testing.T, f *fakePlanner) {
 // The run plans with the factory's planner (named in the config), tells it
 // of every problem it is done with (the expert's after its episode, the
 // relabelling ones after relabelling), and makes elite-mean labels from
-// the planner's Sequences, in both relabel modes.
+// the planner's Sequences, in both relabel modes. A planner that takes at
+// most 3 problems per call (MaxProblems) gets calls of 3 at most, and
+// fresh relabelling forgets each call's problems before the next.
 func TestPlannerFactory(t *testing.T) {
 	for _, mode := range RelabelModes {
 		for _, label := range LabelModes {
@@ -116,6 +137,7 @@ func TestPlannerFactory(t *testing.T) {
 					t.Fatalf("factory called %d times", len(*made))
 				}
 				f := (*made)[0]
+				f.maxProblems = 3
 				if r.Config.Backend != "fake planner" || r.PlannerName() != "fake planner" {
 					t.Fatalf("backend %q, planner %q", r.Config.Backend, r.PlannerName())
 				}
@@ -140,6 +162,12 @@ func TestPlannerFactory(t *testing.T) {
 					t.Fatalf("%d problems made, want %d (%d DAgger pairs)", len(f.made), wantMade, pairs)
 				}
 				checkForgotten(t, f)
+				if f.largestCall > 3 || f.maxLive > 3 {
+					t.Fatalf("a call of %d problems with %d not forgotten, want at most MaxProblems = 3", f.largestCall, f.maxLive)
+				}
+				if mode == RelabelFresh && f.calls < 1+(pairs+2)/3 {
+					t.Fatalf("%d Plan calls for %d fresh problems in calls of at most 3 (and the expert's)", f.calls, pairs)
+				}
 				// Elite-mean labels are the mean of Sequences' elites (the
 				// marker), every one; no other action is.
 				ds := r.Dataset()

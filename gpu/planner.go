@@ -506,7 +506,7 @@ func (p *Planner) growMem(n int) error {
 	if n <= p.capSlots && p.bufs[pbMem] != nil {
 		return nil
 	}
-	n = max(n, 2*p.capSlots)
+	n = max(n, min(2*p.capSlots, p.maxSlots()))
 	size := uint64(n*p.slotStride()) * 4
 	if lim := p.dev.Limits().MaxStorageBufferBindingSize; size > lim {
 		return fmt.Errorf("gpu: planner: %d problems' memory needs %d bytes, above the device's maxStorageBufferBindingSize = %d; plan fewer problems", n, size, lim)
@@ -531,6 +531,23 @@ func (p *Planner) growMem(n int) error {
 	}
 	p.bufs[pbMem], p.sizes[pbMem], p.capSlots = nb, size, n
 	return nil
+}
+
+// maxSlots is the most problems' memory one binding holds.
+func (p *Planner) maxSlots() int {
+	return int(p.dev.Limits().MaxStorageBufferBindingSize / uint64(4*p.slotStride()))
+}
+
+// MaxProblems is the most problems one Plan call takes on this device:
+// their first iteration's samples within one rollout dispatch, their
+// sequences within the workgroup count, their memory within one binding
+// (checkFits' limits). Callers with more split them (apex's relabelling
+// does); Plan refuses them, naming the limit.
+func (p *Planner) MaxProblems() int {
+	m := p.task.Model
+	wg := int(p.dev.Limits().MaxComputeWorkgroupsPerDimension)
+	n := p.ev.worldsPerDispatch(p.h, p.nu, 2*m.Nq+m.Nv) / p.pops[0]
+	return min(n, wg, wg*64/p.hd, p.maxSlots())
 }
 
 // checkFits refuses a call the device cannot run, naming the limit.

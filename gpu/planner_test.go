@@ -488,6 +488,40 @@ func TestPlannerRefuses(t *testing.T) {
 	}
 }
 
+// TestPlannerMaxProblems: MaxProblems is the call size the device's limits
+// allow: a call of that many problems is planned, one more is refused with
+// the limit named (here one dispatch's worlds, made small).
+func TestPlannerMaxProblems(t *testing.T) {
+	task := cheetahTask(t)
+	p := newTestPlanner(t, task, icem.Config{Horizon: 4, Population: 8, Iterations: 1, Elites: 2}, Options{})
+	if n := p.MaxProblems(); n < 1000 {
+		t.Errorf("MaxProblems %d on %s at 8 samples of 4 steps: want thousands", n, p.dev.Info.Name)
+	}
+	p.ev.maxWorld = 5*8 + 3
+	if n := p.MaxProblems(); n != 5 {
+		t.Fatalf("MaxProblems %d with 43 worlds per dispatch and 8 samples, want 5", n)
+	}
+	env := batchsim.NewEnv(task)
+	env.Reset(rand.New(rand.NewPCG(1, 2)))
+	plan := func(n int) error {
+		probs, dst := make([]*icem.Problem, n), make([][]float64, n)
+		for k := range probs {
+			probs[k] = p.NewProblem(1, k)
+			probs[k].SetState(env.Data.Qpos, env.Data.Qvel, env.Params)
+			dst[k] = make([]float64, task.Model.Nu)
+		}
+		defer p.Forget(probs...)
+		_, err := p.Plan(dst, probs)
+		return err
+	}
+	if err := plan(5); err != nil {
+		t.Fatalf("5 problems: %v", err)
+	}
+	if err := plan(6); err == nil || !strings.Contains(err.Error(), "one dispatch can hold") {
+		t.Fatalf("6 problems: %v, want the dispatch limit named", err)
+	}
+}
+
 // netPolicy is an icem.Policy over a PolicyNet.
 type netPolicy struct{ net *batchsim.PolicyNet }
 
