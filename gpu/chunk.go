@@ -122,6 +122,16 @@ func (e *Evaluator) physLoops(m *batchsim.Model) int {
 // (LP_MAX_TGSI_LOOP_ITERATIONS).
 const softwareLoopLimit = 65535
 
+// The kernel checks that a dispatch was not cut short: after its steps
+// each world runs a loop of probeLoops iterations (Dims.probe; a uniform
+// bound, so it stays a loop), which a limit reached before ends early; the
+// world's flag in world_out is then worldCut, and Evaluate returns an
+// error instead of its costs.
+const (
+	probeLoops = 2
+	worldCut   = 2.0
+)
+
 // CheckTask reports whether the evaluator can run t: on a software adapter
 // one physics step must fit llvmpipe's loop limit, since a dispatch cannot
 // end inside a step and a loop cut short would silently give wrong results

@@ -456,7 +456,7 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		for k0 := 0; k0 < nphys; k0 += steps {
 			k1 := min(k0+steps, nphys)
 			dims := [dimsSize / 4]uint32{uint32(b.Problems), uint32(b.Samples), uint32(h), uint32(w0), uint32(n),
-				uint32(len(b.Record)), hasPolicy, uint32(k0), uint32(k1), 0, 0, 0}
+				uint32(len(b.Record)), hasPolicy, uint32(k0), uint32(k1), 0, probeLoops, 0}
 			for i, v := range dims {
 				binary.LittleEndian.PutUint32(e.dimsBytes[4*i:], v)
 			}
@@ -490,6 +490,9 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		return err
 	}
 	for s := 0; s < total; s++ {
+		if getF32(e.hostCost, 4*s+3) == worldCut {
+			return fmt.Errorf("gpu: %s cut rollout %d short: one of its dispatches ran more loop iterations than the device allows (llvmpipe: %d per invocation); use --backend cpu or a hardware GPU", e.dev.Info.Name, s, softwareLoopLimit)
+		}
 		r.Main[s] = float64(getF32(e.hostCost, 4*s))
 		r.Guide[s] = float64(getF32(e.hostCost, 4*s+1))
 		r.Norm[s] = float64(getF32(e.hostCost, 4*s+2))

@@ -3,6 +3,7 @@ package gpu
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/apex-robotics/apex/batchsim"
@@ -180,5 +181,32 @@ func TestSplitDispatch(t *testing.T) {
 				t.Fatalf("record %d entry %d: %g vs %g", k, i, res[0].States[k][i], res[1].States[k][i])
 			}
 		}
+	}
+}
+
+// TestCutDispatchIsAnError: on lavapipe, whose llvmpipe stops an
+// invocation's loops after 65535 iterations, a whole 30-step cheetah
+// rollout in one dispatch is cut short, and Evaluate says so instead of
+// returning its costs; the same batch split as chunk.go splits it runs.
+func TestCutDispatchIsAnError(t *testing.T) {
+	task := cheetahTask(t)
+	rng := rand.New(rand.NewPCG(21, 22))
+	b := randomBatch(rng, task, 2, 4, 30)
+	dev := newTestDevice(t)
+	if !dev.Info.Software {
+		t.Logf("%s has no loop limit: checking that a whole-horizon dispatch runs", dev.Info.Name)
+	}
+	whole := newTestEvaluator(t, Options{Device: dev, StepsPerDispatch: 30 * task.FrameSkip})
+	var r batchsim.Result
+	err := whole.Evaluate(b, &r)
+	switch {
+	case dev.Info.Software && (err == nil || !strings.Contains(err.Error(), "cut rollout")):
+		t.Fatalf("one dispatch of 150 physics steps on %s: %v, want the cut rollout named", dev.Info.Name, err)
+	case !dev.Info.Software && err != nil:
+		t.Fatal(err)
+	}
+	split := newTestEvaluator(t, Options{Device: dev})
+	if err := split.Evaluate(b, &r); err != nil {
+		t.Fatalf("the batch split by chunk.go: %v", err)
 	}
 }

@@ -796,7 +796,7 @@ func (p *Planner) writeTables(np int) error {
 		}
 		for k0 := 0; k0 < nphys; k0 += steps {
 			k1 := min(k0+steps, nphys)
-			for _, w := range [dimsSize / 4]uint32{uint32(np), uint32(nsim), uint32(p.h), 0, uint32(np * nsim), 0, hasNet, uint32(k0), uint32(k1), 0, 0, 0} {
+			for _, w := range [dimsSize / 4]uint32{uint32(np), uint32(nsim), uint32(p.h), 0, uint32(np * nsim), 0, hasNet, uint32(k0), uint32(k1), 0, probeLoops, 0} {
 				dimsB = binary.LittleEndian.AppendUint32(dimsB, w)
 			}
 		}
@@ -806,7 +806,7 @@ func (p *Planner) writeTables(np int) error {
 	// action (physics step (h−1)·skip, not simulated).
 	p.npchunk = 0
 	for k0, end := 0, (p.h-1)*p.task.FrameSkip+1; k0 < end; k0 += steps {
-		for _, w := range [dimsSize / 4]uint32{uint32(np), 1, uint32(p.h), 0, uint32(np), 0, hasNet, uint32(k0), uint32(min(k0+steps, end)), 1, 0, 0} {
+		for _, w := range [dimsSize / 4]uint32{uint32(np), 1, uint32(p.h), 0, uint32(np), 0, hasNet, uint32(k0), uint32(min(k0+steps, end)), 1, probeLoops, 0} {
 			dimsB = binary.LittleEndian.AppendUint32(dimsB, w)
 		}
 		p.npchunk++

@@ -131,7 +131,7 @@ struct Dims {
 	k0: u32,         // first physics step (control step × frame skip + k) of this dispatch
 	k1: u32,         // end (exclusive) of this dispatch's physics steps
 	closed_loop: u32, // 1: policy worlds (world p is problem p): π acts, its actions go to states_out
-	pad1: u32,
+	probe: u32,       // iterations of probe_ok's loop (2; 0 turns the probe off)
 	pad2: u32,
 }
 
@@ -2101,6 +2101,7 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	var guide = 0.0;
 	var norm = 0.0;
 	var dead = false;
+	var cut = false; // an earlier dispatch of this world was cut short
 	if (dims_in.k0 == 0u) {
 		load_start(s0, nq, nv);
 		record_state(slot, 0u, nq, nv);
@@ -2110,6 +2111,7 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 		guide = world_out[cbase + 1u];
 		norm = world_out[cbase + 2u];
 		dead = world_out[cbase + 3u] != 0.0;
+		cut = world_out[cbase + 3u] == 2.0;
 	}
 	contact_sq = 0.0;
 
@@ -2147,15 +2149,33 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 			record_state(slot, t + 1u, nq, nv);
 		}
 	}
-	store_costs(cbase, main_cost, guide, norm, dead);
+	if (cut || !probe_ok()) {
+		main_cost = bitcast<f32>(0x7fc00000u); // NaN: no cost of a cut world counts
+		cut = true;
+	}
+	store_costs(cbase, main_cost, guide, norm, dead, cut);
 	store_world(sbase, nq, nv, nq);
 }
 
-fn store_costs(cbase: u32, main_cost: f32, guide: f32, norm: f32, dead: bool) {
+// store_costs writes a world's costs and its state flag: 0 alive, 1 dead
+// (a non-finite state), 2 cut short (probe_ok).
+fn store_costs(cbase: u32, main_cost: f32, guide: f32, norm: f32, dead: bool, cut: bool) {
 	world_out[cbase] = main_cost;
 	world_out[cbase + 1u] = guide;
 	world_out[cbase + 2u] = norm;
-	world_out[cbase + 3u] = select(0.0, 1.0, dead);
+	world_out[cbase + 3u] = select(select(0.0, 1.0, dead), 2.0, cut);
+}
+
+// probe_ok reports whether this invocation's loops all ran to their ends.
+// llvmpipe (lavapipe) stops every loop of an invocation once its loops
+// together have run 65535 iterations (gpu/chunk.go): a loop cut short
+// before leaves this one short too. Its bound is a uniform (Dims.probe),
+// so no compiler unrolls it away. The host turns a cut world into an error
+// (gpu/evaluator.go), never into numbers.
+fn probe_ok() -> bool {
+	var ran = 0u;
+	for (var i = 0u; i < dims_in.probe; i++) { ran++; }
+	return ran == dims_in.probe;
 }
 
 // policy_world runs problem p's policy world of a closed-loop dispatch:
@@ -2191,9 +2211,11 @@ fn policy_world(p: u32, h: u32, nq: u32, nv: u32, nu: u32, nbody: u32, skip: u32
 			if (!physics_step(nq, nv, nu, nbody)) { dead = true; }
 		}
 	}
-	states_out[dims_in.problems * h * nu + p] = select(0.0, 1.0, dead);
+	// A policy world cut short counts as a failed rollout (2).
+	let cut = dead0 && world_out[4u * p + 3u] == 2.0 || !probe_ok();
+	states_out[dims_in.problems * h * nu + p] = select(select(0.0, 1.0, dead), 2.0, cut);
 	let sbase = 4u * dims_in.nworlds + p * (2u * nq + nv);
-	store_costs(4u * p, 0.0, 0.0, 0.0, dead);
+	store_costs(4u * p, 0.0, 0.0, 0.0, dead || cut, cut);
 	store_world(sbase, nq, nv, nq);
 }
 
