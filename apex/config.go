@@ -14,8 +14,11 @@ import (
 // 14), so the same seed plans differently from 0.2.0. 0.4.0: the door task
 // drops its door–table contact pairs, and the engine's constrained steps
 // factor differently (Newton–Euler a0, tree factorisations: the same
-// dynamics to rounding), so a run continues differently from 0.3.0.
-const Version = "0.4.0"
+// dynamics to rounding), so a run continues differently from 0.3.0. 0.5.0:
+// each CEM iteration ranks its N_i fresh samples plus the planner's memory
+// (icem.Config.Populations), as PLANNER.md and the iCEM reference do, where
+// 0.4.0 counted the memory within N_i: more samples per step, other plans.
+const Version = "0.5.0"
 
 // Method is the way expert data is produced and the policy extracted: APEX
 // or one of the paper's baselines (Pinneri et al. 2021, Fig. 4;

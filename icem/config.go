@@ -209,12 +209,25 @@ func populations(n, iters, k int, gamma float64) []int {
 	return ns
 }
 
-// Populations returns the population N_i of every CEM iteration, defaults
-// applied. Their sum is the budget: sampled trajectories per environment
-// step and problem.
+// Populations returns the samples ranked in every CEM iteration, defaults
+// applied: the N_i fresh samples of the decaying population, whose sum is
+// the budget (sampled trajectories per environment step and problem), plus
+// the memory that PLANNER.md adds to them, ⌊ξK⌋ per iteration: in
+// iteration 0 the last step's elites, shifted (simulated; fresh samples in
+// their place at an episode's first step), later the elites of the
+// iteration before (kept, not simulated). As the iCEM reference
+// implementation does; counting the memory within N_i instead, as apex
+// 0.4.0 did, cost 6 % of the return at budget 45 (BENCHMARKS.md).
 func (c Config) Populations() []int {
 	d := c.withDefaults()
-	return populations(d.Population, d.Iterations, d.Elites, d.Gamma)
+	ns := populations(d.Population, d.Iterations, d.Elites, d.Gamma)
+	r := int(math.Floor(d.Xi * float64(d.Elites)))
+	for i := range ns {
+		if (i == 0 && !d.NoShiftElites) || (i > 0 && !d.NoKeepElites) {
+			ns[i] += r
+		}
+	}
+	return ns
 }
 
 // Validate reports settings out of range as an error naming each.

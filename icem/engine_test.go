@@ -81,7 +81,7 @@ func TestRunEpisodePointMass(t *testing.T) {
 	for _, r := range ep.Rewards {
 		sum += r
 	}
-	if math.Abs(sum-ep.Return) > 1e-9*math.Abs(sum) || ep.StepsPerSec <= 0 || ep.Simulated != n*(40+29+22) {
+	if math.Abs(sum-ep.Return) > 1e-9*math.Abs(sum) || ep.StepsPerSec <= 0 || ep.Simulated != n*(43+32+25) {
 		t.Errorf("return %v vs Σ rewards %v, %v steps/s, %d simulated", ep.Return, sum, ep.StepsPerSec, ep.Simulated)
 	}
 	if ep.States[n][0] != x {

@@ -51,5 +51,5 @@ func ExamplePlanner_Plan() {
 	}
 	fmt.Printf("action %.2f, predicted cost below 1e-4: %v, %d samples simulated\n",
 		a[0][0], st.BestMain[0] < 1e-4, st.Simulated)
-	// Output: action 0.30, predicted cost below 1e-4: true, 1086 samples simulated
+	// Output: action 0.30, predicted cost below 1e-4: true, 1206 samples simulated
 }

@@ -227,7 +227,7 @@ func New(task *batchsim.Task, eval batchsim.Evaluator, cfg Config) (*Planner, er
 	}
 	d := cfg.withDefaults()
 	p := &Planner{cfg: d, task: task, eval: eval, h: d.Horizon, nu: nu, hd: d.Horizon * nu}
-	p.pops = populations(d.Population, d.Iterations, d.Elites, d.Gamma)
+	p.pops = d.Populations()
 	p.reuse = int(math.Floor(d.Xi * float64(d.Elites)))
 	p.sigma0 = make([]float64, nu)
 	p.mid = make([]float64, nu)
@@ -281,7 +281,7 @@ func (p *Planner) SetPolicy(pi Policy) error {
 // whatever else is planned with it and however many workers make them.
 func (p *Planner) NewProblem(seed uint64, index int) *Problem {
 	m, d := p.task.Model, p.cfg
-	nmax := d.Population
+	nmax := slices.Max(p.pops)
 	pr := &Problem{
 		Qpos:   make([]float64, m.Nq),
 		Qvel:   make([]float64, m.Nv),
@@ -326,7 +326,7 @@ func (p *Planner) Plan(dst [][]float64, problems []*Problem) (Stats, error) {
 		if len(dst[k]) != p.nu {
 			panic(fmt.Sprintf("icem: destination %d of length %d, want %d", k, len(dst[k]), p.nu))
 		}
-		if len(pr.mean) != p.hd || len(pr.pop) != p.reuse*p.hd || len(pr.costJ) != p.cfg.Population {
+		if len(pr.mean) != p.hd || len(pr.pop) != p.reuse*p.hd || len(pr.costJ) != slices.Max(p.pops) {
 			panic("icem: problem made by another planner")
 		}
 	}
@@ -406,7 +406,7 @@ func (p *Planner) setStarts(problems []*Problem) {
 	} else {
 		b.Params = nil
 	}
-	b.Actions = resize(b.Actions, np*p.cfg.Population*p.hd)
+	b.Actions = resize(b.Actions, np*slices.Max(p.pops)*p.hd)
 	for k, pr := range problems {
 		copy(b.Qpos[k*m.Nq:], pr.Qpos)
 		copy(b.Qvel[k*m.Nv:], pr.Qvel)

@@ -158,17 +158,31 @@ func plan(t *testing.T, pl *Planner, problems []*Problem, steps int) [][]float64
 	return out
 }
 
+// TestPopulations: N_i decays from N by γ, down to 2K; the budget is
+// their sum; each iteration ranks its N_i fresh samples plus the ⌊ξK⌋ of
+// the memory (none with the memory switched off).
 func TestPopulations(t *testing.T) {
-	got := Config{Population: 40, Gamma: 1.25, Elites: 10}.Populations()
-	if want := []int{40, 32, 25}; !slices.Equal(got, want) {
-		t.Errorf("populations %v, want %v", got, want)
+	c := Config{Population: 40, Gamma: 1.25, Elites: 10}
+	if got, want := populations(40, 3, 10, 1.25), []int{40, 32, 25}; !slices.Equal(got, want) {
+		t.Errorf("fresh populations %v, want %v", got, want)
+	}
+	if got, want := c.Populations(), []int{43, 35, 28}; !slices.Equal(got, want) {
+		t.Errorf("populations with the memory %v, want %v", got, want)
+	}
+	c.NoShiftElites = true
+	if got, want := c.Populations(), []int{40, 35, 28}; !slices.Equal(got, want) {
+		t.Errorf("populations without shifted elites %v, want %v", got, want)
+	}
+	c.NoKeepElites = true
+	if got, want := c.Populations(), []int{40, 32, 25}; !slices.Equal(got, want) {
+		t.Errorf("populations without memory %v, want %v", got, want)
 	}
 	for _, tc := range []struct{ b, sum int }{{45, 45}, {100, 97}, {300, 299}} {
 		n, it, err := Budget(tc.b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s := total(Config{Population: n, Iterations: it}.Populations()); s != tc.sum {
+		if s := total(populations(n, it, DefaultElites, DefaultGamma)); s != tc.sum {
 			t.Errorf("Budget(%d) = (%d, %d): %d samples, want %d", tc.b, n, it, s, tc.sum)
 		}
 	}
@@ -178,8 +192,7 @@ func TestPopulations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := Config{Population: n, Iterations: it}
-		if s := total(c.Populations()); s > b || total(Config{Population: n + 1, Iterations: it}.Populations()) <= b {
+		if s := total(populations(n, it, DefaultElites, DefaultGamma)); s > b || total(populations(n+1, it, DefaultElites, DefaultGamma)) <= b {
 			t.Errorf("Budget(%d) = (%d, %d) with %d samples: not the largest N within the budget", b, n, it, s)
 		}
 	}
@@ -300,7 +313,9 @@ func TestElitesReused(t *testing.T) {
 	if checked != 5 {
 		t.Fatalf("checked %d iterations, want 5", checked)
 	}
-	if want := []int{40, 29, 22, 40, 29, 22}; !slices.Equal(ev.sizes, want) {
+	// N_i fresh samples per iteration: the first step's iteration 0 has
+	// no elites to shift, so fresh samples take their 3 places.
+	if want := []int{43, 32, 25, 43, 32, 25}; !slices.Equal(ev.sizes, want) {
 		t.Errorf("simulated per call %v, want %v", ev.sizes, want)
 	}
 

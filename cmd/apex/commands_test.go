@@ -126,9 +126,11 @@ func TestBenchPlanner(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	r := res.Rows[0]
-	// N = 20 = 2K: every CEM iteration keeps 20 samples (3 of them kept
-	// elites after the first), for 2 problems.
-	if r.Problems != 2 || r.Population != 20 || r.Samples != 2*(20+17+17) || !r.Guided {
+	// N = 20 = 2K: every CEM iteration simulates 20 fresh samples (the
+	// memory's 3 elites kept, not simulated, after the first), and the
+	// first iteration 3 more in the place of the last step's shifted
+	// elites (a first step has none), for 2 problems.
+	if r.Problems != 2 || r.Population != 20 || r.Samples != 2*(23+20+20) || !r.Guided {
 		t.Fatalf("row %+v", r)
 	}
 	if d := r.PlanSeconds - r.DeviceSeconds - r.HostSeconds; d*d > 1e-18 || !(r.DeviceSeconds > 0) || !(r.HostSeconds > 0) {

@@ -80,7 +80,7 @@ func TestBenchPlannerOnDevice(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	h, d := res.Rows[0], res.Rows[1]
-	if h.PlanOn != "host" || d.PlanOn != "device" || h.Samples != d.Samples || d.Samples != 2*(20+17+17) || !d.Guided {
+	if h.PlanOn != "host" || d.PlanOn != "device" || h.Samples != d.Samples || d.Samples != 2*(23+20+20) || !d.Guided {
 		t.Fatalf("rows %+v", res.Rows)
 	}
 	if !(d.BytesUp > 0 && d.BytesUp < 1024) || !(d.DeviceSeconds > 0) {
