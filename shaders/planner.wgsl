@@ -77,7 +77,10 @@ struct Cfg {
 // has a policy rollout (P × PROB_WORDS).
 @group(0) @binding(2) var<storage, read> prob_in: array<u32>;
 // iCEMπ: the policy's h-step rollout from each problem's start state,
-// made on the host (icem.RolloutPolicy) (P × hd; unused without a policy).
+// written by the rollout kernel's closed-loop policy worlds earlier in the
+// submission (or, for a policy they cannot run, uploaded from the host's
+// icem.RolloutPolicy) (P × hd, then P failure flags; unused without a
+// policy).
 @group(0) @binding(3) var<storage, read> pi_in: array<f32>;
 // The rollout's world_out: main, guide, norm, dead per world p·nsim + s.
 @group(0) @binding(4) var<storage, read> cost_in: array<f32>;
