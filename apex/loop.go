@@ -267,13 +267,6 @@ func plannerName(pl icem.StepPlanner, eval batchsim.Evaluator) string {
 // device planner's name, or the evaluator's when planning on the host.
 func (r *Run) PlannerName() string { return plannerName(r.planner, r.eval) }
 
-// sequencer is a planner that keeps the planned sequences itself and hands
-// them out (gpu.Planner reads them back from the device): a problem's own
-// Best and Elites are then empty.
-type sequencer interface {
-	Sequences(pr *icem.Problem) (best []float64, elites [][]float64, err error)
-}
-
 // forget tells the planner that problems will not be planned again, so
 // that a long run does not hold device memory for every problem it made.
 func (r *Run) forget(problems ...*icem.Problem) {
@@ -284,7 +277,7 @@ func (r *Run) forget(problems ...*icem.Problem) {
 
 // elites returns the final elites of pr's last Plan call.
 func (r *Run) elites(pr *icem.Problem) ([][]float64, error) {
-	if s, ok := r.planner.(sequencer); ok {
+	if s, ok := r.planner.(icem.Sequencer); ok {
 		_, el, err := s.Sequences(pr)
 		return el, err
 	}

@@ -103,7 +103,11 @@ type Planner struct {
 	scratch                                  []float32
 }
 
-var _ icem.StepPlanner = (*Planner)(nil)
+var (
+	_ icem.StepPlanner = (*Planner)(nil)
+	_ icem.Forgetter   = (*Planner)(nil)
+	_ icem.Sequencer   = (*Planner)(nil)
+)
 
 // Bindings of planner.wgsl, in order.
 const (
@@ -356,6 +360,10 @@ func kernelRunsPolicy(t *batchsim.Task, net *batchsim.PolicyNet) bool {
 func (p *Planner) hasPi() bool {
 	return p.policy != nil && (!p.cfg.NoWarmStart || !p.cfg.NoPolicySample)
 }
+
+// piWorlds reports whether this step's policy rollouts are closed-loop
+// worlds on the device.
+func (p *Planner) piWorlds() bool { return p.hasPi() && p.piDevice }
 
 // rolloutPolicies makes each problem's policy rollout on the host workers.
 func (p *Planner) rolloutPolicies(problems []*icem.Problem) {
@@ -668,7 +676,7 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 			return err
 		}
 	}
-	if p.hasPi() && p.piDevice {
+	if p.piWorlds() {
 		// The policy worlds write the actions and a failure flag per
 		// problem.
 		if err := p.ensure(pbPi, uint64(np*(p.hd+1))*4); err != nil {
@@ -729,7 +737,7 @@ func (p *Planner) bindGroups() error {
 		}
 		p.rgroup, p.rgroupKey = g, rb
 	}
-	if !p.hasPi() || !p.piDevice {
+	if !p.piWorlds() {
 		return nil
 	}
 	rb[bStates] = p.bufs[pbPi]
@@ -898,7 +906,7 @@ func (p *Planner) encodeRank(enc *wgpu.CommandEncoder, np, i int) error {
 	if err := enc.CopyBufferToBuffer(p.bufs[pbRes], 0, p.readRes, 0, rs); err != nil {
 		return err
 	}
-	if p.hasPi() && p.piDevice {
+	if p.piWorlds() {
 		// The policy worlds' failure flags, after the results.
 		return enc.CopyBufferToBuffer(p.bufs[pbPi], uint64(np*p.hd)*4, p.readRes, rs, uint64(np)*4)
 	}
@@ -940,7 +948,7 @@ func (p *Planner) Plan(dst [][]float64, problems []*icem.Problem) (icem.Stats, e
 		return st, err
 	}
 	err := p.dev.Encode("planning step", func(enc *wgpu.CommandEncoder) error {
-		if p.hasPi() && p.piDevice {
+		if p.piWorlds() {
 			if err := p.encodePolicy(enc, np); err != nil {
 				return err
 			}

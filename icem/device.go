@@ -35,6 +35,14 @@ type Forgetter interface {
 	Forget(problems ...*Problem)
 }
 
+// Sequencer is a StepPlanner that keeps the planned sequences itself
+// (gpu.Planner reads them back from the device): a problem's own Best and
+// Elites are then empty, and Sequences gives the best sequence and the
+// final elites of the problem's last Plan call, h × nu each.
+type Sequencer interface {
+	Sequences(pr *Problem) (best []float64, elites [][]float64, err error)
+}
+
 // NewBareProblem returns problem index of a run with the given seed for a
 // planner that keeps the optimiser's memory (μ, σ, elites) elsewhere, as
 // gpu.Planner keeps it on the device: only its start state, in the task's

@@ -274,10 +274,8 @@ fn set_policy_act(i: u32, lo: u32, hi: u32, o: u32) -> bool {
 	let a = policy_out(lo, hi, o);
 	act[i] = a;
 	// Before the squash too: clamp and tanh may turn a NaN into a bound.
-	return is_finite(nn[o]) && is_finite(a);
+	return finite(nn[o]) && finite(a);
 }
-
-fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 
 // policy_forward evaluates π's network at the current state as
 // batchsim.PolicyNet.Act does before the squash (normalise, dense layers
@@ -2116,7 +2114,7 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	contact_sq = 0.0;
 
 	if (dims_in.closed_loop != 0u) {
-		policy_world(local, h, nq, nv, nu, nbody, skip, dead);
+		policy_world(local, h, nq, nv, nu, nbody, skip, dead, cut);
 		return;
 	}
 
@@ -2186,7 +2184,7 @@ fn probe_ok() -> bool {
 // middle of the policy's bounds) or state the world is dead and the
 // remaining actions repeat the last one. The planner's dispatches cover
 // physics steps [0, (h − 1)·skip + 1).
-fn policy_world(p: u32, h: u32, nq: u32, nv: u32, nu: u32, nbody: u32, skip: u32, dead0: bool) {
+fn policy_world(p: u32, h: u32, nq: u32, nv: u32, nu: u32, nbody: u32, skip: u32, dead0: bool, cut0: bool) {
 	var dead = dead0;
 	let ab = p * h * nu;
 	for (var g = dims_in.k0; g < dims_in.k1; g++) {
@@ -2212,7 +2210,7 @@ fn policy_world(p: u32, h: u32, nq: u32, nv: u32, nu: u32, nbody: u32, skip: u32
 		}
 	}
 	// A policy world cut short counts as a failed rollout (2).
-	let cut = dead0 && world_out[4u * p + 3u] == 2.0 || !probe_ok();
+	let cut = cut0 || !probe_ok();
 	states_out[dims_in.problems * h * nu + p] = select(select(0.0, 1.0, dead), 2.0, cut);
 	let sbase = 4u * dims_in.nworlds + p * (2u * nq + nv);
 	store_costs(4u * p, 0.0, 0.0, 0.0, dead || cut, cut);
@@ -2244,5 +2242,3 @@ fn mid_policy_act(nu: u32) {
 	for (var i = 0u; i < nu; i++) { act[i] = 0.5 * (policy[lo + i] + policy[hi + i]); }
 	// END
 }
-
-

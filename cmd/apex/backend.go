@@ -80,11 +80,8 @@ func openPlanner(planOn, backend string, workers int, task *batchsim.Task, cfg i
 		}
 		return hp, ev.Name(), func() { ev.Close() }, nil
 	case "device":
-		if backend != "gpu" && backend != "auto" {
-			return nil, "", nil, usagef("--plan-on device runs the rollouts on the GPU device: --backend %q must be gpu or auto", backend)
-		}
-		if gpuPlannerOpener == nil {
-			return nil, "", nil, fmt.Errorf("--plan-on device: this build has no GPU backend")
+		if err := checkPlanOnDevice(backend); err != nil {
+			return nil, "", nil, err
 		}
 		dp, err := gpuPlannerOpener(task, cfg)
 		if err != nil {
@@ -95,16 +92,25 @@ func openPlanner(planOn, backend string, workers int, task *batchsim.Task, cfg i
 	return nil, "", nil, usagef("--plan-on %q: want %s", planOn, planOnValues)
 }
 
+// checkPlanOnDevice refuses --plan-on device where it cannot run: a
+// --backend other than gpu or auto, or a build without the GPU backend.
+func checkPlanOnDevice(backend string) error {
+	if backend != "gpu" && backend != "auto" {
+		return usagef("--plan-on device runs the rollouts on the GPU device: --backend %q must be gpu or auto", backend)
+	}
+	if gpuPlannerOpener == nil {
+		return fmt.Errorf("--plan-on device: this build has no GPU backend")
+	}
+	return nil
+}
+
 // devicePlannerFactory is openPlanner's --plan-on device for a caller that
 // makes its planner later, as apex train does inside apex.Create and
 // apex.Resume: the same rules for --backend, checked now, and a factory
 // that opens the device planner. close closes every planner it opened.
 func devicePlannerFactory(backend string) (open func(*batchsim.Task, icem.Config) (icem.StepPlanner, error), close func(), err error) {
-	if backend != "gpu" && backend != "auto" {
-		return nil, nil, usagef("--plan-on device runs the rollouts on the GPU device: --backend %q must be gpu or auto", backend)
-	}
-	if gpuPlannerOpener == nil {
-		return nil, nil, fmt.Errorf("--plan-on device: this build has no GPU backend")
+	if err := checkPlanOnDevice(backend); err != nil {
+		return nil, nil, err
 	}
 	var opened []devicePlanner
 	open = func(task *batchsim.Task, cfg icem.Config) (icem.StepPlanner, error) {

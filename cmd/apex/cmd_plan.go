@@ -249,7 +249,7 @@ func runPlan(args []string, stdout, stderr io.Writer) (err error) {
 					return
 				}
 				best, elites := p.Problem.Best(), p.Problem.Elites()
-				if sp, ok := pl.(sequencer); ok {
+				if sp, ok := pl.(icem.Sequencer); ok {
 					// The device planner keeps them on the device: K + 1
 					// sequences come back per step.
 					best, elites, recErr = sp.Sequences(p.Problem)
@@ -365,12 +365,6 @@ func newPathRecorder(env *batchsim.Env) *pathRecorder {
 	r.qpos = append([]float64(nil), env.Data.Qpos...)
 	r.qvel = append([]float64(nil), env.Data.Qvel...)
 	return r
-}
-
-// sequencer is a planner that hands out a problem's planned sequences
-// itself (the device planner: they are on the device).
-type sequencer interface {
-	Sequences(pr *icem.Problem) (best []float64, elites [][]float64, err error)
 }
 
 // record is called after each step with the sequences that planned it: the
