@@ -115,8 +115,14 @@ func randomTree(rng *rand.Rand, nbody int) *Model {
 func rnea(m *Model, d *Data, qacc []float64) []float64 {
 	s := &d.scratch
 	nv := m.Nv
+	// the links' inertias as 6×6 matrices, so that this reference also
+	// checks rigidInertia's products
+	rigid := make([]rigidInertia, nv)
+	linkInertias(m, d, rigid)
 	ic := make([][36]float64, nv)
-	linkInertias(m, d, ic)
+	for i := range rigid {
+		rigid[i].toMat(&ic[i])
+	}
 	acc := make([][6]float64, nv)
 	f := make([][6]float64, nv)
 	for i := 0; i < nv; i++ {
@@ -191,7 +197,7 @@ func TestABAMatchesCRBARNEA(t *testing.T) {
 		}
 		bias := rnea(m, d, make([]float64, nv))
 		// The constrained step's Newton–Euler bias forces are RNEA's.
-		ia := make([][36]float64, nv)
+		ia := make([]rigidInertia, nv)
 		linkInertias(m, d, ia)
 		ne := make([]float64, nv)
 		biasForces(m, d, ia, ne)
@@ -276,5 +282,19 @@ func TestLinkVelocityMatchesFiniteDifference(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// mulSym6 returns A·x for a 6×6 row-major matrix (the tests' reference
+// for the engine's inertia products).
+func mulSym6(a *[36]float64, x *[6]float64) [6]float64 {
+	x0, x1, x2, x3, x4, x5 := x[0], x[1], x[2], x[3], x[4], x[5]
+	return [6]float64{
+		a[0]*x0 + a[1]*x1 + a[2]*x2 + a[3]*x3 + a[4]*x4 + a[5]*x5,
+		a[6]*x0 + a[7]*x1 + a[8]*x2 + a[9]*x3 + a[10]*x4 + a[11]*x5,
+		a[12]*x0 + a[13]*x1 + a[14]*x2 + a[15]*x3 + a[16]*x4 + a[17]*x5,
+		a[18]*x0 + a[19]*x1 + a[20]*x2 + a[21]*x3 + a[22]*x4 + a[23]*x5,
+		a[24]*x0 + a[25]*x1 + a[26]*x2 + a[27]*x3 + a[28]*x4 + a[29]*x5,
+		a[30]*x0 + a[31]*x1 + a[32]*x2 + a[33]*x3 + a[34]*x4 + a[35]*x5,
 	}
 }

@@ -80,7 +80,6 @@ type efcRows struct {
 
 	// Dense nv-sized work.
 	mm, hh                    []float64 // M, then the Hessian / M + h·D (nv·nv)
-	crb                       [][36]float64
 	a0, mr, g, dir, mdir, tmp []float64 // (nv)
 
 	sol []float64 // the last solution before the damping correction (nv)
@@ -110,7 +109,6 @@ func (e *efcRows) alloc(m *Model, maxefc int) {
 	e.tenInvW = make([]float64, m.Ntendon)
 	e.mm = make([]float64, nv*nv)
 	e.hh = make([]float64, nv*nv)
-	e.crb = make([][36]float64, nv)
 	for _, p := range []*[]float64{&e.a0, &e.mr, &e.g, &e.dir, &e.mdir, &e.tmp, &e.sol} {
 		*p = make([]float64, nv)
 	}
@@ -531,22 +529,20 @@ func (e *efcRows) dotRow(r, nv int, v []float64) float64 {
 
 // crba writes the joint-space inertia M + diag(armature) into e.mm (dense,
 // both triangles) by the composite-rigid-body algorithm, from the links'
-// rigid inertias in e.crb (linkInertias), which it turns into composite
-// ones. It needs kinematics and comPos.
+// rigid inertias in the scratch's rigid (linkInertias), which it turns into
+// composite ones. It needs kinematics and comPos.
 func (e *efcRows) crba(m *Model, d *Data) {
 	nv := m.Nv
 	s := &d.scratch
-	ic := e.crb
+	ic := s.rigid
 	for i := nv - 1; i >= 0; i-- {
 		if p := m.DofParentID[i]; p >= 0 {
-			for k := range ic[i] {
-				ic[p][k] += ic[i][k]
-			}
+			ic[p].add(&ic[i])
 		}
 	}
 	clear(e.mm)
 	for i := 0; i < nv; i++ {
-		f := mulSym6(&ic[i], &s.cdof[i])
+		f := ic[i].mulMotion(&s.cdof[i])
 		e.mm[i*nv+i] = dot6(&s.cdof[i], &f) + m.DofArmature[i]
 		for j := m.DofParentID[i]; j >= 0; j = m.DofParentID[j] {
 			v := dot6(&s.cdof[j], &f)
@@ -943,7 +939,7 @@ func massless(m *Model) int {
 	d := NewData(m)
 	kinematics(m, d)
 	comPos(m, d)
-	linkInertias(m, d, d.efc.crb)
+	linkInertias(m, d, d.rigid)
 	d.efc.crba(m, d)
 	for i := 0; i < m.Nv; i++ {
 		if !(d.efc.mm[i*m.Nv+i] > 1e-12) {

@@ -75,9 +75,10 @@ func fwdAcceleration(m *Model, d *Data) {
 	s := &d.scratch
 	nv := m.Nv
 	// Rigid-body inertias of the links and their bias forces v ×f I·v − f_ext.
-	linkInertias(m, d, s.ia)
+	linkInertias(m, d, s.rigid)
 	for i := 0; i < nv; i++ {
-		iv := mulSym6(&s.ia[i], &s.cvel[i])
+		s.ia[i].setRigid(&s.rigid[i])
+		iv := s.rigid[i].mulMotion(&s.cvel[i])
 		p := crossForce(&s.cvel[i], &iv)
 		fe := &s.fext[i]
 		for k := range p {
@@ -89,7 +90,7 @@ func fwdAcceleration(m *Model, d *Data) {
 	for i := nv - 1; i >= 0; i-- {
 		ia := &s.ia[i]
 		sd := &s.cdof[i]
-		u := mulSym6(ia, sd)
+		u := ia.mulMotion(sd)
 		dd := dot6(sd, &u) + m.DofArmature[i] + s.diagExtra[i]
 		dinv := 1 / dd
 		ui := s.qfrc[i] - dot6(sd, &s.pa[i])
@@ -102,16 +103,11 @@ func fwdAcceleration(m *Model, d *Data) {
 		}
 		// Ia = IA − U·Uᵀ/D, pa = pA + Ia·c + U·u/D, both added to the parent.
 		ip := &s.ia[p]
-		for r := 0; r < 6; r++ {
-			ur := u[r] * dinv
-			row := ia[6*r : 6*r+6 : 6*r+6]
-			prow := ip[6*r : 6*r+6 : 6*r+6]
-			for k := 0; k < 6; k++ {
-				row[k] -= ur * u[k]
-				prow[k] += row[k]
-			}
+		for k, rc := range symUpper {
+			ia[k] -= u[rc[0]] * dinv * u[rc[1]]
+			ip[k] += ia[k]
 		}
-		iac := mulSym6(ia, &s.cacc[i])
+		iac := ia.mulMotion(&s.cacc[i])
 		sc := ui * dinv
 		pp := &s.pa[p]
 		pi := &s.pa[i]
@@ -147,7 +143,7 @@ func fwdAcceleration(m *Model, d *Data) {
 // by recursive Newton–Euler with q̈ = 0 (Featherstone 2008, §5.3), the world
 // accelerating at −g as in fwdAcceleration, from the links' rigid inertias
 // ia (linkInertias); qfrc − c is then M·a0.
-func biasForces(m *Model, d *Data, ia [][36]float64, dst []float64) {
+func biasForces(m *Model, d *Data, ia []rigidInertia, dst []float64) {
 	s := &d.scratch
 	nv := m.Nv
 	aw := [6]float64{0, 0, 0, -m.Opt.Gravity[0], -m.Opt.Gravity[1], -m.Opt.Gravity[2]}
@@ -161,8 +157,8 @@ func biasForces(m *Model, d *Data, ia [][36]float64, dst []float64) {
 			a[k] += c[k]
 		}
 		s.acc[i] = a
-		f := mulSym6(&ia[i], &a)
-		iv := mulSym6(&ia[i], &s.cvel[i])
+		f := ia[i].mulMotion(&a)
+		iv := ia[i].mulMotion(&s.cvel[i])
 		vf := crossForce(&s.cvel[i], &iv)
 		fe := &s.fext[i]
 		for k := range f {

@@ -46,14 +46,15 @@ type scratch struct {
 	fext [][6]float64 // contact force on each link, about its reference point (nv)
 
 	// Dynamics.
-	qfrc      []float64     // generalized force without the bias (nv)
-	diagExtra []float64     // implicit damping h·(b + limit damping) (nv)
-	ia        [][36]float64 // articulated inertia (nv)
-	pa        [][6]float64  // articulated bias force (nv)
-	u6        [][6]float64  // U = IA·S (nv)
-	dinv      []float64     // 1/D (nv)
-	uf        []float64     // u = τ − Sᵀ·pA (nv)
-	acc       [][6]float64  // spatial acceleration of the dof's link (nv)
+	qfrc      []float64      // generalized force without the bias (nv)
+	diagExtra []float64      // implicit damping h·(b + limit damping) (nv)
+	rigid     []rigidInertia // rigid (then composite) inertia of each link (nv)
+	ia        []symInertia   // articulated inertia (nv)
+	pa        [][6]float64   // articulated bias force (nv)
+	u6        [][6]float64   // U = IA·S (nv)
+	dinv      []float64      // 1/D (nv)
+	uf        []float64      // u = τ − Sᵀ·pA (nv)
+	acc       [][6]float64   // spatial acceleration of the dof's link (nv)
 
 	efc efcRows // soft constraints (constraint.go)
 }
@@ -93,7 +94,8 @@ func NewData(m *Model) *Data {
 	s.fext = make([][6]float64, nv)
 	s.qfrc = make([]float64, nv)
 	s.diagExtra = make([]float64, nv)
-	s.ia = make([][36]float64, nv)
+	s.rigid = make([]rigidInertia, nv)
+	s.ia = make([]symInertia, nv)
 	s.pa = make([][6]float64, nv)
 	s.u6 = make([][6]float64, nv)
 	s.dinv = make([]float64, nv)
@@ -283,8 +285,8 @@ func Step(m *Model, d *Data) error {
 		// Newton step needs anyway; ABA's articulated inertias would
 		// factor M a second time.
 		e := &s.efc
-		linkInertias(m, d, e.crb)
-		biasForces(m, d, e.crb, e.a0)
+		linkInertias(m, d, s.rigid)
+		biasForces(m, d, s.rigid, e.a0)
 		for i, f := range s.qfrc {
 			e.a0[i] = f - e.a0[i]
 		}
@@ -367,11 +369,9 @@ func integrate(m *Model, d *Data, h float64) {
 
 // linkInertias writes into ia the spatial inertia of every link (the sum of
 // the bodies it moves) about its tree's reference point, world axes.
-func linkInertias(m *Model, d *Data, ia [][36]float64) {
+func linkInertias(m *Model, d *Data, ia []rigidInertia) {
 	s := &d.scratch
-	for i := range ia {
-		ia[i] = [36]float64{}
-	}
+	clear(ia)
 	for b := 1; b < m.Nbody; b++ {
 		n := s.bodyNode[b]
 		if n < 0 || m.BodyMass[b] == 0 && s.bodyRotI[b] == ([9]float64{}) {
@@ -388,7 +388,7 @@ func linkInertias(m *Model, d *Data, ia [][36]float64) {
 			}
 		}
 		c := sub3(&d.Xipos[b], &d.Xpos[s.treeRoot[b]])
-		addBodyInertia(&ia[n], m.BodyMass[b], &c, &ic)
+		ia[n].addBody(m.BodyMass[b], &c, &ic)
 	}
 }
 
@@ -399,18 +399,16 @@ func linkInertias(m *Model, d *Data, ia [][36]float64) {
 func massMatrix(m *Model, d *Data) []float64 {
 	nv := m.Nv
 	s := &d.scratch
-	ic := make([][36]float64, nv)
+	ic := make([]rigidInertia, nv)
 	linkInertias(m, d, ic)
 	for i := nv - 1; i >= 0; i-- {
 		if p := m.DofParentID[i]; p >= 0 {
-			for k := range ic[i] {
-				ic[p][k] += ic[i][k]
-			}
+			ic[p].add(&ic[i])
 		}
 	}
 	mm := make([]float64, nv*nv)
 	for i := 0; i < nv; i++ {
-		f := mulSym6(&ic[i], &s.cdof[i])
+		f := ic[i].mulMotion(&s.cdof[i])
 		mm[i*nv+i] = dot6(&s.cdof[i], &f) + m.DofArmature[i]
 		for j := m.DofParentID[i]; j >= 0; j = m.DofParentID[j] {
 			v := dot6(&s.cdof[j], &f)

@@ -122,10 +122,10 @@ func momenta(m *Model, d *Data) (p, l Vec3) {
 	comPos(m, d)
 	comVel(m, d)
 	const b = 1
-	ic := make([][36]float64, m.Nv)
+	ic := make([]rigidInertia, m.Nv)
 	linkInertias(m, d, ic)
 	n := d.bodyNode[b]
-	h := mulSym6(&ic[n], &d.cvel[n]) // about the tree's reference point
+	h := ic[n].mulMotion(&d.cvel[n]) // about the tree's reference point
 	p = Vec3{h[3], h[4], h[5]}
 	o := d.Xpos[d.treeRoot[b]]
 	op := cross3(&o, &p)
