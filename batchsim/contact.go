@@ -323,6 +323,24 @@ func boxPoint(p, c *Vec3, r *[9]float64, sz *Vec3) (dist float64, n, q Vec3) {
 	return -best, n, add3(&q, c)
 }
 
+// segmentClearOfBox reports whether a face plane of the box (centre c,
+// rotation r, half-sizes sz) has the whole segment e0–e1 more than gap
+// outside it. Then every point of the segment is more than gap from the box,
+// so a capsule of radius gap − margin cannot touch it: the common case of a
+// pair that passed the bounding spheres, settled without capsuleBox's
+// projections.
+func segmentClearOfBox(e0, e1, c *Vec3, r *[9]float64, sz *Vec3, gap float64) bool {
+	o0, o1 := sub3(e0, c), sub3(e1, c)
+	l0, l1 := mulMatTVec(r, &o0), mulMatTVec(r, &o1)
+	for k := 0; k < 3; k++ {
+		lim := sz[k] + gap
+		if l0[k] > lim && l1[k] > lim || l0[k] < -lim && l1[k] < -lim {
+			return true
+		}
+	}
+	return false
+}
+
 // sphereBox adds the contact of a sphere (centre p, radius rad) with a box.
 // The normal points from the sphere to the box, or from the box to the
 // sphere when boxFirst is set (the box is the pair's first geom).
@@ -349,6 +367,9 @@ func (s *scratch) capsuleBox(pi int, c1 *Vec3, r1 *[9]float64, sz1 *Vec3, c2 *Ve
 	rad, hl := sz1[0], sz1[1]
 	e0 := addScl3(c1, &ax, -hl)
 	e1 := addScl3(c1, &ax, hl)
+	if segmentClearOfBox(&e0, &e1, c2, r2, sz2, rad+mg) {
+		return
+	}
 	d0, _, _ := boxPoint(&e0, c2, r2, sz2)
 	d1, _, _ := boxPoint(&e1, c2, r2, sz2)
 	a0, a1 := d0-rad < mg, d1-rad < mg

@@ -2,6 +2,7 @@ package batchsim
 
 import (
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 )
@@ -67,5 +68,43 @@ func TestBoxBoxContacts(t *testing.T) {
 	}
 	if c := &d.con[0]; math.Abs(c.dist+0.01) > 1e-9 || math.Abs(c.n[2]-1) > 1e-9 {
 		t.Errorf("edge contact: dist %.6g, normal %v; want -0.01, (0 0 1)", c.dist, c.n)
+	}
+}
+
+// TestSegmentClearOfBox: whenever the capsule–box cull says a segment is
+// clear of a box by gap, every point along it is farther than gap from the
+// box (boxPoint); and the cull does fire on a good share of random pairs, so
+// that the test exercises both answers.
+func TestSegmentClearOfBox(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	clear := 0
+	const trials = 20000
+	for trial := 0; trial < trials; trial++ {
+		var q Quat
+		for k := range q {
+			q[k] = rng.NormFloat64()
+		}
+		normalizeQuat(&q)
+		var r [9]float64
+		quatToMat(&q, &r)
+		c := Vec3{rng.NormFloat64() * 0.1, rng.NormFloat64() * 0.1, rng.NormFloat64() * 0.1}
+		sz := Vec3{0.01 + 0.2*rng.Float64(), 0.01 + 0.2*rng.Float64(), 0.01 + 0.2*rng.Float64()}
+		e0 := Vec3{rng.NormFloat64() * 0.3, rng.NormFloat64() * 0.3, rng.NormFloat64() * 0.3}
+		e1 := Vec3{e0[0] + rng.NormFloat64()*0.1, e0[1] + rng.NormFloat64()*0.1, e0[2] + rng.NormFloat64()*0.1}
+		gap := 0.05 * rng.Float64()
+		if !segmentClearOfBox(&e0, &e1, &c, &r, &sz, gap) {
+			continue
+		}
+		clear++
+		for i := 0; i <= 64; i++ {
+			f := float64(i) / 64
+			p := Vec3{e0[0] + f*(e1[0]-e0[0]), e0[1] + f*(e1[1]-e0[1]), e0[2] + f*(e1[2]-e0[2])}
+			if dist, _, _ := boxPoint(&p, &c, &r, &sz); dist <= gap {
+				t.Fatalf("trial %d: segment called clear by %g, but its point %v is %g from the box", trial, gap, p, dist)
+			}
+		}
+	}
+	if clear < trials/10 || clear == trials {
+		t.Fatalf("the cull fired on %d of %d random pairs; the test needs both answers", clear, trials)
 	}
 }
