@@ -228,3 +228,66 @@ func TestTreeFactorMatchesCholesky(t *testing.T) {
 		t.Error("factorTree accepted a zero matrix")
 	}
 }
+
+// mulMatVecDense is the dense product y = A·x, the tests' reference for
+// mulMTree.
+func mulMatVecDense(a []float64, n int, x, y []float64) {
+	for i := 0; i < n; i++ {
+		row := a[i*n : i*n+n]
+		v := 0.0
+		for k, av := range row {
+			v += av * x[k]
+		}
+		y[i] = v
+	}
+}
+
+// TestMulMTree: the tree-sparse product with the mass matrix equals the
+// dense one, on the humanoid (one branched tree with a free joint) and the
+// Adroit door (a hand and a door: two trees), at states along random
+// motions.
+func TestMulMTree(t *testing.T) {
+	for _, name := range []string{"humanoidstandup", "door"} {
+		var m *Model
+		if name == "door" {
+			task, err := NewTask(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = task.Model
+		} else {
+			var err error
+			if m, err = LoadFile(refModel(t, name+".xml")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := NewData(m)
+		rng := rand.New(rand.NewPCG(9, 10))
+		nv := m.Nv
+		x, want, got := make([]float64, nv), make([]float64, nv), make([]float64, nv)
+		for i := 0; i < 200; i++ {
+			for k := range d.Ctrl {
+				d.Ctrl[k] = 2*rng.Float64() - 1
+			}
+			if err := Step(m, d); err != nil {
+				t.Fatal(err)
+			}
+			if i%20 != 0 {
+				continue
+			}
+			FwdPosition(m, d)
+			linkInertias(m, d, d.rigid)
+			d.efc.crba(m, d)
+			for k := range x {
+				x[k] = rng.NormFloat64()
+			}
+			mulMatVecDense(d.efc.mm, nv, x, want)
+			mulMTree(d.efc.mm, nv, m.DofParentID, x, got)
+			for k := range want {
+				if math.Abs(got[k]-want[k]) > 1e-12*(1+math.Abs(want[k])) {
+					t.Fatalf("%s step %d: (M·x)[%d] = %.15g tree-sparse, %.15g dense", name, i, k, got[k], want[k])
+				}
+			}
+		}
+	}
+}
