@@ -191,9 +191,22 @@ func (p *packed) fieldN(slot string, n int) []int {
 // drivers write the unrolled form of each named driver of rollout.wgsl; each
 // follows the generic loop it replaces.
 var drivers = map[string]func(*code, *packed){
-	"body_node": func(c *code, p *packed) { table(c, "b", p.fieldN("H_BODY_NODE", p.count("H_NBODY")), "i32") },
-	"body_root": func(c *code, p *packed) { table(c, "b", p.fieldN("H_BODY_ROOT", p.count("H_NBODY")), "u32") },
-	"site_body": func(c *code, p *packed) { table(c, "s", p.fieldN("H_SITE_BODY", p.nsite), "u32") },
+	// The model's sizes as literals, so that the loops bounded by them
+	// (the soft constraints' among them) have constant trip counts.
+	"counts": func(c *code, p *packed) {
+		for _, v := range []struct{ name, slot string }{{"nq", "H_NQ"}, {"nv", "H_NV"}, {"nu", "H_NU"}, {"nbody", "H_NBODY"}, {"skip", "H_FRAME_SKIP"}} {
+			c.line("let %s = %du;", v.name, p.count(v.slot))
+		}
+	},
+	"step_counts": func(c *code, p *packed) {
+		c.line("let njnt = %du;", p.count("H_NJNT"))
+		c.line("let npair = %du;", p.count("H_NPAIR"))
+		c.line("let h = %s;", p.lit("H_F_OPT", 0))
+	},
+	"body_node":  func(c *code, p *packed) { table(c, "b", p.fieldN("H_BODY_NODE", p.count("H_NBODY")), "i32") },
+	"body_root":  func(c *code, p *packed) { table(c, "b", p.fieldN("H_BODY_ROOT", p.count("H_NBODY")), "u32") },
+	"site_body":  func(c *code, p *packed) { table(c, "s", p.fieldN("H_SITE_BODY", p.nsite), "u32") },
+	"dof_parent": func(c *code, p *packed) { table(c, "i", p.fieldN("H_DOF_PARENT", p.count("H_NV")), "i32") },
 	"body_poses": func(c *code, p *packed) {
 		for b := 1; b < p.count("H_NBODY"); b++ {
 			jadr, jnum := p.field("H_BODY_JNTADR", b), p.field("H_BODY_JNTNUM", b)
@@ -235,12 +248,13 @@ var drivers = map[string]func(*code, *packed){
 				continue
 			}
 			g1, g2, kind := p.field("H_PAIR", 3*pi), p.field("H_PAIR", 3*pi+1), p.field("H_PAIR", 3*pi+2)
+			b1, b2 := p.field("H_GEOM_BODY", g1), p.field("H_GEOM_BODY", g2)
 			pf := make([]string, kconst("PAIR_F"))
 			for k := range pf {
 				pf[k] = p.lit("H_F_PAIR", kconst("PAIR_F")*pi+k)
 			}
-			c.line("{ let g = pair_geoms(%du, %du, %du, %du, %du, %t, %s, %s, %s, %s, %s, %s, PairF(%s)); if (g.ok) { collide_%d(%du, g); } }",
-				pi, g1, g2, p.field("H_GEOM_BODY", g1), p.field("H_GEOM_BODY", g2), kind > pairPlaneBox,
+			c.line("{ let g = pair_geoms(%du, %du, %du, %du, %du, %d, %d, %du, %du, %t, %s, %s, %s, %s, %s, %s, PairF(%s)); if (g.ok) { collide_%d(%du, g); } }",
+				pi, g1, g2, b1, b2, p.field("H_BODY_NODE", b1), p.field("H_BODY_NODE", b2), p.field("H_BODY_ROOT", b1), p.field("H_BODY_ROOT", b2), kind > pairPlaneBox,
 				p.vec("H_F_GEOM_POS", 3, g1), p.mat3("H_F_GEOM_MAT", g1), p.vec("H_F_GEOM_SIZE", 3, g1),
 				p.vec("H_F_GEOM_POS", 3, g2), p.mat3("H_F_GEOM_MAT", g2), p.vec("H_F_GEOM_SIZE", 3, g2),
 				strings.Join(pf, ", "), kind, pi)
@@ -335,6 +349,89 @@ var drivers = map[string]func(*code, *packed){
 				c.line("qpos[%du] += h * qvel[%du];", qa, da)
 			}
 		}
+	},
+	// The soft constraints' rows of dry friction (dofs with a friction
+	// loss), joint limits (limited hinges and slides) and tendon limits
+	// (limited tendons), as make_rows' generic drivers choose them.
+	"dry_rows": func(c *code, p *packed) {
+		o := p.count("H_F_EFC_DOF")
+		for i := 0; i < p.count("H_NV"); i++ {
+			k := o + kconst("EFC_DOF_F")*i
+			if !(p.floats[k] > 0) {
+				continue
+			}
+			c.line("dry_row(%du, %s, %s, %s);", i, f32lit(p.floats[k]), f32lit(p.floats[k+1]), f32lit(p.floats[k+2]))
+		}
+	},
+	"limit_rows": func(c *code, p *packed) {
+		for j := 0; j < p.count("H_NJNT"); j++ {
+			t := p.field("H_JNT_TYPE", j)
+			if p.field("H_JNT_LIMITED", j) == 0 || (t != jntHinge && t != jntSlide) {
+				continue
+			}
+			lj, gate := p.field("H_JNT_LOCKJNT", j), 0
+			if lj >= 0 {
+				gate = p.field("H_JNT_QPOSADR", lj)
+			}
+			c.line("joint_limit_rows(%du, %du, %du, %t, %du);", j, p.field("H_JNT_QPOSADR", j), p.field("H_JNT_DOFADR", j), lj >= 0, gate)
+		}
+	},
+	"tendon_rows": func(c *code, p *packed) {
+		o := p.count("H_F_EFC_TEN")
+		for t := 0; t < p.count("H_NTENDON"); t++ {
+			if p.floats[o+kconst("EFC_TEN_F")*t] == 0 {
+				continue
+			}
+			w0, nw := p.field("H_TENDON", 2*t), p.field("H_TENDON", 2*t+1)
+			c.line("tendon_l = 0.0;")
+			c.line("tendon_v = 0.0;")
+			for w := w0; w < w0+nw; w++ {
+				jw := p.field("H_WRAP_JNT", w)
+				c.line("tendon_add(%du, %du, %du);", w, p.field("H_JNT_QPOSADR", jw), p.field("H_JNT_DOFADR", jw))
+			}
+			c.line("tendon_limit_rows(%du);", t)
+		}
+	},
+	// crba for the model's tree: the composite inertias summed from the
+	// leaves, then per dof its diagonal entry and one per ancestor; the
+	// entries of dofs on different branches are zero.
+	"crba": func(c *code, p *packed) {
+		nv := p.count("H_NV")
+		for i := 0; i < nv; i++ {
+			c.line("crb[%du] = rbi[%du];", i, i)
+		}
+		for i := nv - 1; i >= 0; i-- {
+			if q := p.field("H_DOF_PARENT", i); q >= 0 {
+				c.line("crb[%du] = add_rigid(crb[%du], crb[%du]);", q, q, i)
+			}
+		}
+		set := make([]bool, nv*nv)
+		for i := 0; i < nv; i++ {
+			set[i*nv+i] = true
+			for j := p.field("H_DOF_PARENT", i); j >= 0; j = p.field("H_DOF_PARENT", j) {
+				set[i*nv+j], set[j*nv+i] = true, true
+			}
+		}
+		for k, ok := range set {
+			if !ok {
+				c.line("mmat[%du] = 0.0;", k)
+			}
+		}
+		for i := 0; i < nv; i++ {
+			c.line("{")
+			c.line("	let f = crba_diag(%du, %du, %s);", i, nv, p.lit("H_F_DOF_ARM", i))
+			for j := p.field("H_DOF_PARENT", i); j >= 0; j = p.field("H_DOF_PARENT", j) {
+				c.line("	crba_off(%du, %du, %du, f);", i, j, nv)
+			}
+			c.line("}")
+		}
+	},
+	"damped": func(c *code, p *packed) {
+		damped := false
+		for i := 0; i < p.count("H_NV"); i++ {
+			damped = damped || p.floats[p.count("H_F_DOF_DAMP")+i] > 0
+		}
+		c.line("damped = %t;", damped)
 	},
 	"limit_active": func(c *code, p *packed) {
 		for j := 0; j < p.count("H_NJNT"); j++ {

@@ -244,12 +244,9 @@ fn obs_vec(k: u32, s: u32, kind: i32, i0: u32, i1: u32) {
 	nn[k] = v.x; nn[k + 1u] = v.y; nn[k + 2u] = v.z;
 }
 
-// policy_guide returns ‖a − π(o)‖² for the observation of the current
-// state.
-fn policy_guide(nu: u32) -> f32 {
-	let xo = policy_forward();
-	let lo = pu(P_ACT_LO);
-	let hi = pu(P_ACT_HI);
+// policy_guide returns ‖a − π(o)‖² for the network's outputs at xo
+// (policy_forward) and the action bounds at lo and hi.
+fn policy_guide(xo: u32, lo: u32, hi: u32, nu: u32) -> f32 {
 	var g = 0.0;
 	// DRIVER unroll
 	for (var i = 0u; i < nu; i++) { g += guide_term(i, lo + i, hi + i, xo + i); }
@@ -257,12 +254,10 @@ fn policy_guide(nu: u32) -> f32 {
 	return g;
 }
 
-// policy_act sets act to π(o) for the observation of the current state
-// and returns false if an action is not finite (icem's rolloutPolicy).
-fn policy_act(nu: u32) -> bool {
-	let xo = policy_forward();
-	let lo = pu(P_ACT_LO);
-	let hi = pu(P_ACT_HI);
+// policy_act sets act to π(o) from the network's outputs at xo
+// (policy_forward) and returns false if an action is not finite (icem's
+// rolloutPolicy).
+fn policy_act(xo: u32, lo: u32, hi: u32, nu: u32) -> bool {
 	var ok = true;
 	// DRIVER unroll
 	for (var i = 0u; i < nu; i++) { ok = set_policy_act(i, lo + i, hi + i, xo + i) && ok; }
@@ -691,6 +686,13 @@ fn site_body(s: u32) -> u32 {
 	// END
 }
 
+// dof_parent is the parent dof of dof i (-1 for a root).
+fn dof_parent(i: u32) -> i32 {
+	// DRIVER dof_parent
+	return mi(H_DOF_PARENT, i);
+	// END
+}
+
 fn body_root(b: u32) -> u32 {
 	// DRIVER body_root
 	return u32(mi(H_BODY_ROOT, b));
@@ -983,7 +985,9 @@ fn contacts(nv: u32, nbody: u32, npair: u32) {
 	for (var pi = 0u; pi < npair; pi++) {
 		let g1 = u32(mi(H_PAIR, 3u * pi));
 		let g2 = u32(mi(H_PAIR, 3u * pi + 1u));
-		let g = pair_geoms(pi, g1, g2, u32(mi(H_GEOM_BODY, g1)), u32(mi(H_GEOM_BODY, g2)), mi(H_PAIR, 3u * pi + 2u) > PAIR_PLANE_BOX,
+		let bb1 = u32(mi(H_GEOM_BODY, g1));
+		let bb2 = u32(mi(H_GEOM_BODY, g2));
+		let g = pair_geoms(pi, g1, g2, bb1, bb2, body_node(bb1), body_node(bb2), body_root(bb1), body_root(bb2), mi(H_PAIR, 3u * pi + 2u) > PAIR_PLANE_BOX,
 			mv3(H_F_GEOM_POS, g1), mm9(H_F_GEOM_MAT, g1), mv3(H_F_GEOM_SIZE, g1),
 			mv3(H_F_GEOM_POS, g2), mm9(H_F_GEOM_MAT, g2), mv3(H_F_GEOM_SIZE, g2), pair_const(pi));
 		if (g.ok) { contact_pair(pi, mi(H_PAIR, 3u * pi + 2u), g); }
@@ -1001,6 +1005,7 @@ fn zero_fext(nv: u32) {
 fn zero_cfrc(nbody: u32) {
 	// DRIVER unroll
 	for (var i = 0u; i < nbody; i++) { cfrc_ext[i] = V6(); }
+	for (var i = 0u; i < nbody; i++) { scfrc[i] = V6(); }
 	// END
 }
 
@@ -1008,6 +1013,10 @@ fn zero_cfrc(nbody: u32) {
 // collided.
 var<private> pair_b1: u32;
 var<private> pair_b2: u32;
+var<private> pair_n1: i32;         // body_node of pair_b1
+var<private> pair_n2: i32;
+var<private> pair_o1: vec3<f32>;   // origin of pair_b1's root body (its dofs' reference point)
+var<private> pair_o2: vec3<f32>;
 alias PairF = array<f32, 3>; // PAIR_F
 
 // pair_const reads pair pi's constants; gpu/specialize.go writes them as
@@ -1031,16 +1040,20 @@ struct PairGeoms {
 
 // pair_geoms places the geoms g1 (on body bb1; position p1, orientation
 // m1 and size s1 in the body frame) and g2 (on bb2; p2, m2, s2) of pair pi
-// with constants pf and makes them the current pair; bound asks for the
-// bounding-sphere test. The generic driver reads the geoms' and pair's
+// with constants pf and makes them the current pair (n1, n2: body_node of
+// bb1 and bb2, rt1, rt2: body_root); bound asks for the bounding-sphere test. The generic driver reads the geoms' and pair's
 // constants from model_f, gpu/specialize.go writes them as literals.
-fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, bound: bool,
+fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, n1: i32, n2: i32, rt1: u32, rt2: u32, bound: bool,
 		p1: vec3<f32>, m1: mat3x3<f32>, s1: vec3<f32>, p2: vec3<f32>, m2: mat3x3<f32>, s2: vec3<f32>, pf: PairF) -> PairGeoms {
 	var g: PairGeoms;
 	g.mg = pf[0];
 	g.ok = pf[1] != 0.0; // both static: never in contact
 	pair_b1 = bb1;
 	pair_b2 = bb2;
+	pair_n1 = n1;
+	pair_n2 = n2;
+	pair_o1 = xpos[rt1];
+	pair_o2 = xpos[rt2];
 	g.c1 = xmat[bb1] * p1 + xpos[bb1];
 	g.c2 = xmat[bb2] * p2 + xpos[bb2];
 	if (bound) {
@@ -1451,7 +1464,18 @@ const EFC_DOF_F: u32 = 3u;   // frictionloss, B, D
 const EFC_TEN_F: u32 = 12u;  // limited, lo, hi, then a joint's record (K, B, inverse weight, margin, solimp × 5)
 
 var<private> ncon: u32;
-var<private> con_pos: array<vec3<f32>, MAX_CON>;
+// Per contact, what its rows and wrenches need of its position p and
+// bodies, taken when the contact is found: there the bodies are the pair's
+// (literals in the specialised kernel), so that the per-world arrays (xpos,
+// xipos, cdof, qvel, qacc, cfrc_ext) are indexed by constants only and
+// stay in registers; a run-time index anywhere would move a whole array to
+// memory (lavapipe: gathers lane by lane; a GPU: scratch).
+var<private> con_r1: array<vec3<f32>, MAX_CON>; // p − origin of b1's root body
+var<private> con_r2: array<vec3<f32>, MAX_CON>;
+var<private> con_d1: array<vec3<f32>, MAX_CON>; // p − centre of mass of b1
+var<private> con_d2: array<vec3<f32>, MAX_CON>;
+var<private> con_i1: array<i32, MAX_CON>;       // body_node of b1
+var<private> con_i2: array<i32, MAX_CON>;
 var<private> con_n: array<vec3<f32>, MAX_CON>;
 var<private> con_hint: array<vec3<f32>, MAX_CON>;
 var<private> con_dist: array<f32, MAX_CON>;
@@ -1486,6 +1510,13 @@ var<private> stmp: array<f32, MAX_DOFS>;
 var<private> jdof: array<u32, MAX_DOFS>;
 var<private> jt: array<vec3<f32>, MAX_DOFS>;
 var<private> jr: array<vec3<f32>, MAX_DOFS>;
+// The solver's copies of per-world arrays that it indexes at run time
+// (see con_r1): cdof and qvel as make_rows starts, the acceleration sq
+// (qacc on exit), the contact wrenches per body scfrc (cfrc_ext on exit).
+var<private> scdof: array<V6, MAX_DOFS>;
+var<private> sqvel: array<f32, MAX_DOFS>;
+var<private> sq: array<f32, MAX_DOFS>;
+var<private> scfrc: array<V6, MAX_BODIES>;
 
 // con_push records a contact of the pair being collided (contact()).
 fn con_push(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
@@ -1493,13 +1524,22 @@ fn con_push(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
 		soft_overflow = true;
 		return;
 	}
-	con_pos[ncon] = pos;
 	con_n[ncon] = n;
 	con_hint[ncon] = cur_hint;
 	con_dist[ncon] = dist;
 	con_pair[ncon] = pi;
 	con_b1[ncon] = pair_b1;
 	con_b2[ncon] = pair_b2;
+	con_i1[ncon] = pair_n1;
+	con_i2[ncon] = pair_n2;
+	var r1 = vec3<f32>(0.0);
+	var r2 = vec3<f32>(0.0);
+	if (pair_n1 >= 0) { r1 = pos - pair_o1; }
+	if (pair_n2 >= 0) { r2 = pos - pair_o2; }
+	con_r1[ncon] = r1;
+	con_r2[ncon] = r2;
+	con_d1[ncon] = pos - xipos[pair_b1];
+	con_d2[ncon] = pos - xipos[pair_b2];
 	ncon++;
 }
 
@@ -1538,15 +1578,14 @@ fn new_row() -> bool {
 	return true;
 }
 
-// rel_jac is efcRows.relJac: the Jacobian of point p on body b2 minus that
-// on body b1 over the dofs moving one but not the other; returns their count.
-fn rel_jac(b1: u32, b2: u32, p: vec3<f32>) -> u32 {
-	var i1 = body_node(b1);
-	var i2 = body_node(b2);
-	var r1 = vec3<f32>(0.0);
-	var r2 = vec3<f32>(0.0);
-	if (i1 >= 0) { r1 = p - xpos[body_root(b1)]; }
-	if (i2 >= 0) { r2 = p - xpos[body_root(b2)]; }
+// rel_jac is efcRows.relJac: the Jacobian of contact ci's point on its
+// body b2 minus that on b1 over the dofs moving one but not the other;
+// returns their count.
+fn rel_jac(ci: u32) -> u32 {
+	var i1 = con_i1[ci];
+	var i2 = con_i2[ci];
+	let r1 = con_r1[ci];
+	let r2 = con_r2[ci];
 	var n = 0u;
 	loop {
 		if (i1 == i2) { break; }
@@ -1557,12 +1596,12 @@ fn rel_jac(b1: u32, b2: u32, p: vec3<f32>) -> u32 {
 			j = u32(i1);
 			r = r1;
 			s = -1.0;
-			i1 = mi(H_DOF_PARENT, j);
+			i1 = dof_parent(j);
 		} else {
 			j = u32(i2);
-			i2 = mi(H_DOF_PARENT, j);
+			i2 = dof_parent(j);
 		}
-		let c = cdof[j];
+		let c = scdof[j];
 		let w = vec3<f32>(c[0], c[1], c[2]);
 		jdof[n] = j;
 		jt[n] = (vec3<f32>(c[3], c[4], c[5]) + cross(w, r)) * s;
@@ -1580,7 +1619,7 @@ fn jac_row(r: u32, nj: u32, u: vec3<f32>, tors: f32, n: vec3<f32>) -> f32 {
 		let v = dot(u, jt[k]) + tors * dot(n, jr[k]);
 		efc_ind[base + k] = jdof[k];
 		efc_j[base + k] = v;
-		vel += v * qvel[jdof[k]];
+		vel += v * sqvel[jdof[k]];
 	}
 	efc_nnz[r] = nj;
 	return vel;
@@ -1611,99 +1650,135 @@ fn limit_row(o: u32, dist: f32, vel: f32) {
 	efc_d[r] = 1.0 / max(1e-15, (1.0 - imp) / imp * model_f[o + 2u]);
 }
 
-// make_rows is makeConstraints.
+// make_rows is makeConstraints. Its drivers call one function per dof,
+// limited joint and limited tendon; gpu/specialize.go writes the calls
+// for the model's dofs and joints only, with their indices as literals.
 fn make_rows(nv: u32, njnt: u32) {
 	nefc = 0u;
+	// DRIVER unroll
+	for (var i = 0u; i < nv; i++) { scdof[i] = cdof[i]; }
+	for (var i = 0u; i < nv; i++) { sqvel[i] = qvel[i]; }
+	// END
 	// Dry friction.
+	// DRIVER dry_rows
 	for (var i = 0u; i < nv; i++) {
 		let o = hdr(H_F_EFC_DOF) + EFC_DOF_F * i;
-		let fl = model_f[o];
-		if (fl <= 0.0) { continue; }
-		if (!new_row()) { continue; }
-		let r = nefc - 1u;
-		efc_nnz[r] = 1u;
-		efc_ind[r * EFC_STRIDE] = i;
-		efc_j[r * EFC_STRIDE] = 1.0;
-		efc_fric[r] = true;
-		efc_bound[r] = fl;
-		efc_aref[r] = -model_f[o + 1u] * qvel[i];
-		efc_d[r] = model_f[o + 2u];
+		dry_row(i, model_f[o], model_f[o + 1u], model_f[o + 2u]);
 	}
+	// END
 	// Joint limits.
+	// DRIVER limit_rows
 	for (var j = 0u; j < njnt; j++) {
 		let t = mi(H_JNT_TYPE, j);
 		if (mi(H_JNT_LIMITED, j) == 0 || (t != JNT_HINGE && t != JNT_SLIDE)) { continue; }
-		let qa = u32(mi(H_JNT_QPOSADR, j));
-		let da = u32(mi(H_JNT_DOFADR, j));
-		let q = qpos[qa];
-		let lo = mf(H_F_JNT_RANGE, 2u * j);
-		var hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
 		let lj = mi(H_JNT_LOCKJNT, j);
-		if (lj >= 0) {
-			// dynamics.go's lockedUpper
-			let lk = hdr(H_F_JNT_LOCK) + 4u * j;
-			if (q < model_f[lk + 1u]) {
-				let g = qpos[u32(mi(H_JNT_QPOSADR, u32(lj)))];
-				let tl = clamp((g - model_f[lk + 2u]) / (model_f[lk + 3u] - model_f[lk + 2u]), 0.0, 1.0);
-				hi = model_f[lk] + tl * (hi - model_f[lk]);
-			}
-		}
-		let o = hdr(H_F_EFC_JNT) + EFC_JNT_F * j;
-		let margin = model_f[o + 3u];
-		for (var side = 0u; side < 2u; side++) {
-			var dist = q - lo;
-			var s = -1.0;
-			if (side == 1u) {
-				dist = hi - q;
-				s = 1.0;
-			}
-			if (dist >= margin) { continue; }
-			if (!new_row()) { continue; }
-			let r = nefc - 1u;
-			efc_nnz[r] = 1u;
-			efc_ind[r * EFC_STRIDE] = da;
-			efc_j[r * EFC_STRIDE] = -s;
-			limit_row(o, dist, -s * qvel[da]);
-		}
+		var gate = 0u;
+		if (lj >= 0) { gate = u32(mi(H_JNT_QPOSADR, u32(lj))); }
+		joint_limit_rows(j, u32(mi(H_JNT_QPOSADR, j)), u32(mi(H_JNT_DOFADR, j)), lj >= 0, gate);
 	}
+	// END
 	// Tendon limits.
+	// DRIVER tendon_rows
 	for (var t = 0u; t < hdr(H_NTENDON); t++) {
-		let o = hdr(H_F_EFC_TEN) + EFC_TEN_F * t;
-		if (model_f[o] == 0.0) { continue; }
+		if (model_f[hdr(H_F_EFC_TEN) + EFC_TEN_F * t] == 0.0) { continue; }
 		let w0 = u32(mi(H_TENDON, 2u * t));
 		let w1 = w0 + u32(mi(H_TENDON, 2u * t + 1u));
-		var l = 0.0;
-		var v = 0.0;
+		tendon_l = 0.0;
+		tendon_v = 0.0;
 		for (var w = w0; w < w1; w++) {
 			let jw = u32(mi(H_WRAP_JNT, w));
-			let cf = mf(H_F_WRAP_COEF, w);
-			l += cf * qpos[u32(mi(H_JNT_QPOSADR, jw))];
-			v += cf * qvel[u32(mi(H_JNT_DOFADR, jw))];
+			tendon_add(w, u32(mi(H_JNT_QPOSADR, jw)), u32(mi(H_JNT_DOFADR, jw)));
 		}
-		for (var side = 0u; side < 2u; side++) {
-			var dist = l - model_f[o + 1u];
-			var s = -1.0;
-			if (side == 1u) {
-				dist = model_f[o + 2u] - l;
-				s = 1.0;
-			}
-			if (dist >= model_f[o + 6u]) { continue; }
-			if (!new_row()) { continue; }
-			let r = nefc - 1u;
-			var k = 0u;
-			for (var w = w0; w < w1; w++) {
-				efc_ind[r * EFC_STRIDE + k] = u32(mi(H_JNT_DOFADR, u32(mi(H_WRAP_JNT, w))));
-				efc_j[r * EFC_STRIDE + k] = -s * mf(H_F_WRAP_COEF, w);
-				k++;
-			}
-			efc_nnz[r] = k;
-			limit_row(o + 3u, dist, -s * v);
+		tendon_limit_rows(t);
+	}
+	// END
+	contact_rows();
+}
+
+// dry_row adds dof i's dry-friction row (friction loss fl, B, D).
+fn dry_row(i: u32, fl: f32, b: f32, d: f32) {
+	if (fl <= 0.0) { return; }
+	if (!new_row()) { return; }
+	let r = nefc - 1u;
+	efc_nnz[r] = 1u;
+	efc_ind[r * EFC_STRIDE] = i;
+	efc_j[r * EFC_STRIDE] = 1.0;
+	efc_fric[r] = true;
+	efc_bound[r] = fl;
+	efc_aref[r] = -b * qvel[i];
+	efc_d[r] = d;
+}
+
+// joint_limit_rows adds the limit rows of hinge or slide j (qpos address
+// qa, dof da); a locked joint's upper limit depends on the gate joint at
+// qpos address gate.
+fn joint_limit_rows(j: u32, qa: u32, da: u32, locked: bool, gate: u32) {
+	let q = qpos[qa];
+	let lo = mf(H_F_JNT_RANGE, 2u * j);
+	var hi = mf(H_F_JNT_RANGE, 2u * j + 1u);
+	if (locked) {
+		// dynamics.go's lockedUpper
+		let lk = hdr(H_F_JNT_LOCK) + 4u * j;
+		if (q < model_f[lk + 1u]) {
+			let g = qpos[gate];
+			let tl = clamp((g - model_f[lk + 2u]) / (model_f[lk + 3u] - model_f[lk + 2u]), 0.0, 1.0);
+			hi = model_f[lk] + tl * (hi - model_f[lk]);
 		}
 	}
-	// Contacts.
+	let o = hdr(H_F_EFC_JNT) + EFC_JNT_F * j;
+	let margin = model_f[o + 3u];
+	for (var side = 0u; side < 2u; side++) {
+		var dist = q - lo;
+		var s = -1.0;
+		if (side == 1u) {
+			dist = hi - q;
+			s = 1.0;
+		}
+		if (dist >= margin) { continue; }
+		if (!new_row()) { continue; }
+		let r = nefc - 1u;
+		efc_nnz[r] = 1u;
+		efc_ind[r * EFC_STRIDE] = da;
+		efc_j[r * EFC_STRIDE] = -s;
+		limit_row(o, dist, -s * qvel[da]);
+	}
+}
+
+// tendon_limit_rows adds the limit rows of tendon t, whose length and
+// velocity tendon_add summed in tendon_l and tendon_v.
+fn tendon_limit_rows(t: u32) {
+	let o = hdr(H_F_EFC_TEN) + EFC_TEN_F * t;
+	let w0 = u32(mi(H_TENDON, 2u * t));
+	let w1 = w0 + u32(mi(H_TENDON, 2u * t + 1u));
+	let l = tendon_l;
+	let v = tendon_v;
+	for (var side = 0u; side < 2u; side++) {
+		var dist = l - model_f[o + 1u];
+		var s = -1.0;
+		if (side == 1u) {
+			dist = model_f[o + 2u] - l;
+			s = 1.0;
+		}
+		if (dist >= model_f[o + 6u]) { continue; }
+		if (!new_row()) { continue; }
+		let r = nefc - 1u;
+		var k = 0u;
+		for (var w = w0; w < w1; w++) {
+			efc_ind[r * EFC_STRIDE + k] = u32(mi(H_JNT_DOFADR, u32(mi(H_WRAP_JNT, w))));
+			efc_j[r * EFC_STRIDE + k] = -s * mf(H_F_WRAP_COEF, w);
+			k++;
+		}
+		efc_nnz[r] = k;
+		limit_row(o + 3u, dist, -s * v);
+	}
+}
+
+// contact_rows adds each contact's rows (condim 1: the normal; 3 and
+// more: the pyramid's four edges, 6: and two torsional rows).
+fn contact_rows() {
 	for (var ci = 0u; ci < ncon; ci++) {
 		let o = hdr(H_F_EFC_PAIR) + EFC_PAIR_F * con_pair[ci];
-		let nj = rel_jac(con_b1[ci], con_b2[ci], con_pos[ci]);
+		let nj = rel_jac(ci);
 		con_row0[ci] = nefc;
 		con_nrow[ci] = 0u;
 		if (nj == 0u) { continue; }
@@ -1776,7 +1851,10 @@ fn row_deriv(r: u32, x: f32) -> f32 {
 
 // crba writes M + diag(armature) into mmat from the link inertias rbi that
 // acceleration() left (efcRows.crba).
+// gpu/specialize.go writes it out for the model's tree, indices and
+// armatures as literals.
 fn crba(nv: u32) {
+	// DRIVER crba
 	for (var i = 0u; i < nv; i++) { crb[i] = rbi[i]; }
 	for (var ii = i32(nv) - 1; ii >= 0; ii--) {
 		let p = mi(H_DOF_PARENT, u32(ii));
@@ -1784,17 +1862,30 @@ fn crba(nv: u32) {
 	}
 	for (var i = 0u; i < nv * nv; i++) { mmat[i] = 0.0; }
 	for (var i = 0u; i < nv; i++) {
-		let f = rigid_mul(crb[i], cdof[i]);
-		mmat[i * nv + i] = dot6(cdof[i], f) + mf(H_F_DOF_ARM, i);
+		let f = crba_diag(i, nv, mf(H_F_DOF_ARM, i));
 		var j = mi(H_DOF_PARENT, i);
 		loop {
 			if (j < 0) { break; }
-			let v = dot6(cdof[j], f);
-			mmat[i * nv + u32(j)] = v;
-			mmat[u32(j) * nv + i] = v;
+			crba_off(i, u32(j), nv, f);
 			j = mi(H_DOF_PARENT, u32(j));
 		}
 	}
+	// END
+}
+
+// crba_diag sets M[i][i] (armature arm) and returns the force of dof i's
+// composite inertia moving along its axis; crba_off sets M[i][j] and
+// M[j][i] for its ancestor dof j.
+fn crba_diag(i: u32, nv: u32, arm: f32) -> V6 {
+	let f = rigid_mul(crb[i], cdof[i]);
+	mmat[i * nv + i] = dot6(cdof[i], f) + arm;
+	return f;
+}
+
+fn crba_off(i: u32, j: u32, nv: u32, f: V6) {
+	let v = dot6(cdof[j], f);
+	mmat[i * nv + j] = v;
+	mmat[j * nv + i] = v;
 }
 
 // cholesky factors hmat (n×n) in place into L; false if not positive definite.
@@ -1837,16 +1928,16 @@ fn mul_m_row(i: u32, nv: u32) -> f32 {
 	return v;
 }
 
-// newton is solveConstraints without the warm start: qacc from sa0.
+// newton is solveConstraints without the warm start: sq from sa0.
 fn newton(nv: u32) -> bool {
-	for (var i = 0u; i < nv; i++) { qacc[i] = sa0[i]; }
+	for (var i = 0u; i < nv; i++) { sq[i] = sa0[i]; }
 	for (var r = 0u; r < nefc; r++) {
 		efc_x[r] = row_dot_qacc(r) - efc_aref[r];
 		_ = row_deriv(r, efc_x[r]);
 		efc_zone[r] = row_zone;
 	}
 	for (var it = 0u; it < 30u; it++) {
-		for (var i = 0u; i < nv; i++) { stmp[i] = qacc[i] - sa0[i]; }
+		for (var i = 0u; i < nv; i++) { stmp[i] = sq[i] - sa0[i]; }
 		for (var i = 0u; i < nv; i++) {
 			smr[i] = mul_m_row(i, nv);
 			sg[i] = smr[i];
@@ -1878,8 +1969,8 @@ fn newton(nv: u32) -> bool {
 		if (!same) { alpha = line_search(nv); }
 		var small = true;
 		for (var i = 0u; i < nv; i++) {
-			qacc[i] += alpha * sdir[i];
-			if (abs(alpha * sdir[i]) > 1e-6 * (1.0 + abs(qacc[i]))) { small = false; }
+			sq[i] += alpha * sdir[i];
+			if (abs(alpha * sdir[i]) > 1e-6 * (1.0 + abs(sq[i]))) { small = false; }
 		}
 		for (var r = 0u; r < nefc; r++) {
 			efc_x[r] += alpha * efc_jd[r];
@@ -1894,7 +1985,7 @@ fn newton(nv: u32) -> bool {
 fn row_dot_qacc(r: u32) -> f32 {
 	var acc = 0.0;
 	let base = r * EFC_STRIDE;
-	for (var k = 0u; k < efc_nnz[r]; k++) { acc += efc_j[base + k] * qacc[efc_ind[base + k]]; }
+	for (var k = 0u; k < efc_nnz[r]; k++) { acc += efc_j[base + k] * sq[efc_ind[base + k]]; }
 	return acc;
 }
 
@@ -1943,15 +2034,17 @@ fn line_search(nv: u32) -> f32 {
 // contact wrenches.
 fn finish_soft(nv: u32, nbody: u32, h: f32) -> bool {
 	var damped = false;
+	// DRIVER damped
 	for (var i = 0u; i < nv; i++) { damped = damped || mf(H_F_DOF_DAMP, i) > 0.0; }
+	// END
 	if (damped) {
-		for (var i = 0u; i < nv; i++) { stmp[i] = qacc[i]; }
+		for (var i = 0u; i < nv; i++) { stmp[i] = sq[i]; }
 		for (var i = 0u; i < nv; i++) { sdir[i] = mul_m_row(i, nv); }
 		for (var i = 0u; i < nv * nv; i++) { hmat[i] = mmat[i]; }
 		for (var i = 0u; i < nv; i++) { hmat[i * nv + i] += h * mf(H_F_DOF_DAMP, i); }
 		if (!cholesky(nv)) { return false; }
 		chol_solve(nv);
-		for (var i = 0u; i < nv; i++) { qacc[i] = sdir[i]; }
+		for (var i = 0u; i < nv; i++) { sq[i] = sdir[i]; }
 	}
 	for (var ci = 0u; ci < ncon; ci++) {
 		let nr = con_nrow[ci];
@@ -1978,26 +2071,31 @@ fn finish_soft(nv: u32, nbody: u32, h: f32) -> bool {
 				tq = n * (model_f[o + 2u] * (fa - fb));
 			}
 		}
-		add_wrench(con_b2[ci], con_pos[ci], f, tq, 1.0);
-		add_wrench(con_b1[ci], con_pos[ci], f, tq, -1.0);
+		add_wrench(con_b2[ci], con_i2[ci], con_d2[ci], f, tq, 1.0);
+		add_wrench(con_b1[ci], con_i1[ci], con_d1[ci], f, tq, -1.0);
 	}
 	return true;
 }
 
-fn add_wrench(b: u32, pos: vec3<f32>, f: vec3<f32>, tq: vec3<f32>, sgn: f32) {
-	if (body_node(b) < 0) { return; }
+// add_wrench adds force f and torque tq (times sgn) at a contact to body
+// b's (dof node node, −1 static) wrench; d is the contact point minus b's
+// centre of mass.
+fn add_wrench(b: u32, node: i32, d: vec3<f32>, f: vec3<f32>, tq: vec3<f32>, sgn: f32) {
+	if (node < 0) { return; }
 	let fs = f * sgn;
-	let tc = cross(pos - xipos[b], fs) + tq * sgn;
-	cfrc_ext[b] = add6(cfrc_ext[b], V6(tc.x, tc.y, tc.z, fs.x, fs.y, fs.z));
+	let tc = cross(d, fs) + tq * sgn;
+	scfrc[b] = add6(scfrc[b], V6(tc.x, tc.y, tc.z, fs.x, fs.y, fs.z));
 }
 
 // physics_step is one batchsim.Step with soft constraints (engine.go's
 // stepSoft); it returns false when the state is no longer finite or the
 // step had more contacts or rows than the kernel holds.
 fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
+	// DRIVER step_counts
 	let njnt = hdr(H_NJNT);
 	let npair = hdr(H_NPAIR);
 	let h = mf(H_F_OPT, 0u);
+	// END
 	ncon = 0u;
 	soft_overflow = false;
 	kinematics(nbody, njnt);
@@ -2005,19 +2103,41 @@ fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
 	contacts(nv, nbody, npair);
 	actuation(nv, njnt, nu, h);
 	make_rows(nv, njnt);
-	if (nefc == 0u) {
-		acceleration(nv, nbody);
-	} else {
-		for (var i = 0u; i < nv; i++) { diag_extra[i] = 0.0; }
-		acceleration(nv, nbody);
-		for (var i = 0u; i < nv; i++) { sa0[i] = qacc[i]; }
+	// One call of acceleration for both cases: lavapipe runs both sides of
+	// an if (masked), so a call in each would run ABA twice per step.
+	let soft = nefc != 0u;
+	if (soft) { zero_diag_extra(nv); }
+	acceleration(nv, nbody);
+	if (soft) {
+		save_sa0(nv);
 		crba(nv);
 		if (!newton(nv)) { return false; }
 		if (!finish_soft(nv, nbody, h)) { return false; }
+		soft_out(nv, nbody);
 	}
 	contact_sq = sum_cfrc_sq(nbody);
 	integrate(nv, njnt, h);
 	return state_finite(nq, nv) && !soft_overflow;
+}
+
+fn zero_diag_extra(nv: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nv; i++) { diag_extra[i] = 0.0; }
+	// END
+}
+
+// soft_out copies the solver's acceleration and contact wrenches out.
+fn soft_out(nv: u32, nbody: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nv; i++) { qacc[i] = sq[i]; }
+	for (var i = 0u; i < nbody; i++) { cfrc_ext[i] = scfrc[i]; }
+	// END
+}
+
+fn save_sa0(nv: u32) {
+	// DRIVER unroll
+	for (var i = 0u; i < nv; i++) { sa0[i] = qacc[i]; }
+	// END
 }
 // PHYSICS-END
 
@@ -2080,12 +2200,14 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	if (local >= dims_in.nworlds) { return; }
 	let world = dims_in.world0 + local;
 	let p = world / dims_in.samples;
+	// DRIVER counts
 	let nq = hdr(H_NQ);
 	let nv = hdr(H_NV);
 	let nu = hdr(H_NU);
 	let nbody = hdr(H_NBODY);
-	let h = dims_in.horizon;
 	let skip = hdr(H_FRAME_SKIP);
+	// END
+	let h = dims_in.horizon;
 
 	var slot = -1;
 	for (var k = 0u; k < dims_in.nrecord; k++) {
@@ -2113,34 +2235,61 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	}
 	contact_sq = 0.0;
 
-	if (dims_in.closed_loop != 0u) {
-		policy_world(local, h, nq, nv, nu, nbody, skip, dead, cut);
-		return;
-	}
-
 	// One iteration per physics step g = t·skip + k of control step t, so
-	// that a dispatch may end inside a control step (gpu/chunk.go).
+	// that a dispatch may end inside a control step (gpu/chunk.go). The
+	// open-loop worlds take their actions from actions_in; a closed-loop
+	// dispatch (Dims.closed_loop) runs problem p's policy world instead:
+	// π's own h-step rollout from the start state (icem's rolloutPolicy,
+	// for iCEMπ's warm start and policy sample), its actions written to
+	// states_out. At control step t the policy acts on the state; the last
+	// action is not simulated. After a non-finite action (replaced by the
+	// middle of the policy's bounds) or state the world is dead and the
+	// remaining actions repeat the last one. The planner's closed-loop
+	// dispatches cover physics steps [0, (h − 1)·skip + 1).
+	// Both kinds share one loop and one physics_step call: lavapipe runs
+	// both sides of an if (masked), even on a uniform condition, so a
+	// second call site would cost a second physics step per dispatch.
+	let closed = dims_in.closed_loop != 0u;
+	let ab = local * h * nu; // closed loop: local is the problem p
 	for (var g = dims_in.k0; g < dims_in.k1; g++) {
 		let t = g / skip;
 		let k = g - t * skip;
-		let an = load_action((local * h + t) * nu, nu);
-		if (k == 0u) {
-			norm += an;
-			if (!dead) {
-				if (dims_in.has_policy != 0u) {
-					guide += policy_guide(nu);
-				}
-				save_qpos_before(nq);
+		let a0 = ab + t * nu;
+		if (closed) {
+			if (k == 0u && dead) {
+				copy_policy_act(a0, a0 - nu, nu);
+			} else if (k != 0u && !dead) {
+				load_policy_act(a0, nu);
 			}
+		} else {
+			let an = load_action(a0, nu);
+			if (k == 0u) { norm += an; }
 		}
-		if (!dead) {
+		if (k == 0u && !dead) {
+			if (closed || dims_in.has_policy != 0u) {
+				let xo = policy_forward();
+				let lo = pu(P_ACT_LO);
+				let hi = pu(P_ACT_HI);
+				if (closed) {
+					if (!policy_act(xo, lo, hi, nu)) {
+						mid_policy_act(nu);
+						dead = true;
+					}
+					store_policy_act(a0, nu);
+				} else {
+					guide += policy_guide(xo, lo, hi, nu);
+				}
+			}
+			save_qpos_before(nq);
+		}
+		if (!dead && (!closed || t + 1u < h)) {
 			set_ctrl(nu);
 			if (!physics_step(nq, nv, nu, nbody)) {
 				dead = true;
 				main_cost = bitcast<f32>(0x7fc00000u); // NaN, as the CPU evaluator
 			}
 		}
-		if (k + 1u == skip) {
+		if (!closed && k + 1u == skip) {
 			if (!dead) {
 				main_cost += step_value(nq, nv, nu, nbody);
 			}
@@ -2151,7 +2300,13 @@ fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 		main_cost = bitcast<f32>(0x7fc00000u); // NaN: no cost of a cut world counts
 		cut = true;
 	}
-	store_costs(cbase, main_cost, guide, norm, dead, cut);
+	if (closed) {
+		// A policy world cut short counts as a failed rollout (2).
+		states_out[dims_in.problems * h * nu + local] = select(select(0.0, 1.0, dead), 2.0, cut);
+		store_costs(cbase, 0.0, 0.0, 0.0, dead || cut, cut);
+	} else {
+		store_costs(cbase, main_cost, guide, norm, dead, cut);
+	}
 	store_world(sbase, nq, nv, nq);
 }
 
@@ -2174,47 +2329,6 @@ fn probe_ok() -> bool {
 	var ran = 0u;
 	for (var i = 0u; i < dims_in.probe; i++) { ran++; }
 	return ran == dims_in.probe;
-}
-
-// policy_world runs problem p's policy world of a closed-loop dispatch:
-// π's own h-step rollout from the start state (icem's rolloutPolicy, for
-// iCEMπ's warm start and policy sample), its actions written to
-// states_out. At control step t the policy acts on the state; the last
-// action is not simulated. After a non-finite action (replaced by the
-// middle of the policy's bounds) or state the world is dead and the
-// remaining actions repeat the last one. The planner's dispatches cover
-// physics steps [0, (h − 1)·skip + 1).
-fn policy_world(p: u32, h: u32, nq: u32, nv: u32, nu: u32, nbody: u32, skip: u32, dead0: bool, cut0: bool) {
-	var dead = dead0;
-	let ab = p * h * nu;
-	for (var g = dims_in.k0; g < dims_in.k1; g++) {
-		let t = g / skip;
-		let k = g - t * skip;
-		if (k == 0u) {
-			if (dead) {
-				copy_policy_act(ab + t * nu, ab + (t - 1u) * nu, nu);
-			} else {
-				if (!policy_act(nu)) {
-					mid_policy_act(nu);
-					dead = true;
-				}
-				store_policy_act(ab + t * nu, nu);
-				save_qpos_before(nq);
-			}
-		} else if (!dead) {
-			load_policy_act(ab + t * nu, nu);
-		}
-		if (!dead && t + 1u < h) {
-			set_ctrl(nu);
-			if (!physics_step(nq, nv, nu, nbody)) { dead = true; }
-		}
-	}
-	// A policy world cut short counts as a failed rollout (2).
-	let cut = cut0 || !probe_ok();
-	states_out[dims_in.problems * h * nu + p] = select(select(0.0, 1.0, dead), 2.0, cut);
-	let sbase = 4u * dims_in.nworlds + p * (2u * nq + nv);
-	store_costs(4u * p, 0.0, 0.0, 0.0, dead || cut, cut);
-	store_world(sbase, nq, nv, nq);
 }
 
 fn store_policy_act(a0: u32, nu: u32) {
