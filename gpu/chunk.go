@@ -36,7 +36,9 @@ const hardwareStepsPerDispatch = 16
 // separating-axis and clipping loops; measured on the cheetah (nv 9, 9
 // pairs): about 620 per physics step, which this overestimates by 2–3×. In
 // the specialised kernel (specialize.go) only the solver's and the
-// collision functions' own loops remain.
+// collision functions' own loops remain; where it writes the soft
+// constraints out (soft_static.go) only the Newton iteration and its line
+// search loop (staticSoftLoops).
 func physicsLoopIterations(m *batchsim.Model, specialized bool) int {
 	boxBox, planeBox := 0, 0
 	for i := 0; i < m.Npair; i++ {
@@ -51,9 +53,29 @@ func physicsLoopIterations(m *batchsim.Model, specialized bool) int {
 	phys := 120*m.Nv + 20*m.Nbody + 30*m.Npair + 100*boxBox + 10*m.Njnt + 4*m.Nu + m.Nq + m.Nv + 50
 	if specialized {
 		phys = 100*boxBox + 9*planeBox + 20
+		if softStaticModel(m) {
+			return phys + staticSoftLoops
+		}
 	}
 	return phys + constraintLoopIterations(m)
 }
+
+// staticSoftLoops estimates the loop iterations of one step's soft
+// constraints where specialize.go writes them out (soft_static.go): the
+// rows, the Hessian, its factor and every product are straight-line code,
+// and only the Newton loop (at most 30 iterations) and the line search in
+// each (at most 50) remain. It assumes 4 Newton iterations with 16
+// line-search iterations each. Measured on lavapipe (llvmpipe 256-bit,
+// Mesa 22.3.6) with the cheetah under uniformly random actions from rest
+// (apex bench's batch): per world, Newton plus line-search iterations
+// average 1.5 per physics step and reach 2.5 over a 30-step rollout of
+// 4096 worlds; the count llvmpipe limits (per group of 8 worlds, all loops
+// of the physics step together, the step loop included) stayed under 13
+// per physics step: a 1000-control-step rollout of 1024 worlds in one
+// dispatch was not cut, a 3000-step one was. So this overestimates the
+// measured count about 5×, before loopBudget's factor 2; the cheetah's
+// 30-step horizon runs in one dispatch.
+const staticSoftLoops = 4 * (1 + 16)
 
 // constraintLoopIterations estimates the loop iterations of one step's soft
 // constraints (make_rows, crba, newton, finish_soft in rollout.wgsl): their

@@ -19,11 +19,20 @@ import (
 // at a time on lavapipe and through local memory on hardware GPUs.
 func specialize(src string, pk *packed) (string, error) {
 	var err error
+	var L *softLayout
+	if pk.softStatic() {
+		L = pk.layout()
+	}
 	out := driverRE.ReplaceAllStringFunc(src, func(block string) string {
 		m := driverRE.FindStringSubmatch(block)
 		name, body := m[1], m[2]
 		var c code
-		if name == "unroll" {
+		if gen, ok := softDrivers[name]; ok {
+			if L == nil {
+				return body // the generic solver
+			}
+			gen(&c, pk, L)
+		} else if name == "unroll" {
 			err = unrollLoops(&c, pk, body)
 		} else if gen, ok := drivers[name]; ok {
 			gen(&c, pk)

@@ -702,8 +702,12 @@ fn body_root(b: u32) -> u32 {
 // contact applies the force of one contact point of pair pi (contactForces
 // of contact.go); detection and force are fused since the contact list
 // depends on positions only and the forces are summed in the same order.
+// gpu/specialize.go writes it, for a model whose soft constraints it
+// writes out (soft_funcs), as a store into the pair's own contact slots.
 fn contact(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
+	// DRIVER contact
 	con_push(pi, pos, n, dist);
+	// END
 }
 
 fn sgn_bit(v: u32, k: u32) -> f32 {
@@ -2098,11 +2102,15 @@ fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
 	// END
 	ncon = 0u;
 	soft_overflow = false;
+	// DRIVER soft_reset
+	// END
 	kinematics(nbody, njnt);
 	com_vel(nv);
 	contacts(nv, nbody, npair);
 	actuation(nv, njnt, nu, h);
+	// DRIVER soft_rows
 	make_rows(nv, njnt);
+	// END
 	// One call of acceleration for both cases: lavapipe runs both sides of
 	// an if (masked), so a call in each would run ABA twice per step.
 	let soft = nefc != 0u;
@@ -2111,14 +2119,56 @@ fn physics_step(nq: u32, nv: u32, nu: u32, nbody: u32) -> bool {
 	if (soft) {
 		save_sa0(nv);
 		crba(nv);
+		// DRIVER soft_solve
 		if (!newton(nv)) { return false; }
 		if (!finish_soft(nv, nbody, h)) { return false; }
+		// END
 		soft_out(nv, nbody);
 	}
 	contact_sq = sum_cfrc_sq(nbody);
 	integrate(nv, njnt, h);
 	return state_finite(nq, nv) && !soft_overflow;
 }
+
+// The soft constraints written out for the model (gpu/specialize.go,
+// softStatic): every row the model can have in a fixed slot, its Jacobian's
+// non-zeros, the Newton iteration, the line search and the Cholesky factor
+// over the structural non-zeros only, all indexed by literals; a row that
+// is not active has a zero Jacobian and aref and D = 0, so it adds exact
+// zeros. The generic kernel has none of it.
+// DRIVER soft_funcs
+// END
+
+// impedance_c is impedance with solimp (d0, d1, width, mid, power) given.
+fn impedance_c(d0: f32, d1: f32, width: f32, mid: f32, p: f32, pos: f32, margin: f32) -> f32 {
+	if (d0 == d1 || width <= 1e-15) { return 0.5 * (d0 + d1); }
+	let x = abs((pos - margin) / width);
+	if (x >= 1.0) { return d1; }
+	if (x <= 0.0) { return d0; }
+	var y = x;
+	if (p != 1.0) {
+		if (x <= mid) {
+			y = pow(x, p) / pow(mid, p - 1.0);
+		} else {
+			y = 1.0 - pow(1.0 - x, p) / pow(1.0 - mid, p - 1.0);
+		}
+	}
+	return d0 + y * (d1 - d0);
+}
+
+// con_set fills contact slot s (bodies b1, b2; their roots' origins o1, o2
+// where they move, has1/has2) as con_push fills contact ncon.
+fn con_set(s: u32, b1: u32, b2: u32, has1: bool, has2: bool, rt1: u32, rt2: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
+	con_on[s] = true;
+	con_n[s] = n;
+	con_hint[s] = cur_hint;
+	con_dist[s] = dist;
+	con_r1[s] = select(vec3<f32>(0.0), pos - xpos[rt1], has1);
+	con_r2[s] = select(vec3<f32>(0.0), pos - xpos[rt2], has2);
+	con_d1[s] = pos - xipos[b1];
+	con_d2[s] = pos - xipos[b2];
+}
+var<private> con_on: array<bool, MAX_CON>;
 
 fn zero_diag_extra(nv: u32) {
 	// DRIVER unroll
