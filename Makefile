@@ -39,8 +39,8 @@ vet:
 # SKIP is listed with its reason.
 test: deps vet
 	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
-	echo "$(GO) test -count=1 -timeout 13m -v ./..."; \
-	if ! $(GO) test -count=1 -timeout 13m -v ./... >"$$log" 2>&1; then cat "$$log"; exit 1; fi; \
+	echo "$(GO) test -count=1 -timeout 30m -v ./..."; \
+	if ! $(GO) test -count=1 -timeout 30m -v ./... >"$$log" 2>&1; then cat "$$log"; exit 1; fi; \
 	grep -E '^(ok|FAIL|\?) ' "$$log"; \
 	if grep -q -- '--- SKIP' "$$log"; then grep -A1 -- '--- SKIP' "$$log"; \
 	  echo "make test: tests skipped (above); after make deps every test must run"; exit 1; fi

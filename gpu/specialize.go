@@ -201,11 +201,15 @@ func (p *packed) fieldN(slot string, n int) []int {
 // follows the generic loop it replaces.
 var drivers = map[string]func(*code, *packed){
 	// The model's sizes as literals, so that the loops bounded by them
-	// (the soft constraints' among them) have constant trip counts.
+	// (the soft constraints' among them) have constant trip counts. The
+	// frame skip stays in the header: it is the task's, not the model's,
+	// so that tasks sharing a model (a one-physics-step copy in the parity
+	// tests) share one compiled kernel; it only bounds the step loop.
 	"counts": func(c *code, p *packed) {
-		for _, v := range []struct{ name, slot string }{{"nq", "H_NQ"}, {"nv", "H_NV"}, {"nu", "H_NU"}, {"nbody", "H_NBODY"}, {"skip", "H_FRAME_SKIP"}} {
+		for _, v := range []struct{ name, slot string }{{"nq", "H_NQ"}, {"nv", "H_NV"}, {"nu", "H_NU"}, {"nbody", "H_NBODY"}} {
 			c.line("let %s = %du;", v.name, p.count(v.slot))
 		}
+		c.line("let skip = hdr(H_FRAME_SKIP);")
 	},
 	"step_counts": func(c *code, p *packed) {
 		c.line("let njnt = %du;", p.count("H_NJNT"))
