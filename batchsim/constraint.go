@@ -117,8 +117,8 @@ func (e *efcRows) alloc(m *Model, maxefc int) {
 	e.jr = make([]Vec3, nv)
 }
 
-// pyramidRows is the number of rows of a contact of dimensionality condim.
-func pyramidRows(condim int) int {
+// PyramidRows is the number of rows of a contact of dimensionality condim.
+func PyramidRows(condim int) int {
 	switch {
 	case condim == 1:
 		return 1

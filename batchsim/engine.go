@@ -183,7 +183,7 @@ func NewData(m *Model) *Data {
 	maxEfc := 2*m.Njnt + m.Nv + 2*m.Ntendon // limits, dry friction
 	for i := range s.pairs {
 		_, mc, _ := pairKind(geomRank(m.GeomType[s.pairs[i].g1]), geomRank(m.GeomType[s.pairs[i].g2]))
-		maxEfc += mc * pyramidRows(s.pairs[i].condim)
+		maxEfc += mc * PyramidRows(s.pairs[i].condim)
 	}
 	s.efc.alloc(m, maxEfc)
 	inverseWeights(m, d)

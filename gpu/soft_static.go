@@ -132,7 +132,7 @@ func (p *packed) layout() *softLayout {
 		L.rows = append(L.rows, srow{dofs: dofs}, srow{dofs: dofs})
 	})
 	p.softPairs(func(pi, s0, ns int, dofs, side []int) {
-		nr := pyramidRows(int(p.efcPair(pi, 0)))
+		nr := batchsim.PyramidRows(int(p.efcPair(pi, 0)))
 		for s := 0; s < ns*nr; s++ {
 			L.rows = append(L.rows, srow{dofs: dofs})
 		}
@@ -181,16 +181,6 @@ func lp(x float32) string {
 }
 
 func (p *packed) lp(slot string, k int) string { return lp(p.floats[p.count(slot)+k]) }
-
-func pyramidRows(condim int) int {
-	switch {
-	case condim == 1:
-		return 1
-	case condim >= 4:
-		return 6
-	}
-	return 4
-}
 
 // limitJoints calls f for each limited hinge or slide (make_rows' order).
 func (p *packed) limitJoints(f func(j, qa, da int)) {
@@ -458,7 +448,7 @@ func softFuncs(c *code, p *packed, L *softLayout) {
 	}
 	r := len(L.rows) - p.contactRows()
 	p.softPairs(func(pi, s0, ns int, dofs, side []int) {
-		nr := pyramidRows(int(p.efcPair(pi, 0)))
+		nr := batchsim.PyramidRows(int(p.efcPair(pi, 0)))
 		g1, g2 := p.field("H_PAIR", 3*pi), p.field("H_PAIR", 3*pi+1)
 		b1, b2 := p.field("H_GEOM_BODY", g1), p.field("H_GEOM_BODY", g2)
 		n1, n2 := p.field("H_BODY_NODE", b1), p.field("H_BODY_NODE", b2)
@@ -498,7 +488,7 @@ func softFuncs(c *code, p *packed, L *softLayout) {
 // contactRows is the number of contact row slots.
 func (p *packed) contactRows() int {
 	n := 0
-	p.softPairs(func(pi, s0, ns int, dofs, side []int) { n += ns * pyramidRows(int(p.efcPair(pi, 0))) })
+	p.softPairs(func(pi, s0, ns int, dofs, side []int) { n += ns * batchsim.PyramidRows(int(p.efcPair(pi, 0))) })
 	return n
 }
 
@@ -660,7 +650,7 @@ func softRowsFunc(c *code, p *packed, L *softLayout) {
 		c.line("\t}")
 	})
 	p.softPairs(func(pi, s0, ns int, dofs, sides []int) {
-		nr := pyramidRows(int(p.efcPair(pi, 0)))
+		nr := batchsim.PyramidRows(int(p.efcPair(pi, 0)))
 		f := func(k int) string { return lp(p.efcPair(pi, k)) }
 		mu := f(1)
 		for s := s0; s < s0+ns; s++ {
