@@ -15,12 +15,21 @@ var gpuOpener func() (batchsim.Evaluator, error)
 // gpuProbe reports whether a hardware GPU adapter exists, and why not.
 var gpuProbe func() (string, error)
 
-// openBackend returns the evaluator for --backend cpu|gpu|auto and says,
-// on stderr through slog, which it chose and why.
+// mujocoOpener opens the MuJoCo reference evaluator (internal/mjref); the
+// build tag mujoco's backend_mujoco.go sets it.
+var mujocoOpener func(workers int) (batchsim.Evaluator, error)
+
+// openBackend returns the evaluator for --backend cpu|gpu|auto|mujoco and
+// says, on stderr through slog, which it chose and why.
 func openBackend(name string, workers int) (batchsim.Evaluator, error) {
 	switch name {
 	case "cpu":
 		return batchsim.NewCPU(workers), nil
+	case "mujoco":
+		if mujocoOpener == nil {
+			return nil, fmt.Errorf("--backend mujoco: this build has no MuJoCo backend; build with -tags mujoco")
+		}
+		return mujocoOpener(workers)
 	case "gpu":
 		if gpuOpener == nil {
 			return nil, fmt.Errorf("--backend gpu: this build has no GPU backend")
@@ -44,7 +53,7 @@ func openBackend(name string, workers int) (batchsim.Evaluator, error) {
 		slog.Info("backend: gpu", "adapter", desc)
 		return ev, nil
 	}
-	return nil, usagef("--backend %q: want cpu, gpu or auto", name)
+	return nil, usagef("--backend %q: want cpu, gpu, auto or mujoco", name)
 }
 
 // devicePlanner is a planner that runs whole planning steps on a device

@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "plan",
 		summary: "Run the iCEM planner (or plain CEM) as the controller of whole episodes.",
-		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto] [--plan-on host|device] [--seed S] [--save-traj F] [--profile] [--json]",
+		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto|mujoco] [--plan-on host|device] [--seed S] [--save-traj F] [--profile] [--json]",
 		run:     runPlan,
 	})
 }
@@ -118,7 +118,7 @@ func runPlan(args []string, stdout, stderr io.Writer) (err error) {
 	steps := fs.Int("steps", 0, "environment steps per episode (default: the task's episode length)")
 	episodes := fs.Int("episodes", 1, "episodes to run")
 	planner := fs.String("planner", "icem", "icem, or cem for plain CEM (white noise, no memory)")
-	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
+	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto; mujoco (MuJoCo 2.2.2 as a reference) in a build with -tags mujoco")
 	planOn := fs.String("plan-on", "host", "where the planner runs: host (the CPU; rollouts on --backend) or device (the whole planning step on the GPU device, rollouts included)")
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
