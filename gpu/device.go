@@ -135,6 +135,7 @@ type Device struct {
 	dev      *wgpu.Device
 	queue    *wgpu.Queue
 	limits   wgpu.Limits // the device's limits (what was granted)
+	kernels  kernelCache // compiled kernels, shared by its evaluators and planners
 
 	mu         sync.Mutex
 	uncaptured error
@@ -211,6 +212,7 @@ func (d *Device) Close() error {
 	}
 	d.closed = true
 	d.mu.Unlock()
+	d.kernels.close()
 	d.queue.Release()
 	d.dev.Release()
 	d.adapter.Release()

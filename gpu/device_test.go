@@ -4,22 +4,59 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
 
-// newTestDevice opens a device or skips the test when the machine has no
-// WebGPU adapter at all (CI installs lavapipe, so the tests run there).
+// testDevice is the device the package's tests share, so that tests
+// running one kernel compile it once (its kernel cache): on lavapipe every
+// kernel costs 15 s to minutes. It lives until the test binary exits.
+var testDevice struct {
+	once sync.Once
+	d    *Device
+	err  error
+}
+
+// newTestDevice returns the shared test device, or skips the test when the
+// machine has no WebGPU adapter. Tests may lower its limits: they are put
+// back when the test ends, and a device error the test left fails it.
 func newTestDevice(tb testing.TB) *Device {
 	tb.Helper()
-	if os.Getenv("XDG_RUNTIME_DIR") == "" {
-		tb.Setenv("XDG_RUNTIME_DIR", tb.TempDir())
+	testDevice.once.Do(func() {
+		if os.Getenv("XDG_RUNTIME_DIR") == "" {
+			dir, err := os.MkdirTemp("", "gpu-test-xdg")
+			if err != nil {
+				testDevice.err = err
+				return
+			}
+			os.Setenv("XDG_RUNTIME_DIR", dir)
+		}
+		testDevice.d, testDevice.err = NewDevice()
+	})
+	if errors.Is(testDevice.err, ErrNoAdapter) {
+		tb.Skipf("no WebGPU adapter: %v", testDevice.err)
 	}
+	if testDevice.err != nil {
+		tb.Fatal(testDevice.err)
+	}
+	d := testDevice.d
+	limits := d.limits
+	tb.Cleanup(func() {
+		d.limits = limits
+		if err := d.Err(); err != nil {
+			tb.Errorf("the shared test device reports an error: %v", err)
+		}
+	})
+	return d
+}
+
+// newOwnTestDevice opens a device of the test's own, closed when it ends.
+func newOwnTestDevice(tb testing.TB) *Device {
+	tb.Helper()
+	newTestDevice(tb) // skips without an adapter
 	d, err := NewDevice()
-	if errors.Is(err, ErrNoAdapter) {
-		tb.Skipf("no WebGPU adapter: %v", err)
-	}
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -47,7 +84,7 @@ func TestAvailable(t *testing.T) {
 }
 
 func TestDeviceErrors(t *testing.T) {
-	d := newTestDevice(t)
+	d := newOwnTestDevice(t) // its errors stay off the shared device
 	if _, err := d.CreateShaderModule("bad", "fn main( {"); err == nil {
 		t.Error("invalid WGSL compiled without error")
 	}

@@ -54,8 +54,8 @@ type Evaluator struct {
 	loopModel *batchsim.Model // model of loopPhys (chunk.go's physLoops)
 	loopPhys  int
 
-	module   *wgpu.ShaderModule
-	pipeline *wgpu.ComputePipeline
+	pipeline   *wgpu.ComputePipeline // held in the device's kernel cache
+	doneKernel func()                // gives pipeline back to the cache
 
 	task   *batchsim.Task   // the task packed into modelI/modelF
 	policy []float32        // packed policy, nil for none
@@ -120,16 +120,27 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 	return e, nil
 }
 
-// compile replaces the kernel by one compiled from src.
+// compile replaces the kernel by one compiled from src (or the device's
+// copy of it).
 func (e *Evaluator) compile(src string) error {
 	e.releaseKernel()
-	var err error
-	e.module, err = e.dev.CreateShaderModule(rolloutShader, src)
+	p, done, err := cachedKernel(e.dev, rolloutShader+"\x00"+src, func() (*wgpu.ComputePipeline, func(), error) {
+		m, err := e.dev.CreateShaderModule(rolloutShader, src)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, err := e.dev.CreateComputePipeline("rollout", m, "rollout")
+		if err != nil {
+			m.Release()
+			return nil, nil, err
+		}
+		return p, func() { p.Release(); m.Release() }, nil
+	})
 	if err != nil {
 		return err
 	}
-	e.pipeline, err = e.dev.CreateComputePipeline("rollout", e.module, "rollout")
-	return err
+	e.pipeline, e.doneKernel = p, done
+	return nil
 }
 
 func (e *Evaluator) releaseKernel() {
@@ -137,13 +148,9 @@ func (e *Evaluator) releaseKernel() {
 		e.group.Release()
 		e.group = nil
 	}
-	if e.pipeline != nil {
-		e.pipeline.Release()
-		e.pipeline = nil
-	}
-	if e.module != nil {
-		e.module.Release()
-		e.module = nil
+	if e.doneKernel != nil {
+		e.doneKernel()
+		e.pipeline, e.doneKernel = nil, nil
 	}
 }
 

@@ -56,12 +56,8 @@ type Planner struct {
 	// set it to check Eq. 4 on known costs.
 	lambdaMode uint32
 
-	module  *wgpu.ShaderModule
-	bgl     *wgpu.BindGroupLayout
-	layout  *wgpu.PipelineLayout
-	pBegin  *wgpu.ComputePipeline
-	pSample *wgpu.ComputePipeline
-	pRank   *wgpu.ComputePipeline
+	*plannerKernel        // held in the device's kernel cache
+	doneKernel     func() // gives it back
 
 	bufs  [pnBinding]*wgpu.Buffer
 	sizes [pnBinding]uint64
@@ -228,9 +224,52 @@ func (p *Planner) init(o Options) error {
 				loops, p.nu, p.h, loopBudget, p.dev.Info.Name)
 		}
 	}
-	src := shaders.MustSource(plannerShader)
-	if p.module, err = p.dev.CreateShaderModule(plannerShader, src); err != nil {
+	if p.plannerKernel, p.doneKernel, err = cachedKernel(p.dev, plannerShader, p.dev.plannerKernel); err != nil {
 		return err
+	}
+	tab := p.tables()
+	if err := p.ensure(pbTables, uint64(4*len(tab))); err != nil {
+		return err
+	}
+	if err := p.dev.WriteBuffer(p.bufs[pbTables], 0, f32bytes(tab)); err != nil {
+		return err
+	}
+	return p.ensure(pbCfg, cfgBytes)
+}
+
+// plannerKernel is the planner's three entry points over one explicit
+// bind group layout (an "auto" layout would hold only the bindings each
+// one uses).
+type plannerKernel struct {
+	module                 *wgpu.ShaderModule
+	bgl                    *wgpu.BindGroupLayout
+	layout                 *wgpu.PipelineLayout
+	pBegin, pSample, pRank *wgpu.ComputePipeline
+}
+
+// plannerKernel compiles shaders/planner.wgsl.
+func (d *Device) plannerKernel() (*plannerKernel, func(), error) {
+	k := &plannerKernel{}
+	release := func() {
+		for _, pl := range []*wgpu.ComputePipeline{k.pBegin, k.pSample, k.pRank} {
+			if pl != nil {
+				pl.Release()
+			}
+		}
+		if k.layout != nil {
+			k.layout.Release()
+		}
+		if k.bgl != nil {
+			k.bgl.Release()
+		}
+		if k.module != nil {
+			k.module.Release()
+		}
+	}
+	fail := func(err error) (*plannerKernel, func(), error) { release(); return nil, nil, err }
+	var err error
+	if k.module, err = d.CreateShaderModule(plannerShader, shaders.MustSource(plannerShader)); err != nil {
+		return fail(err)
 	}
 	entries := make([]wgpu.BindGroupLayoutEntry, pnBinding)
 	for i := range entries {
@@ -243,33 +282,24 @@ func (p *Planner) init(o Options) error {
 		}
 		entries[i] = wgpu.BindGroupLayoutEntry{Binding: uint32(i), Visibility: wgpu.ShaderStage_Compute, Buffer: wgpu.BufferBindingLayout{Type: typ}}
 	}
-	// One explicit layout for the three entry points: an "auto" layout
-	// would hold only the bindings each one uses.
-	if p.bgl, err = p.dev.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: "planner", Entries: entries}); err != nil {
-		return fmt.Errorf("gpu: planner bind group layout: %w", err)
+	if k.bgl, err = d.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: "planner", Entries: entries}); err != nil {
+		return fail(fmt.Errorf("gpu: planner bind group layout: %w", err))
 	}
-	if p.layout, err = p.dev.dev.CreatePipelineLayout(&wgpu.PipelineLayoutDescriptor{Label: "planner", BindGroupLayouts: []*wgpu.BindGroupLayout{p.bgl}}); err != nil {
-		return fmt.Errorf("gpu: planner pipeline layout: %w", err)
+	if k.layout, err = d.dev.CreatePipelineLayout(&wgpu.PipelineLayoutDescriptor{Label: "planner", BindGroupLayouts: []*wgpu.BindGroupLayout{k.bgl}}); err != nil {
+		return fail(fmt.Errorf("gpu: planner pipeline layout: %w", err))
 	}
 	for _, e := range []struct {
 		pipe **wgpu.ComputePipeline
 		name string
-	}{{&p.pBegin, "plan_begin"}, {&p.pSample, "plan_sample"}, {&p.pRank, "plan_rank"}} {
-		pl, err := p.dev.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{Label: e.name, Layout: p.layout,
-			Compute: wgpu.ProgrammableStageDescriptor{Module: p.module, EntryPoint: e.name}})
+	}{{&k.pBegin, "plan_begin"}, {&k.pSample, "plan_sample"}, {&k.pRank, "plan_rank"}} {
+		pl, err := d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{Label: e.name, Layout: k.layout,
+			Compute: wgpu.ProgrammableStageDescriptor{Module: k.module, EntryPoint: e.name}})
 		if err != nil {
-			return fmt.Errorf("gpu: create compute pipeline %q: %w", e.name, err)
+			return fail(fmt.Errorf("gpu: create compute pipeline %q: %w", e.name, err))
 		}
 		*e.pipe = pl
 	}
-	tab := p.tables()
-	if err := p.ensure(pbTables, uint64(4*len(tab))); err != nil {
-		return err
-	}
-	if err := p.dev.WriteBuffer(p.bufs[pbTables], 0, f32bytes(tab)); err != nil {
-		return err
-	}
-	return p.ensure(pbCfg, cfgBytes)
+	return k, release, nil
 }
 
 // tables is the Model binding: the filter matrix, the ziggurat's tables,
@@ -418,19 +448,9 @@ func (p *Planner) Close() error {
 	if p.pgroup != nil {
 		p.pgroup.Release()
 	}
-	for _, pl := range []*wgpu.ComputePipeline{p.pBegin, p.pSample, p.pRank} {
-		if pl != nil {
-			pl.Release()
-		}
-	}
-	if p.layout != nil {
-		p.layout.Release()
-	}
-	if p.bgl != nil {
-		p.bgl.Release()
-	}
-	if p.module != nil {
-		p.module.Release()
+	if p.doneKernel != nil {
+		p.doneKernel()
+		p.plannerKernel, p.doneKernel = nil, nil
 	}
 	for _, b := range []*wgpu.Buffer{p.cfgTable, p.dimsTable, p.readRes} {
 		if b != nil {

@@ -1,10 +1,8 @@
 package gpu
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -13,11 +11,10 @@ import (
 	"github.com/apex-robotics/apex/batchsim"
 )
 
-// The parity tests of every task (batchsim.NewTask) share one Evaluator, so
-// that the package's tests compile the kernel once.
+// The parity tests of every task (batchsim.NewTask) share one Evaluator on
+// the shared test device.
 var shared struct {
 	once sync.Once
-	dev  *Device
 	e    *Evaluator
 	err  error
 }
@@ -26,24 +23,8 @@ var shared struct {
 // the machine has no WebGPU adapter. It lives until the test binary exits.
 func sharedEvaluator(tb testing.TB) *Evaluator {
 	tb.Helper()
-	shared.once.Do(func() {
-		if os.Getenv("XDG_RUNTIME_DIR") == "" {
-			dir, err := os.MkdirTemp("", "gpu-test-xdg")
-			if err != nil {
-				shared.err = err
-				return
-			}
-			os.Setenv("XDG_RUNTIME_DIR", dir)
-		}
-		shared.dev, shared.err = NewDevice()
-		if shared.err != nil {
-			return
-		}
-		shared.e, shared.err = NewEvaluator(Options{Device: shared.dev})
-	})
-	if errors.Is(shared.err, ErrNoAdapter) {
-		tb.Skipf("no WebGPU adapter: %v", shared.err)
-	}
+	d := newTestDevice(tb)
+	shared.once.Do(func() { shared.e, shared.err = NewEvaluator(Options{Device: d}) })
 	if shared.err != nil {
 		tb.Fatal(shared.err)
 	}
