@@ -56,6 +56,7 @@ type Evaluator struct {
 
 	pipeline   *wgpu.ComputePipeline // held in the device's kernel cache
 	doneKernel func()                // gives pipeline back to the cache
+	kernelKey  string                // its key there
 
 	task   *batchsim.Task   // the task packed into modelI/modelF
 	policy []float32        // packed policy, nil for none
@@ -124,7 +125,8 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 // copy of it).
 func (e *Evaluator) compile(src string) error {
 	e.releaseKernel()
-	p, done, err := cachedKernel(e.dev, rolloutShader+"\x00"+src, func() (*wgpu.ComputePipeline, func(), error) {
+	key := rolloutShader + "\x00" + src
+	p, done, err := cachedKernel(e.dev, key, func() (*wgpu.ComputePipeline, func(), error) {
 		m, err := e.dev.CreateShaderModule(rolloutShader, src)
 		if err != nil {
 			return nil, nil, err
@@ -139,7 +141,7 @@ func (e *Evaluator) compile(src string) error {
 	if err != nil {
 		return err
 	}
-	e.pipeline, e.doneKernel = p, done
+	e.pipeline, e.doneKernel, e.kernelKey = p, done, key
 	return nil
 }
 

@@ -111,6 +111,16 @@ func (c *kernelCache) close() {
 	c.entries, c.idle = nil, nil
 }
 
+// refs says how many hold the kernel of key (for tests).
+func (c *kernelCache) refs(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		return e.refs
+	}
+	return 0
+}
+
 // counts says how many cached kernels are held and idle (for tests).
 func (c *kernelCache) counts() (held, idle int) {
 	c.mu.Lock()
