@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/apex-robotics/apex/batchsim"
-	"github.com/apex-robotics/apex/internal/mjref"
+	"github.com/apex-robotics/apex/internal/mjeval"
 )
 
 // --backend mujoco: the planner's rollouts on MuJoCo 2.2.2 (internal/mjref),
@@ -13,6 +13,6 @@ import (
 // file's own solver settings; plain iCEM only (no policy).
 func init() {
 	mujocoOpener = func(workers int) (batchsim.Evaluator, error) {
-		return mjref.NewEvaluator(mjref.EvaluatorOptions{Workers: workers}), nil
+		return mjeval.NewEvaluator(mjeval.EvaluatorOptions{Workers: workers}), nil
 	}
 }

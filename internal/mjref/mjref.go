@@ -116,6 +116,13 @@ func (s *Sim) Close() {
 	}
 }
 
+// Raw returns the mjModel and mjData pointers, for packages with their own
+// cgo calls on them (internal/mjeval); valid while the Sim is open.
+func (s *Sim) Raw() (model, data unsafe.Pointer) {
+	s.check()
+	return unsafe.Pointer(s.m), unsafe.Pointer(s.d)
+}
+
 func (s *Sim) check() {
 	if s.m == nil {
 		panic("mjref: use of a closed Sim")
@@ -225,6 +232,16 @@ func (s *Sim) Reset() { s.check(); C.mj_resetData(s.m, s.d) }
 func (s *Sim) Forward() { s.check(); C.mj_forward(s.m, s.d) }
 
 // warnings whose count rising during a step means the state is unusable.
+// BadWarnings are the ids of the MuJoCo warnings after which Step reports
+// the state lost (MuJoCo resets the data on them).
+func BadWarnings() []int {
+	ids := make([]int, len(badWarnings))
+	for i, w := range badWarnings {
+		ids[i] = int(w.id)
+	}
+	return ids
+}
+
 var badWarnings = []struct {
 	id   C.int
 	name string

@@ -1,6 +1,6 @@
 //go:build mujoco
 
-package mjref
+package mjeval
 
 import (
 	"math"

@@ -1,6 +1,6 @@
 //go:build mujoco
 
-package mjref
+package mjeval
 
 /*
 #include <stdlib.h>
@@ -53,6 +53,7 @@ import (
 	"unsafe"
 
 	"github.com/apex-robotics/apex/batchsim"
+	"github.com/apex-robotics/apex/internal/mjref"
 )
 
 // referenceModels maps a task to its reference model file in the
@@ -78,12 +79,12 @@ func ModelFile(task, dir string) (string, error) {
 			known = append(known, n)
 		}
 		sort.Strings(known)
-		return "", fmt.Errorf("mjref: task %q has no reference model file in models/ for MuJoCo (tasks with one: %s)", task, strings.Join(known, ", "))
+		return "", fmt.Errorf("mjeval: task %q has no reference model file in models/ for MuJoCo (tasks with one: %s)", task, strings.Join(known, ", "))
 	}
 	if dir != "" {
 		p := filepath.Join(dir, rel)
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("mjref: task %q: reference model file: %w", task, err)
+			return "", fmt.Errorf("mjeval: task %q: reference model file: %w", task, err)
 		}
 		return p, nil
 	}
@@ -108,7 +109,7 @@ func ModelFile(task, dir string) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("mjref: task %q: reference model file models/%s not found in a models/ folder at or above %s",
+	return "", fmt.Errorf("mjeval: task %q: reference model file models/%s not found in a models/ folder at or above %s",
 		task, filepath.ToSlash(rel), strings.Join(starts, ", "))
 }
 
@@ -173,7 +174,7 @@ func NewEvaluator(opt EvaluatorOptions) *Evaluator {
 
 // world is one worker's MuJoCo model and data, and the buffers of a rollout.
 type world struct {
-	sim    *Sim
+	sim    *mjref.Sim
 	bodies []int // MuJoCo body ids of Task.BodyPos, in its order
 	data   *batchsim.Data
 	local  batchsim.Model // the problem's model (Task.ModelFor), for kinematics
@@ -182,11 +183,11 @@ type world struct {
 	qposBefore, qposLast, ctrl []float64
 }
 
-// badIDs are the warnings of badWarnings, for mjev_control_step.
+// badIDs are mjref's lost-state warnings, for mjev_control_step.
 var badIDs = func() []C.int {
-	ids := make([]C.int, len(badWarnings))
-	for i, w := range badWarnings {
-		ids[i] = w.id
+	var ids []C.int
+	for _, id := range mjref.BadWarnings() {
+		ids = append(ids, C.int(id))
 	}
 	return ids
 }()
@@ -197,14 +198,14 @@ func (e *Evaluator) Name() string {
 	if e.opt.Exact {
 		mode = "Euler, exact Newton solver, no no-slip"
 	}
-	return fmt.Sprintf("mujoco %s (%s, %d workers)", Version(), mode, e.workers)
+	return fmt.Sprintf("mujoco %s (%s, %d workers)", mjref.Version(), mode, e.workers)
 }
 
 // SetPolicy implements batchsim.Evaluator: only nil (no guidance) is
 // supported.
 func (e *Evaluator) SetPolicy(p *batchsim.PolicyNet) error {
 	if p != nil {
-		return errors.New("mjref: the MuJoCo evaluator plans without a policy: iCEMπ's guidance cost (APEX, apex train) is not supported; use it with plain iCEM (apex plan)")
+		return errors.New("mjeval: the MuJoCo evaluator plans without a policy: iCEMπ's guidance cost (APEX, apex train) is not supported; use it with plain iCEM (apex plan)")
 	}
 	return nil
 }
@@ -222,12 +223,12 @@ func (e *Evaluator) Close() error {
 func check(t *batchsim.Task) error {
 	for _, tm := range t.Cost {
 		if tm.Kind == batchsim.TermContactSq {
-			return fmt.Errorf("mjref: task %q: its cost reads contact wrenches (TermContactSq), which the MuJoCo evaluator does not compute", t.Name)
+			return fmt.Errorf("mjeval: task %q: its cost reads contact wrenches (TermContactSq), which the MuJoCo evaluator does not compute", t.Name)
 		}
 	}
 	for _, r := range t.CtrlRelative {
 		if r {
-			return fmt.Errorf("mjref: task %q: controls relative to the joint position (CtrlRelative) are not supported by the MuJoCo evaluator", t.Name)
+			return fmt.Errorf("mjeval: task %q: controls relative to the joint position (CtrlRelative) are not supported by the MuJoCo evaluator", t.Name)
 		}
 	}
 	return nil
@@ -258,7 +259,7 @@ func (e *Evaluator) setup(t *batchsim.Task) error {
 		return err
 	}
 	for range e.workers {
-		sim, err := LoadFile(path)
+		sim, err := mjref.LoadFile(path)
 		if err != nil {
 			e.Close()
 			return err
@@ -267,7 +268,7 @@ func (e *Evaluator) setup(t *batchsim.Task) error {
 		e.worlds = append(e.worlds, w)
 		if err := w.configure(t, e.opt.Exact); err != nil {
 			e.Close()
-			return fmt.Errorf("mjref: task %q on %s: %w", t.Name, path, err)
+			return fmt.Errorf("mjeval: task %q on %s: %w", t.Name, path, err)
 		}
 	}
 	e.task, e.path = t, path
@@ -289,22 +290,22 @@ func (w *world) configure(t *batchsim.Task, exact bool) error {
 		return fmt.Errorf("MuJoCo's timestep is %g, the task's %g", dt, m.Opt.Timestep)
 	}
 	for j := range m.Njnt {
-		if n := s.Name(ObjJoint, j); n != m.JntName[j] {
+		if n := s.Name(mjref.ObjJoint, j); n != m.JntName[j] {
 			return fmt.Errorf("joint %d is %q in MuJoCo's model, %q in the task's", j, n, m.JntName[j])
 		}
 	}
 	nu := m.Nu
-	gain := nums(s.m.actuator_gainprm, C.mjNGAIN*nu)
-	bias := nums(s.m.actuator_biasprm, C.mjNBIAS*nu)
-	gear := nums(s.m.actuator_gear, 6*nu)
-	crange := nums(s.m.actuator_ctrlrange, 2*nu)
-	gtype := unsafe.Slice(s.m.actuator_gaintype, nu)
-	btype := unsafe.Slice(s.m.actuator_biastype, nu)
+	gain := nums(mptr(s).actuator_gainprm, C.mjNGAIN*nu)
+	bias := nums(mptr(s).actuator_biasprm, C.mjNBIAS*nu)
+	gear := nums(mptr(s).actuator_gear, 6*nu)
+	crange := nums(mptr(s).actuator_ctrlrange, 2*nu)
+	gtype := unsafe.Slice(mptr(s).actuator_gaintype, nu)
+	btype := unsafe.Slice(mptr(s).actuator_biastype, nu)
 	for a := range nu {
-		if n := s.Name(ObjType(C.mjOBJ_ACTUATOR), a); n != m.ActName[a] {
+		if n := s.Name(mjref.ObjType(C.mjOBJ_ACTUATOR), a); n != m.ActName[a] {
 			return fmt.Errorf("actuator %d is %q in MuJoCo's model, %q in the task's", a, n, m.ActName[a])
 		}
-		if gear[6*a] != m.ActGear[a] || (C.mjev_ctrllimited(s.m, C.int(a)) != 0) != m.ActCtrlLimited[a] ||
+		if gear[6*a] != m.ActGear[a] || (C.mjev_ctrllimited(mptr(s), C.int(a)) != 0) != m.ActCtrlLimited[a] ||
 			m.ActCtrlLimited[a] && (crange[2*a] != m.ActCtrlRange[a][0] || crange[2*a+1] != m.ActCtrlRange[a][1]) {
 			return fmt.Errorf("actuator %s: MuJoCo's gear %g and control range %v, the task's %g and %v",
 				m.ActName[a], gear[6*a], crange[2*a:2*a+2], m.ActGear[a], m.ActCtrlRange[a])
@@ -335,7 +336,7 @@ func (w *world) configure(t *batchsim.Task, exact bool) error {
 	for _, bp := range t.BodyPos {
 		name := m.BodyName[bp.Body]
 		cname := C.CString(name)
-		id := int(C.mj_name2id(s.m, C.mjOBJ_BODY, cname))
+		id := int(C.mj_name2id(mptr(s), C.mjOBJ_BODY, cname))
 		C.free(unsafe.Pointer(cname))
 		if id < 0 {
 			return fmt.Errorf("the task moves body %q, which MuJoCo's model lacks", name)
@@ -343,7 +344,7 @@ func (w *world) configure(t *batchsim.Task, exact bool) error {
 		w.bodies = append(w.bodies, id)
 	}
 	if exact {
-		s.SetIntegrator(Euler)
+		s.SetIntegrator(mjref.Euler)
 		s.UseExactSolver()
 		s.SetNoslipIterations(0)
 	}
@@ -405,15 +406,15 @@ func (w *world) rollout(b *batchsim.Batch, s int, kin bool, states []float64) (m
 	p := s / b.Samples
 	params := b.Params[p*t.NParam : (p+1)*t.NParam]
 	nq, nv, nu := t.Model.Nq, t.Model.Nv, t.Model.Nu
-	C.mj_resetData(sim.m, sim.d)
+	C.mj_resetData(mptr(sim), dptr(sim))
 	if len(t.BodyPos) > 0 {
-		bp := nums(sim.m.body_pos, 3*sim.Nbody())
+		bp := nums(mptr(sim).body_pos, 3*sim.Nbody())
 		for k, b := range t.BodyPos {
 			copy(bp[3*w.bodies[k]:3*w.bodies[k]+3], params[b.Param:b.Param+3])
 		}
 	}
 	m := t.ModelFor(params, &w.local)
-	qpos, qvel := nums(sim.d.qpos, nq), nums(sim.d.qvel, nv)
+	qpos, qvel := nums(dptr(sim).qpos, nq), nums(dptr(sim).qvel, nv)
 	copy(qpos, b.Qpos[p*nq:(p+1)*nq])
 	copy(qvel, b.Qvel[p*nv:(p+1)*nv])
 	if states != nil {
@@ -447,7 +448,7 @@ func (w *world) rollout(b *batchsim.Batch, s int, kin bool, states []float64) (m
 		if nu > 0 {
 			ctrl = (*C.mjtNum)(unsafe.Pointer(&w.ctrl[0]))
 		}
-		if C.mjev_control_step(sim.m, sim.d, ctrl, C.int(t.FrameSkip), last, &badIDs[0], C.int(len(badIDs))) != 0 {
+		if C.mjev_control_step(mptr(sim), dptr(sim), ctrl, C.int(t.FrameSkip), last, &badIDs[0], C.int(len(badIDs))) != 0 {
 			dead, main = true, math.NaN()
 			fillNaN(row)
 			continue
@@ -471,4 +472,16 @@ func fillNaN(s []float64) {
 	for i := range s {
 		s[i] = math.NaN()
 	}
+}
+
+// mptr and dptr are s's mjModel and mjData in this package's C types.
+func mptr(s *mjref.Sim) *C.mjModel { m, _ := s.Raw(); return (*C.mjModel)(m) }
+func dptr(s *mjref.Sim) *C.mjData  { _, d := s.Raw(); return (*C.mjData)(d) }
+
+// nums is a float64 slice over C memory; valid while the Sim is open.
+func nums(p *C.mjtNum, n int) []float64 {
+	if n == 0 || p == nil {
+		return nil
+	}
+	return unsafe.Slice((*float64)(unsafe.Pointer(p)), n)
 }
