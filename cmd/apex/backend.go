@@ -15,7 +15,7 @@ var gpuOpener func() (batchsim.Evaluator, error)
 // gpuProbe reports whether a hardware GPU adapter exists, and why not.
 var gpuProbe func() (string, error)
 
-// mujocoOpener opens the MuJoCo reference evaluator (internal/mjref); the
+// mujocoOpener opens the MuJoCo reference evaluator (internal/mjeval); the
 // build tag mujoco's backend_mujoco.go sets it.
 var mujocoOpener func(workers int) (batchsim.Evaluator, error)
 
