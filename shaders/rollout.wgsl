@@ -1549,24 +1549,7 @@ fn con_push(pi: u32, pos: vec3<f32>, n: vec3<f32>, dist: f32) {
 
 // impedance is constraint.go's impedance (solimp at o in model_f).
 fn impedance(o: u32, pos: f32, margin: f32) -> f32 {
-	let d0 = model_f[o];
-	let d1 = model_f[o + 1u];
-	let width = model_f[o + 2u];
-	if (d0 == d1 || width <= 1e-15) { return 0.5 * (d0 + d1); }
-	let x = abs((pos - margin) / width);
-	if (x >= 1.0) { return d1; }
-	if (x <= 0.0) { return d0; }
-	let mid = model_f[o + 3u];
-	let p = model_f[o + 4u];
-	var y = x;
-	if (p != 1.0) {
-		if (x <= mid) {
-			y = pow(x, p) / pow(mid, p - 1.0);
-		} else {
-			y = 1.0 - pow(1.0 - x, p) / pow(1.0 - mid, p - 1.0);
-		}
-	}
-	return d0 + y * (d1 - d0);
+	return impedance_c(model_f[o], model_f[o + 1u], model_f[o + 2u], model_f[o + 3u], model_f[o + 4u], pos, margin);
 }
 
 // new_row opens row r = nefc and returns it (false: too many rows). Call it

@@ -96,7 +96,7 @@ func compare(t *testing.T, what string, cpu, mj *batchsim.Result, tol, stateTol 
 // h = 10, 5e-7 at h = 30 (costs of order 1–100). The bounds leave a
 // margin of about 100× over those: 1e-9 at h = 5 and 1e-4 at the planning
 // horizon 30.
-func TestEvaluatorHalfCheetah(t *testing.T) {
+func TestMjevalEvaluatorHalfCheetah(t *testing.T) {
 	task, err := batchsim.HalfCheetah()
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestEvaluatorHalfCheetah(t *testing.T) {
 // the no-slip sweeps hold the latch (dry friction 5 N·m at its lower
 // limit), which moves at 0.1 rad/s after one control step under
 // batchsim's (and MuJoCo's, without no-slip) soft dry friction.
-func TestEvaluatorDoor(t *testing.T) {
+func TestMjevalEvaluatorDoor(t *testing.T) {
 	task, err := batchsim.Door()
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestEvaluatorDoor(t *testing.T) {
 // contact, on MuJoCo with Exact (Euler and Newton to convergence, as
 // batchsim; the file asks for RK4 and PGS) agrees with the CPU evaluator to
 // rounding at horizons 1–3 (measured |ΔJ| ≤ 2.2e-16, states 2e-13).
-func TestEvaluatorHumanoidExact(t *testing.T) {
+func TestMjevalEvaluatorHumanoidExact(t *testing.T) {
 	task, err := batchsim.HumanoidStandup()
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestEvaluatorHumanoidExact(t *testing.T) {
 // with the task's: the cheetah with doubled gains and a position bias
 // (MuJoCo's motors have none: the evaluator makes them affine) agrees with
 // the CPU evaluator as the unmodified cheetah does, and differs from it.
-func TestEvaluatorGainOverride(t *testing.T) {
+func TestMjevalEvaluatorGainOverride(t *testing.T) {
 	task, err := batchsim.HalfCheetah()
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestEvaluatorGainOverride(t *testing.T) {
 // TestEvaluatorWorkers: samples are independent, so the results do not
 // depend on the number of workers (bit for bit), and an evaluator reused
 // across calls and tasks gives what a fresh one gives.
-func TestEvaluatorWorkers(t *testing.T) {
+func TestMjevalEvaluatorWorkers(t *testing.T) {
 	task, err := batchsim.HalfCheetah()
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func TestEvaluatorWorkers(t *testing.T) {
 // TestEvaluatorRefuses: a policy, a task without a reference model file, a
 // cost on contact wrenches and an unknown models/ folder are errors that
 // say what is missing.
-func TestEvaluatorRefuses(t *testing.T) {
+func TestMjevalEvaluatorRefuses(t *testing.T) {
 	ev := NewEvaluator(EvaluatorOptions{Workers: 1})
 	defer ev.Close()
 	if err := ev.SetPolicy(&batchsim.PolicyNet{}); err == nil || !strings.Contains(err.Error(), "without a policy") {
