@@ -48,12 +48,11 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/internal/mjref"
+	"github.com/apex-robotics/apex/internal/par"
 )
 
 // referenceModels maps a task to its reference model file in the
@@ -369,32 +368,20 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		record[s] = k
 	}
 	kin := needsKinematics(b.Task.Cost)
+	// Samples in chunks of 4, each worker's MuJoCo data its own.
 	total := b.Problems * b.Samples
 	const chunk = 4
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for wi := 0; wi < min(len(e.worlds), (total+chunk-1)/chunk); wi++ {
-		w := e.worlds[wi]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				s0 := int(next.Add(chunk)) - chunk
-				if s0 >= total {
-					return
-				}
-				for s := s0; s < min(s0+chunk, total); s++ {
-					var states []float64
-					if k, ok := record[s]; ok {
-						states = r.States[k]
-					}
-					r.Main[s], r.Norm[s] = w.rollout(b, s, kin, states)
-					r.Guide[s] = 0
-				}
+	par.For(len(e.worlds), (total+chunk-1)/chunk, func(g, c int) {
+		w := e.worlds[g]
+		for s := c * chunk; s < min((c+1)*chunk, total); s++ {
+			var states []float64
+			if k, ok := record[s]; ok {
+				states = r.States[k]
 			}
-		}()
-	}
-	wg.Wait()
+			r.Main[s], r.Norm[s] = w.rollout(b, s, kin, states)
+			r.Guide[s] = 0
+		}
+	})
 	return nil
 }
 
