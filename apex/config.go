@@ -150,12 +150,15 @@ const (
 
 // Window and rollouts per iteration of each task (PLANNER.md; Pinneri et al.
 // 2021, Sec. 4): HalfCheetah 50 and 1, Humanoid 100 and 1, Fetch 150·25 and
-// 25, Door 100·10 and 10 (the stand-in door-hook as the Door).
+// 25, Door 100·10 and 10 (its planning-cost variants and the stand-in
+// door-hook as the Door).
 var taskDefaults = map[string]struct{ window, rollouts int }{
 	"halfcheetah":     {50, 1},
 	"humanoidstandup": {100, 1},
 	"fetchpickplace":  {150 * 25, 25},
 	"door":            {100 * 10, 10},
+	"door-dense":      {100 * 10, 10},
+	"door-unshaped":   {100 * 10, 10},
 	"door-hook":       {100 * 10, 10},
 }
 

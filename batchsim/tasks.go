@@ -18,6 +18,7 @@ var taskBuilders = map[string]func() (*Task, error){
 	"fetchpickplace":  FetchPickPlace,
 	"door":            Door,
 	"door-unshaped":   DoorUnshaped,
+	"door-dense":      DoorDense,
 	"door-hook":       DoorHook,
 }
 

@@ -12,7 +12,7 @@ import (
 // the evaluator for the same actions.
 func TestTasksShapes(t *testing.T) {
 	want := map[string]struct{ obs, nu, np int }{
-		"halfcheetah": {17, 6, 0}, "humanoidstandup": {45, 17, 0}, "fetchpickplace": {28, 4, 3}, "door-hook": {17, 5, 0}, "door": {39, 28, 3}, "door-unshaped": {39, 28, 3},
+		"halfcheetah": {17, 6, 0}, "humanoidstandup": {45, 17, 0}, "fetchpickplace": {28, 4, 3}, "door-hook": {17, 5, 0}, "door": {39, 28, 3}, "door-unshaped": {39, 28, 3}, "door-dense": {39, 28, 3},
 	}
 	if len(TaskNames()) != len(want) {
 		t.Errorf("tasks %v, want %d", TaskNames(), len(want))

@@ -148,7 +148,8 @@ func TestDoorReset(t *testing.T) {
 
 // TestDoorRewardAndSuccess: the sparse reward is 10 past 1.35 rad and −0.1
 // before; success is the hinge past 1.35 rad; the planning cost is the
-// dense reward's terms with the palm-to-handle distance as a cost.
+// dense reward's terms with the palm-to-handle distance as a cost, plus the
+// latch term (door-dense drops it, door-unshaped the distance too).
 func TestDoorRewardAndSuccess(t *testing.T) {
 	task := mustDoor(t)
 	env := NewEnv(task)
@@ -163,14 +164,30 @@ func TestDoorRewardAndSuccess(t *testing.T) {
 		bonus  float64
 	}{{0, -0.1, false, 0}, {0.5, -0.1, false, -2}, {1.2, -0.1, false, -10}, {1.4, 10, true, -20}} {
 		d.Qpos[adroitQposDoor] = c.th
+		d.Qpos[adroitQposLatch] = 0.3
 		d.Qvel[3] = 2
 		Forward(env.Model(), d)
 		r := task.StepValueParams(task.Reward, d.Qpos, d, a, env.Params)
-		cost := task.StepValueParams(task.Cost, d.Qpos, d, a, env.Params)
 		dv := sub3(&d.SiteXpos[grasp], &d.SiteXpos[handle])
-		want := 0.1*math.Sqrt(dot3(&dv, &dv)) + 0.1*(c.th-1.57)*(c.th-1.57) + 1e-5*4 + c.bonus
-		if r != c.reward || env.Solved() != c.solved || math.Abs(cost-want) > 1e-12 {
-			t.Errorf("θ %.2f: reward %g solved %v cost %.12g; want %g %v %.12g", c.th, r, env.Solved(), cost, c.reward, c.solved, want)
+		dist := 0.1 * math.Sqrt(dot3(&dv, &dv))
+		dense := dist + 0.1*(c.th-1.57)*(c.th-1.57) + 1e-5*4 + c.bonus
+		latch := 0.1 * (0.3 - 1.57) * (0.3 - 1.57)
+		if r != c.reward || env.Solved() != c.solved {
+			t.Errorf("θ %.2f: reward %g solved %v; want %g %v", c.th, r, env.Solved(), c.reward, c.solved)
+		}
+		// door's cost, and its variants without the latch term (door-dense)
+		// and without the palm-to-handle distance too (door-unshaped).
+		for _, v := range []struct {
+			build func() (*Task, error)
+			want  float64
+		}{{Door, dense + latch}, {DoorDense, dense}, {DoorUnshaped, dense - dist}} {
+			vt, err := v.build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cost := vt.StepValueParams(vt.Cost, d.Qpos, d, a, env.Params); math.Abs(cost-v.want) > 1e-12 {
+				t.Errorf("%s, θ %.2f: cost %.12g, want %.12g", vt.Name, c.th, cost, v.want)
+			}
 		}
 	}
 }

@@ -113,7 +113,7 @@ func taskStates(tb testing.TB, rng *rand.Rand, task *batchsim.Task, n int, open 
 			for i := range v {
 				v[i] = 0.05 * rng.NormFloat64()
 			}
-		case "door", "door-unshaped":
+		case "door", "door-dense", "door-unshaped":
 			// The frame where the episode's reset puts it, the arm and
 			// hand anywhere within 0.2 rad (0.02 m for the arm's slides)
 			// of the reset pose, clamped to their ranges: the tendon and
@@ -165,6 +165,7 @@ var stepTol = map[string]float64{
 	// values, the other task of stiff small contacts, until a GPU run
 	// measures its own.
 	"door":          2e-3,
+	"door-dense":    2e-3,
 	"door-unshaped": 2e-3,
 }
 
@@ -215,6 +216,7 @@ var rolloutHorizon = map[string]int{
 	"door-hook":       10,
 	"fetchpickplace":  2,
 	"door":            2, // as Fetch: not yet measured on a GPU
+	"door-dense":      2,
 	"door-unshaped":   2,
 }
 
@@ -342,7 +344,7 @@ func gpuTasks() []string { return batchsim.TaskNames() }
 // softwareRefused are the tasks whose soft-constraint step exceeds
 // llvmpipe's loop limit, which a software adapter refuses
 // (TestSoftwareAdapterRefusesHumanoid).
-var softwareRefused = map[string]bool{"humanoidstandup": true, "door": true, "door-unshaped": true}
+var softwareRefused = map[string]bool{"humanoidstandup": true, "door": true, "door-dense": true, "door-unshaped": true}
 
 // runnableTasks is gpuTasks without those e's adapter refuses.
 func runnableTasks(t *testing.T, e *Evaluator) []string {

@@ -63,6 +63,7 @@ var referenceModels = map[string]string{
 	"halfcheetah":     "half_cheetah.xml",
 	"humanoidstandup": "humanoidstandup.xml",
 	"door":            filepath.Join("adroit", "adroit_door.xml"),
+	"door-dense":      filepath.Join("adroit", "adroit_door.xml"),
 	"door-unshaped":   filepath.Join("adroit", "adroit_door.xml"),
 }
 
