@@ -2,10 +2,15 @@
 # The GPU figures in one file: the adapter, each task's kernel compile (first
 # call), apex bench rollout rows at 4096/16384/65536, and whole planning
 # steps (iCEMπ) at budget 100 and 300 and at issue 14's P × N sizes.
-# Meant for a machine with an NVIDIA GPU (about 5 minutes); on lavapipe
-# QUICK=1 runs the same steps at small sizes as a smoke test.
+# Meant for a machine with an NVIDIA GPU (about 5 minutes, plus the parity
+# tests of every task, the Adroit door's included, which lavapipe cannot
+# run); on lavapipe QUICK=1 runs the same steps at small sizes as a smoke
+# test, without the parity tests (make test runs those it can).
 #
 #   scripts/device-check.sh [OUT]        (default device-check.txt)
+#
+# The parity tests run from bin/gpu.test when it exists (built beside
+# bin/apex: go test -c -o bin/gpu.test ./gpu), else with go test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-device-check.txt}
@@ -36,6 +41,14 @@ run() { echo "\$ $*"; "$@" || { echo "FAILED (exit $?): $*"; fail=1; }; echo; }
   run "$APEX" bench --planner --plan-on both --backend gpu --guided=false --sizes "$PSIZES" --steps "$STEPS"
   echo "== a closed-loop episode with the device planner (10 steps)"
   run "$APEX" plan --task halfcheetah --budget 100 --steps 10 --backend gpu --plan-on device --profile
+  if [ "${QUICK:-0}" != 1 ]; then
+    echo "== parity of every task's kernel with the Go engine on this device (one step, a short rollout)"
+    parity='^(TestTaskStepParity|TestTaskRolloutParity)$'
+    if [ -x bin/gpu.test ]; then run timeout 1200 bin/gpu.test -test.count=1 -test.v -test.run "$parity"
+    else run timeout 1200 go test -count=1 -v -run "$parity" ./gpu; fi
+    echo "== the Adroit door planned on this device (budget 45, 5 steps)"
+    run timeout 600 "$APEX" plan --task door --budget 45 --steps 5 --backend gpu
+  fi
   exit $fail
 } 2>&1 | tee "$OUT"
 status=${PIPESTATUS[0]}
