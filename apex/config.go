@@ -18,7 +18,9 @@ import (
 // each CEM iteration ranks its N_i fresh samples plus the planner's memory
 // (icem.Config.Populations), as PLANNER.md and the iCEM reference do, where
 // 0.4.0 counted the memory within N_i: more samples per step, other plans.
-const Version = "0.5.0"
+// 0.6.0: the door task's planning cost has a latch term (door-dense is the
+// cost without it), so a door run plans differently from 0.5.0.
+const Version = "0.6.0"
 
 // Method is the way expert data is produced and the policy extracted: APEX
 // or one of the paper's baselines (Pinneri et al. 2021, Fig. 4;

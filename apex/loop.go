@@ -190,6 +190,9 @@ func versionChange(old string) string {
 	if old == "0.1.0" {
 		return "0.2.0 relabels DAgger states with the planner's memory over n rollouts per iteration, evaluates 10 episodes with confidence intervals and writes new metrics.csv columns, so the run could not continue as it began"
 	}
+	if old == "0.5.0" {
+		return "0.6.0 plans the door with a latch term in its cost (door-dense is the old cost), so a door run would not continue as it began"
+	}
 	if old == "0.4.0" {
 		return "0.5.0 plans with the memory added to each CEM iteration's fresh samples, not counted within them, so the run would not continue as it began"
 	}
