@@ -50,7 +50,8 @@ test: deps vet
 	  echo "make test: tests skipped (above); after make deps every test must run"; exit 1; fi
 	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	echo "$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref|Mjeval' ./internal/mjref/ ./internal/mjeval/ ./batchsim/"; \
-	$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref|Mjeval' ./internal/mjref/ ./internal/mjeval/ ./batchsim/ 2>&1 | tee "$$log"; \
+	$(GO) test -count=1 -timeout 5m -tags mujoco -v -run 'MuJoCo|Mjref|Mjeval' ./internal/mjref/ ./internal/mjeval/ ./batchsim/ 2>&1 | tee "$$log" || \
+	  { echo "make test: the MuJoCo cross-check failed (above)"; exit 1; }; \
 	if grep -q -- '--- SKIP' "$$log"; then echo "make test: the MuJoCo cross-check skipped tests (above): it must run them all"; exit 1; fi; \
 	grep -q -- '--- PASS: TestMuJoCo' "$$log" || { echo "make test: the MuJoCo cross-check ran no TestMuJoCo test"; exit 1; }
 	@# The GPU path end to end (issue 14's device script at small sizes) on
