@@ -187,17 +187,15 @@ func Resume(dir string, eval batchsim.Evaluator, opt ...OpenOptions) (*Run, erro
 
 // versionChange says why a run folder of an older version cannot resume.
 func versionChange(old string) string {
-	if old == "0.1.0" {
+	switch old {
+	case "0.1.0":
 		return "0.2.0 relabels DAgger states with the planner's memory over n rollouts per iteration, evaluates 10 episodes with confidence intervals and writes new metrics.csv columns, so the run could not continue as it began"
-	}
-	if old == "0.5.0" {
-		return "0.6.0 plans the door with a latch term in its cost (door-dense is the old cost), so a door run would not continue as it began"
-	}
-	if old == "0.4.0" {
-		return "0.5.0 plans with the memory added to each CEM iteration's fresh samples, not counted within them, so the run would not continue as it began"
-	}
-	if old == "0.3.0" {
+	case "0.3.0":
 		return "0.4.0 changed the door task's contacts and the engine's factorisations, so the run would not continue as it began"
+	case "0.4.0":
+		return "0.5.0 plans with the memory added to each CEM iteration's fresh samples, not counted within them, so the run would not continue as it began"
+	case "0.5.0":
+		return "0.6.0 plans the door with a latch term in its cost (door-dense is the old cost), so a door run would not continue as it began"
 	}
 	return "the checkpoint formats and the run's method may differ"
 }

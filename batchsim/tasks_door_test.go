@@ -157,6 +157,13 @@ func TestDoorRewardAndSuccess(t *testing.T) {
 	d := env.Data
 	grasp, handle := slices.Index(task.Model.SiteName, "S_grasp"), slices.Index(task.Model.SiteName, "S_handle")
 	a := make([]float64, task.Model.Nu)
+	var variants [3]*Task // door, door-dense, door-unshaped
+	for i, build := range []func() (*Task, error){Door, DoorDense, DoorUnshaped} {
+		var err error
+		if variants[i], err = build(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		th     float64
 		reward float64
@@ -177,16 +184,10 @@ func TestDoorRewardAndSuccess(t *testing.T) {
 		}
 		// door's cost, and its variants without the latch term (door-dense)
 		// and without the palm-to-handle distance too (door-unshaped).
-		for _, v := range []struct {
-			build func() (*Task, error)
-			want  float64
-		}{{Door, dense + latch}, {DoorDense, dense}, {DoorUnshaped, dense - dist}} {
-			vt, err := v.build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cost := vt.StepValueParams(vt.Cost, d.Qpos, d, a, env.Params); math.Abs(cost-v.want) > 1e-12 {
-				t.Errorf("%s, θ %.2f: cost %.12g, want %.12g", vt.Name, c.th, cost, v.want)
+		for i, want := range []float64{dense + latch, dense, dense - dist} {
+			vt := variants[i]
+			if cost := vt.StepValueParams(vt.Cost, d.Qpos, d, a, env.Params); math.Abs(cost-want) > 1e-12 {
+				t.Errorf("%s, θ %.2f: cost %.12g, want %.12g", vt.Name, c.th, cost, want)
 			}
 		}
 	}
