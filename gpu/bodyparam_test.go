@@ -106,12 +106,12 @@ func TestBodyParamsAndSiteDistance(t *testing.T) {
 			t.Fatalf("sample %d costs %.4g and %.4g under two targets: the parameters do not move the target", s, cpu.Main[s], cpu.Main[N+s])
 		}
 	}
-	for _, o := range []struct {
-		name string
-		opt  Options
-	}{{"specialized", Options{}}, {"generic", Options{Generic: true}}} {
-		t.Run(o.name, func(t *testing.T) {
-			e := newTestEvaluator(t, o.opt)
+	// Not the lean kernel: it differs from the generic one only in where
+	// the world's arrays live (TestStepParity/lean), and costs lavapipe
+	// minutes to compile.
+	for _, k := range []Kernel{KernelSpecialized, KernelGeneric} {
+		t.Run(k.String(), func(t *testing.T) {
+			e := newTestEvaluator(t, Options{Kernel: k})
 			var gpu batchsim.Result
 			if err := e.Evaluate(b, &gpu); err != nil {
 				t.Fatal(err)

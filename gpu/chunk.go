@@ -135,7 +135,7 @@ func (e *Evaluator) stepsPerDispatch(t *batchsim.Task) int {
 // model (it builds a batchsim.Data): Evaluate asks for it on every call.
 func (e *Evaluator) physLoops(m *batchsim.Model) int {
 	if e.loopModel != m {
-		e.loopModel, e.loopPhys = m, physicsLoopIterations(m, !e.generic)
+		e.loopModel, e.loopPhys = m, physicsLoopIterations(m, e.kernel == KernelSpecialized)
 	}
 	return e.loopPhys
 }

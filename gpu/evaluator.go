@@ -10,7 +10,6 @@ import (
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/internal/par"
-	"github.com/apex-robotics/apex/shaders"
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
 
@@ -28,14 +27,43 @@ type Options struct {
 	// may end inside a control step); 0 chooses from the device and the
 	// task (see chunk.go).
 	StepsPerDispatch int
-	// Generic runs the kernel that reads the model's indices at run time
-	// (only its constraint arrays sized to the model) instead of the kernel
-	// specialised to each task's model (specialize.go); both are compiled
-	// once per task.
-	Generic bool
+	// Kernel chooses the rollout kernel's shape; the zero value,
+	// KernelAuto, picks by the device.
+	Kernel Kernel
 	// Workers: goroutines that pack action sequences to float32 (and scan
 	// them for NaN) on the host; 0 means runtime.GOMAXPROCS(0).
 	Workers int
+}
+
+// Kernel is the shape of the rollout kernel. Each is compiled once per task.
+type Kernel int
+
+const (
+	// KernelAuto is KernelSpecialized on a software adapter (lavapipe runs it
+	// fastest: its loops unrolled, its arrays in registers) and KernelLean on
+	// a hardware GPU (the one that fits a GPU's registers; BENCHMARKS.md).
+	KernelAuto Kernel = iota
+	// KernelSpecialized is written for the task's model: its driver loops
+	// unrolled with the model's indices as literals (specialize.go).
+	KernelSpecialized
+	// KernelGeneric reads the model's indices at run time; only its
+	// constraint arrays are sized to the model.
+	KernelGeneric
+	// KernelLean is KernelGeneric with each world's arrays in a device
+	// buffer laid out by lane instead of private memory (worldmem.go).
+	KernelLean
+)
+
+// Kernels names the shapes, as the CLI's --kernel takes them.
+var Kernels = map[string]Kernel{"auto": KernelAuto, "specialized": KernelSpecialized, "generic": KernelGeneric, "lean": KernelLean}
+
+func (k Kernel) String() string {
+	for n, v := range Kernels {
+		if v == k {
+			return n
+		}
+	}
+	return fmt.Sprintf("Kernel(%d)", int(k))
 }
 
 // Evaluator is the GPU implementation of batchsim.Evaluator: one kernel
@@ -49,7 +77,8 @@ type Evaluator struct {
 	ownDev   bool
 	maxWorld int
 	stepsPer int
-	generic  bool
+	kernel   Kernel // never KernelAuto once NewEvaluator has its device
+	memGroup uint64 // bytes of world_mem per workgroup (KernelLean), else 0
 
 	loopModel *batchsim.Model // model of loopPhys (chunk.go's physLoops)
 	loopPhys  int
@@ -98,16 +127,20 @@ const (
 	bRecord
 	bWorld
 	bStates
+	bWorldMem // KernelLean only
 	nBinding
 )
 
-var bindingNames = [nBinding]string{"model_i", "model_f", "policy", "dims_in", "start_in", "actions_in", "record_in", "world_out", "states_out"}
+var bindingNames = [nBinding]string{"model_i", "model_f", "policy", "dims_in", "start_in", "actions_in", "record_in", "world_out", "states_out", "world_mem"}
 
 const dimsSize = 48 // struct Dims: 12 × u32
 
 // NewEvaluator compiles the rollout kernel on o.Device (or a new device).
 func NewEvaluator(o Options) (*Evaluator, error) {
-	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, generic: o.Generic, workers: o.Workers}
+	if _, ok := Kernels[o.Kernel.String()]; !ok {
+		return nil, fmt.Errorf("gpu: no kernel shape %v", o.Kernel)
+	}
+	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, kernel: o.Kernel, workers: o.Workers}
 	if e.workers <= 0 {
 		e.workers = runtime.GOMAXPROCS(0)
 	}
@@ -117,6 +150,12 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 			return nil, err
 		}
 		e.dev, e.ownDev = d, true
+	}
+	if e.kernel == KernelAuto {
+		e.kernel = KernelLean
+		if e.dev.Info.Software {
+			e.kernel = KernelSpecialized
+		}
 	}
 	return e, nil
 }
@@ -207,7 +246,7 @@ func usageOf(i int) wgpu.BufferUsage {
 	switch {
 	case i == bDims:
 		return wgpu.BufferUsage_Uniform | wgpu.BufferUsage_CopyDst
-	case i >= bWorld:
+	case i >= bWorld && i != bWorldMem:
 		return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopySrc
 	}
 	return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopyDst
@@ -221,7 +260,8 @@ func (e *Evaluator) ensure(i int, size uint64) error {
 		return nil
 	}
 	if e.bufs[i] != nil {
-		size = align4(max(size, e.sizes[i]+e.sizes[i]/2)) // amortise growth; wgpu needs sizes in multiples of 4
+		grow := min(e.sizes[i]+e.sizes[i]/2, e.dev.Limits().MaxStorageBufferBindingSize)
+		size = align4(max(size, grow)) // amortise growth; wgpu needs sizes in multiples of 4
 		e.bufs[i].Release()
 		e.bufs[i] = nil
 	}
@@ -281,10 +321,24 @@ func (e *Evaluator) worldsPerDispatch(h, nu, nqv int) int {
 		n = min(n, int(lim.MaxStorageBufferBindingSize/per))
 	}
 	n = min(n, int(lim.MaxStorageBufferBindingSize/uint64(4*(4+nqv))))
+	if e.memGroup > 0 {
+		n = min(n, int(lim.MaxStorageBufferBindingSize/e.memGroup)*kconst("WORKGROUP_SIZE"))
+	}
 	if e.maxWorld > 0 {
 		n = min(n, e.maxWorld)
 	}
 	return max(n, 1)
+}
+
+// ensureWorldMem makes world_mem hold the given worlds (KernelLean; the
+// other kernels have no such binding). worldsPerDispatch keeps a dispatch's
+// worlds within the binding size.
+func (e *Evaluator) ensureWorldMem(worlds int) error {
+	if e.memGroup == 0 {
+		return nil
+	}
+	wg := kconst("WORKGROUP_SIZE")
+	return e.ensure(bWorldMem, uint64((worlds+wg-1)/wg)*e.memGroup)
 }
 
 // HostTime returns the time Evaluate spent on the host (checks, packing,
@@ -342,17 +396,11 @@ func (e *Evaluator) setTask(t *batchsim.Task) error {
 	if err := e.upload(bModelF, f32bytes(pk.floats)); err != nil {
 		return err
 	}
-	// The specialised kernel is written for the task; the generic one keeps
-	// its loops and lookups but, like it, sizes the constraint arrays to the
-	// model (lavapipe runs a kernel with the generic maxima many times
-	// slower).
-	src := sizeConstraintArrays(shaders.MustSource(rolloutShader), pk)
-	if !e.generic {
-		var err error
-		if src, err = specialize(shaders.MustSource(rolloutShader), pk); err != nil {
-			return err
-		}
+	src, memGroup, err := kernelSource(pk, e.kernel)
+	if err != nil {
+		return err
 	}
+	e.memGroup = memGroup
 	e.task = nil
 	if err := e.compile(src); err != nil {
 		return err
@@ -424,6 +472,9 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 		return err
 	}
 	if err := e.ensure(bWorld, uint64(chunk*(4+2*nq+nv))*4); err != nil {
+		return err
+	}
+	if err := e.ensureWorldMem(chunk); err != nil {
 		return err
 	}
 	if err := e.ensure(bDims, dimsSize); err != nil {

@@ -204,7 +204,7 @@ func (p *Planner) checkConfig() error {
 
 // init compiles the kernels and uploads the tables.
 func (p *Planner) init(o Options) error {
-	ev, err := NewEvaluator(Options{Device: p.dev, StepsPerDispatch: o.StepsPerDispatch, Generic: o.Generic, Workers: o.Workers})
+	ev, err := NewEvaluator(Options{Device: p.dev, StepsPerDispatch: o.StepsPerDispatch, Kernel: o.Kernel, Workers: o.Workers})
 	if err != nil {
 		return err
 	}
@@ -632,6 +632,9 @@ func (p *Planner) prepare(problems []*icem.Problem) error {
 	if err := ev.ensure(bWorld, uint64(np*nmax*(4+2*m.Nq+m.Nv))*4); err != nil {
 		return err
 	}
+	if err := ev.ensureWorldMem(np * nmax); err != nil {
+		return err
+	}
 	for _, i := range []int{bPolicy, bRecord, bStates} {
 		if err := ev.ensure(i, 16); err != nil {
 			return err
@@ -747,7 +750,7 @@ func (p *Planner) bindGroups() error {
 			p.rgroup = nil
 		}
 		for i, b := range rb {
-			if b == nil {
+			if b == nil && (i != bWorldMem || p.ev.memGroup > 0) {
 				panic("gpu: planner: rollout binding " + bindingNames[i] + " not made")
 			}
 		}

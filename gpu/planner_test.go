@@ -658,8 +658,15 @@ func TestPlannerPolicy(t *testing.T) {
 // whose actions are not finite gives the middle of the bounds throughout
 // and counts as a failure, as on the host; and a policy the kernel does not
 // run as it is (bounds other than the task's) has its rollouts made on the
-// host, exactly icem.RolloutPolicy's.
+// host, exactly icem.RolloutPolicy's. In the specialised kernel and in the
+// lean one (its world_mem bound in the planner's two rollout bind groups).
 func TestPlannerPolicyWorlds(t *testing.T) {
+	for _, k := range []Kernel{KernelSpecialized, KernelLean} {
+		t.Run(k.String(), func(t *testing.T) { plannerPolicyWorlds(t, k) })
+	}
+}
+
+func plannerPolicyWorlds(t *testing.T, kernel Kernel) {
 	const np, h = 3, 30
 	task := cheetahTask(t)
 	nu := task.Model.Nu
@@ -720,7 +727,7 @@ func TestPlannerPolicyWorlds(t *testing.T) {
 		return out, st
 	}
 
-	p := newTestPlanner(t, task, cfg, Options{Device: dev})
+	p := newTestPlanner(t, task, cfg, Options{Device: dev, Kernel: kernel})
 	good := netPolicy{randomPolicy(rng, task.ObsDim(), nu, 16)}
 	dpi, st := deviceRollouts(p, good)
 	if !p.piDevice {

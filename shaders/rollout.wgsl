@@ -175,6 +175,8 @@ var<private> cfrc_ext: array<array<f32, 6>, MAX_BODIES>; // (torque, force) per 
 var<private> contact_sq: f32;           // Σ_bodies ‖cfrc_ext‖² of the last contacts()
 var<private> nn: array<f32, 512>;       // policy ping-pong buffers, 2 × MAX_WIDTH
 var<private> param_base: u32;           // this world's task parameters in start_in
+var<private> wgi: u32;                  // the world's workgroup and lane: its place in world_mem
+var<private> wli: u32;                  // (the lean kernel, gpu/worldmem.go; unused otherwise)
 
 fn hdr(slot: u32) -> u32 { return u32(model_i[slot]); }
 fn mi(field: u32, k: u32) -> i32 { return model_i[hdr(field) + k]; }
@@ -424,7 +426,6 @@ alias V6 = array<f32, 6>;
 
 var<private> xpos: array<vec3<f32>, MAX_BODIES>;
 var<private> xquat: array<vec4<f32>, MAX_BODIES>; // (w, x, y, z)
-var<private> xmat: array<mat3x3<f32>, MAX_BODIES>;
 var<private> xipos: array<vec3<f32>, MAX_BODIES>;
 var<private> xaxis: array<vec3<f32>, MAX_DOFS>;   // per joint; njnt ≤ nv
 var<private> xanchor: array<vec3<f32>, MAX_DOFS>; // per joint
@@ -483,6 +484,11 @@ fn quat_to_mat(q: vec4<f32>) -> mat3x3<f32> {
 		vec3<f32>(2.0 * (xz + yw), 2.0 * (yz - xw), ww - xx - yy + zz));
 }
 
+// body_mat is body b's orientation matrix, computed from xquat where it is
+// needed instead of stored beside it: one orientation state per body, fewer
+// live values (the same bits: quat_to_mat of the same quaternion).
+fn body_mat(b: u32) -> mat3x3<f32> { return quat_to_mat(xquat[b]); }
+
 fn cross_motion(a: V6, b: V6) -> V6 {
 	return V6(
 		a[1] * b[2] - a[2] * b[1],
@@ -534,7 +540,7 @@ fn param_pos(k: u32) -> vec3<f32> {
 // site_pos is the world position of site s (kinematics.go); it needs body_poses.
 fn site_pos(s: u32) -> vec3<f32> {
 	let b = site_body(s);
-	return xmat[b] * mv3(H_F_SITE_POS, s) + xpos[b];
+	return body_mat(b) * mv3(H_F_SITE_POS, s) + xpos[b];
 }
 
 // body_poses is the body part of kinematics.go's kinematics: per body,
@@ -546,7 +552,6 @@ fn site_pos(s: u32) -> vec3<f32> {
 fn body_poses(nbody: u32) {
 	xpos[0] = vec3<f32>(0.0);
 	xquat[0] = vec4<f32>(1.0, 0.0, 0.0, 0.0);
-	xmat[0] = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
 	xipos[0] = vec3<f32>(0.0);
 	// DRIVER body_poses
 	for (var b = 1u; b < nbody; b++) {
@@ -581,7 +586,7 @@ fn body_begin_free(b: u32, j: u32, a: u32) {
 
 // body_begin places body b (frame pos, quat in its parent p) at its parent.
 fn body_begin(b: u32, p: u32, pos: vec3<f32>, quat: vec4<f32>) {
-	cur_pos = xmat[p] * pos + xpos[p];
+	cur_pos = body_mat(p) * pos + xpos[p];
 	cur_quat = mul_quat(xquat[p], quat);
 }
 
@@ -608,8 +613,7 @@ fn body_end(b: u32, ipos: vec3<f32>) {
 	let bq = normalize_quat(cur_quat);
 	xpos[b] = cur_pos;
 	xquat[b] = bq;
-	xmat[b] = quat_to_mat(bq);
-	xipos[b] = cur_pos + xmat[b] * ipos;
+	xipos[b] = cur_pos + quat_to_mat(bq) * ipos;
 }
 
 // com_pos is kinematics.go's comPos: the motion axis of each dof about the
@@ -630,7 +634,7 @@ fn joint_axes(j: u32, t: i32, b: u32, root: u32, da: u32) {
 		cdof[da + 1u] = V6(0.0, 0.0, 0.0, 0.0, 1.0, 0.0);
 		cdof[da + 2u] = V6(0.0, 0.0, 0.0, 0.0, 0.0, 1.0);
 		let off = o - xpos[b];
-		let r = xmat[b];
+		let r = body_mat(b);
 		let l0 = cross(r[0], off);
 		let l1 = cross(r[1], off);
 		let l2 = cross(r[2], off);
@@ -1058,16 +1062,16 @@ fn pair_geoms(pi: u32, g1: u32, g2: u32, bb1: u32, bb2: u32, n1: i32, n2: i32, r
 	pair_n2 = n2;
 	pair_o1 = xpos[rt1];
 	pair_o2 = xpos[rt2];
-	g.c1 = xmat[bb1] * p1 + xpos[bb1];
-	g.c2 = xmat[bb2] * p2 + xpos[bb2];
+	g.c1 = body_mat(bb1) * p1 + xpos[bb1];
+	g.c2 = body_mat(bb2) * p2 + xpos[bb2];
 	if (bound) {
 		// bounding-sphere test, as collide
 		let dv = g.c2 - g.c1;
 		let rb = pf[2] + g.mg;
 		g.ok = g.ok && dot(dv, dv) <= rb * rb;
 	}
-	g.r1 = xmat[bb1] * m1;
-	g.r2 = xmat[bb2] * m2;
+	g.r1 = body_mat(bb1) * m1;
+	g.r2 = body_mat(bb2) * m2;
 	g.sz1 = s1;
 	g.sz2 = s2;
 	return g;
@@ -1363,7 +1367,7 @@ fn acceleration(nv: u32, nbody: u32) {
 // aba_body adds body b's inertia (mass, rotational inertia roti about the
 // centre of mass, body frame) about its root's origin to rbi[n].
 fn aba_body(b: u32, n: u32, root: u32, mass: f32, roti: mat3x3<f32>) {
-	let r = xmat[b];
+	let r = body_mat(b);
 	let ic = r * roti * transpose(r);
 	rbi[n] = add_rigid(rbi[n], body_rigid(mass, xipos[b] - xpos[root], ic));
 }
@@ -2231,6 +2235,8 @@ fn save_qpos_before(nqb: u32) {
 fn rollout(@builtin(global_invocation_id) gid: vec3<u32>) {
 	let local = gid.x;
 	if (local >= dims_in.nworlds) { return; }
+	wgi = local / WORKGROUP_SIZE;
+	wli = local % WORKGROUP_SIZE;
 	let world = dims_in.world0 + local;
 	let p = world / dims_in.samples;
 	// DRIVER counts

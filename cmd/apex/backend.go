@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/icem"
@@ -11,6 +13,26 @@ import (
 // gpuOpener opens the GPU evaluator; backend_gpu.go sets it so that a build
 // without the GPU backend still has every other command.
 var gpuOpener func() (batchsim.Evaluator, error)
+
+// gpuKernel is the GPU rollout kernel's shape, a key of gpu.Kernels: apex
+// bench's --kernel sets it; every other command runs "auto".
+var gpuKernel = "auto"
+
+// gpuKernels lists the shapes --kernel takes; backend_gpu.go sets it.
+var gpuKernels func() []string
+
+// setGPUKernel checks and sets --kernel.
+func setGPUKernel(k string) error {
+	if gpuKernels == nil {
+		return usagef("--kernel %q: this build has no GPU backend", k)
+	}
+	ks := gpuKernels()
+	if !slices.Contains(ks, k) {
+		return usagef("--kernel %q: want one of %s", k, strings.Join(ks, ", "))
+	}
+	gpuKernel = k
+	return nil
+}
 
 // gpuProbe reports whether a hardware GPU adapter exists, and why not.
 var gpuProbe func() (string, error)

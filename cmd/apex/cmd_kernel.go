@@ -13,8 +13,8 @@ import (
 func init() {
 	register(&command{
 		name:    "kernel",
-		summary: "Write the WGSL rollout kernel the GPU backend compiles for a task (specialised to its model, or --generic), e.g. for kernelstats or naga.",
-		usage:   "kernel --task NAME [--generic] --out F.wgsl",
+		summary: "Write the WGSL rollout kernel the GPU backend compiles for a task (specialised to its model, --generic, or --kernel lean), e.g. for kernelstats or naga.",
+		usage:   "kernel --task NAME [--generic | --kernel specialized|generic|lean] --out F.wgsl",
 		run:     runKernel,
 	})
 }
@@ -22,7 +22,8 @@ func init() {
 func runKernel(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(commands["kernel"], stderr)
 	taskName := fs.String("task", "halfcheetah", "task name")
-	generic := fs.Bool("generic", false, "the model-generic kernel instead of the task's specialised one")
+	generic := fs.Bool("generic", false, "the model-generic kernel instead of the task's specialised one (--kernel generic)")
+	shape := fs.String("kernel", "specialized", "the kernel's shape: specialized, generic or lean (generic with each world's arrays in device memory)")
 	out := fs.String("out", "", "output file (- for stdout)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -34,7 +35,17 @@ func runKernel(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--task: %w", err)}
 	}
-	src, err := gpu.KernelSource(task, *generic)
+	k, ok := gpu.Kernels[*shape]
+	if !ok || k == gpu.KernelAuto {
+		return usagef("--kernel %q: want specialized, generic or lean", *shape)
+	}
+	if *generic {
+		if fs.Changed("kernel") && k != gpu.KernelGeneric {
+			return usagef("--generic and --kernel %s contradict each other", *shape)
+		}
+		k = gpu.KernelGeneric
+	}
+	src, err := gpu.KernelSource(task, k)
 	if err != nil {
 		return err
 	}

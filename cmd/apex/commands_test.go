@@ -96,8 +96,8 @@ func TestControlsWithoutLineBreaks(t *testing.T) {
 	}
 }
 
-// apex kernel writes the task's specialised WGSL kernel, refuses an
-// unknown task as a usage error.
+// apex kernel writes the task's specialised WGSL kernel or the shape
+// --kernel names, and refuses an unknown task or shape as a usage error.
 func TestKernelCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "k.wgsl")
 	if code, _, errOut := runCLI(t, "kernel", "--task", "door-hook", "--out", out); code != 0 {
@@ -109,6 +109,18 @@ func TestKernelCommand(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "kernel", "--task", "nope", "--out", out); code != 2 {
 		t.Fatalf("unknown task: exit %d", code)
+	}
+	if code, _, errOut := runCLI(t, "kernel", "--task", "door-hook", "--kernel", "lean", "--out", out); code != 0 {
+		t.Fatalf("--kernel lean: exit %d: %s", code, errOut)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "world_mem[wgi].qpos[") {
+		t.Fatalf("--kernel lean did not write the lean kernel: %v", err)
+	}
+	for _, bad := range [][]string{{"--kernel", "auto"}, {"--kernel", "fast"}, {"--generic", "--kernel", "lean"}} {
+		args := append([]string{"kernel", "--task", "door-hook", "--out", out}, bad...)
+		if code, _, errOut := runCLI(t, args...); code != 2 || !strings.Contains(errOut, "--") {
+			t.Errorf("%v: exit %d (%s), want a usage error", bad, code, errOut)
+		}
 	}
 }
 

@@ -1,0 +1,96 @@
+package gpu
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apex-robotics/apex/batchsim"
+)
+
+// wgslLayout follows WGSL's storage layout rules: vec3 aligned and strided
+// to 16 bytes, a struct rounded up to its largest alignment, array lengths
+// from constants.
+func TestWGSLLayout(t *testing.T) {
+	src := `const N: u32 = 5u;
+alias V6 = array<f32, 6>;
+struct Rigid {
+	m: f32,
+	h: vec3<f32>,
+	io0: vec3<f32>, // xx, xy, xz
+	io1: vec3<f32>,
+}
+struct Mixed {
+	a: f32,
+	b: array<vec3<f32>, N>,
+	c: V6,
+	d: mat3x3<f32>,
+	e: u32,
+}
+`
+	l := newLayout(src)
+	for _, c := range []struct {
+		typ  string
+		want uint64
+	}{
+		{"f32", 4}, {"vec3<f32>", 12}, {"array<vec3<f32>, 4>", 64}, {"V6", 24},
+		{"array<V6, 2>", 48}, {"Rigid", 64}, {"array<Rigid, 3>", 192},
+		// a 0, b 16..96, c 96..120, d 128..176, e 176..180, rounded to 16
+		{"Mixed", 192},
+		{"array<array<f32, 64>, N>", 1280},
+	} {
+		got, err := l.sizeOf(c.typ)
+		if err != nil || got != c.want {
+			t.Errorf("size of %s = %d (%v), want %d", c.typ, got, err, c.want)
+		}
+	}
+	if _, err := l.sizeOf("array<f32, M>"); err == nil || !strings.Contains(err.Error(), `"M"`) {
+		t.Errorf("unknown length: %v", err)
+	}
+}
+
+// indexWorldMem rewrites uses, nested ones included, and nothing else.
+func TestIndexWorldMem(t *testing.T) {
+	src := "a[i] = b[a[j]][2] + ab[k] + x.a[0];\n"
+	got, err := indexWorldMem(src, worldMemUse([]string{"a", "b"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "world_mem[wgi].a[i][wli] = world_mem[wgi].b[world_mem[wgi].a[j][wli]][wli][2] + ab[k] + x.a[0];\n"
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	if _, err := indexWorldMem("a[b[1]", worldMemUse([]string{"a"})); err == nil {
+		t.Fatal("an unclosed index was accepted")
+	}
+}
+
+// The lean kernel of every task passes the device's WGSL validation. (Its
+// world_mem size is checked where it runs: WebGPU refuses a binding smaller
+// than one WorldMem, and a too small size would corrupt the parity tests'
+// second workgroup.)
+func TestLeanKernelsValidate(t *testing.T) {
+	d := newTestDevice(t)
+	for _, name := range batchsim.TaskNames() {
+		task, err := batchsim.NewTask(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk, err := packTask(task)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		src, size, err := kernelSource(pk, KernelLean)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if size == 0 || size%4 != 0 {
+			t.Fatalf("%s: world_mem of %d bytes per workgroup", name, size)
+		}
+		m, err := d.CreateShaderModule(name, src)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		m.Release()
+		t.Logf("%s: world_mem %d KiB per workgroup of %d worlds", name, size/1024, kconst("WORKGROUP_SIZE"))
+	}
+}
