@@ -390,18 +390,22 @@ func (e *Evaluator) setTask(t *batchsim.Task) error {
 	if err != nil {
 		return err
 	}
+	src, memGroup, err := kernelSource(pk, e.kernel)
+	if err != nil {
+		return err
+	}
+	if lim := e.dev.Limits().MaxStorageBufferBindingSize; memGroup > lim {
+		return fmt.Errorf("gpu: task %s: one workgroup of the lean kernel needs %d bytes of world_mem, above the device's maxStorageBufferBindingSize = %d; use another kernel shape or --backend cpu",
+			t.Name, memGroup, lim)
+	}
+	e.task = nil // the model buffers change below
 	if err := e.upload(bModelI, i32bytes(pk.ints)); err != nil {
 		return err
 	}
 	if err := e.upload(bModelF, f32bytes(pk.floats)); err != nil {
 		return err
 	}
-	src, memGroup, err := kernelSource(pk, e.kernel)
-	if err != nil {
-		return err
-	}
 	e.memGroup = memGroup
-	e.task = nil
 	if err := e.compile(src); err != nil {
 		return err
 	}

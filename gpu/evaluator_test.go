@@ -287,6 +287,26 @@ func TestEvaluatorRefusesBatchAboveDeviceLimits(t *testing.T) {
 	}
 }
 
+// The lean kernel's world_mem for one workgroup must fit one binding: a
+// device whose maxStorageBufferBindingSize is smaller refuses the task,
+// naming the limit, before compiling or uploading anything.
+func TestLeanKernelRefusesSmallBinding(t *testing.T) {
+	dev := newTestDevice(t)
+	e := newTestEvaluator(t, Options{Device: dev, Kernel: KernelLean})
+	real := dev.limits
+	defer func() { dev.limits = real }()
+	dev.limits.MaxStorageBufferBindingSize = 1 << 20 // the cheetah needs 2.1 MiB per workgroup
+	up0, _ := dev.BytesMoved()
+	var r batchsim.Result
+	err := e.Evaluate(randomBatch(rand.New(rand.NewPCG(8, 4)), cheetahTask(t), 1, 4, 2), &r)
+	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferBindingSize") || !strings.Contains(err.Error(), "world_mem") {
+		t.Fatalf("err = %v, want one naming world_mem and maxStorageBufferBindingSize", err)
+	}
+	if up, _ := dev.BytesMoved(); up != up0 {
+		t.Errorf("%d bytes uploaded before the refusal", up-up0)
+	}
+}
+
 // NaN, infinite and float32-overflowing actions are refused, naming the
 // action, also in a later dispatch chunk; the evaluator keeps working.
 func TestEvaluatorRejectsNonFiniteActions(t *testing.T) {
