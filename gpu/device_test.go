@@ -3,10 +3,12 @@ package gpu
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/apex-robotics/apex/batchsim"
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
 
@@ -19,7 +21,71 @@ func TestMain(m *testing.M) {
 	if _, set := os.LookupEnv("GALLIVM_PERF"); !set {
 		os.Setenv("GALLIVM_PERF", "nopt")
 	}
-	os.Exit(m.Run())
+	go warmLean()
+	code := m.Run()
+	<-leanWarm.done
+	os.Exit(code)
+}
+
+// leanWarm compiles the cheetah's lean kernel in the background from the
+// start of the tests: lavapipe takes about 6 minutes over it on one core
+// (llvmpipe makes a loop over the lanes of every world_mem access) while
+// the other tests leave the second core mostly idle. The tests that run the
+// lean kernel wait for it (waitLean) and then find it in Mesa's on-disk
+// shader cache, instead of compiling it a second time alongside.
+var leanWarm = struct {
+	done chan struct{}
+	err  error
+}{done: make(chan struct{})}
+
+func warmLean() {
+	defer close(leanWarm.done)
+	leanWarm.err = func() error {
+		m, err := batchsim.LoadFile(filepath.Join("..", "models", "half_cheetah.xml"))
+		if err != nil {
+			return err
+		}
+		pk, err := packTask(batchsim.HalfCheetahWithModel(m))
+		if err != nil {
+			return err
+		}
+		src, _, err := kernelSource(pk, KernelLean)
+		if err != nil {
+			return err
+		}
+		d, err := NewDevice()
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if !d.Info.Software {
+			return nil // a GPU's driver compiles it in seconds
+		}
+		mod, err := d.CreateShaderModule(rolloutShader, src)
+		if err != nil {
+			return err
+		}
+		defer mod.Release()
+		p, err := d.CreateComputePipeline("rollout", mod, "rollout")
+		if err != nil {
+			return err
+		}
+		p.Release()
+		return nil
+	}()
+}
+
+// waitLean waits for the background compile of the lean kernel; a test
+// that runs the cheetah's lean kernel calls it first.
+func waitLean(tb testing.TB) {
+	tb.Helper()
+	<-leanWarm.done
+	if errors.Is(leanWarm.err, ErrNoAdapter) {
+		return // newTestDevice skips the test
+	}
+	if leanWarm.err != nil {
+		tb.Fatalf("compiling the lean kernel in the background: %v", leanWarm.err)
+	}
 }
 
 // testDevice is the device the package's tests share, so that tests

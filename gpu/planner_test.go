@@ -658,13 +658,8 @@ func TestPlannerPolicy(t *testing.T) {
 // whose actions are not finite gives the middle of the bounds throughout
 // and counts as a failure, as on the host; and a policy the kernel does not
 // run as it is (bounds other than the task's) has its rollouts made on the
-// host, exactly icem.RolloutPolicy's. In the specialised kernel and in the
-// lean one (its world_mem bound in the planner's two rollout bind groups).
-func TestPlannerPolicyWorlds(t *testing.T) {
-	for _, k := range []Kernel{KernelSpecialized, KernelLean} {
-		t.Run(k.String(), func(t *testing.T) { plannerPolicyWorlds(t, k) })
-	}
-}
+// host, exactly icem.RolloutPolicy's. (The lean kernel: TestLeanKernel.)
+func TestPlannerPolicyWorlds(t *testing.T) { plannerPolicyWorlds(t, KernelSpecialized) }
 
 func plannerPolicyWorlds(t *testing.T, kernel Kernel) {
 	const np, h = 3, 30

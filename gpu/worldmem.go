@@ -32,10 +32,6 @@ import (
 // 22.3.6 with wgpu-native v0.17.1; a scratch kernel storing a whole matrix,
 // then reading it whole or by columns).
 
-// worldMemBinding is world_mem's binding; the rollout kernel's others are
-// bModelI … bStates.
-const worldMemBinding = bWorldMem
-
 // privateArrayRE matches a module-scope private array declaration; the
 // kernel's style puts each on its own line.
 var privateArrayRE = regexp.MustCompile(`(?m)^[ \t]*var<private>\s+(\w+)\s*:\s*(array<.*>)\s*;[^\n]*$`)
@@ -58,7 +54,6 @@ func worldMemory(src string) (string, uint64, error) {
 		if strings.Contains(elem, "bool") || strings.HasPrefix(elem, "mat") {
 			return decl
 		}
-
 		names = append(names, name)
 		fields = append(fields, fmt.Sprintf("\t%s: array<array<%s, %s>, %s>,", name, elem, wg, n))
 		return "// " + name + ": in world_mem"
@@ -69,12 +64,18 @@ func worldMemory(src string) (string, uint64, error) {
 	if len(names) == 0 {
 		return "", 0, fmt.Errorf("gpu: world memory: the kernel has no private array to move")
 	}
+	// The rewrite is textual: a local or parameter of a moved array's name
+	// would have its uses rewritten too.
+	shadow := regexp.MustCompile(`\b(?:let|var)\s+(` + strings.Join(names, "|") + `)\b|[(,]\s*(` + strings.Join(names, "|") + `)\s*:`)
+	if m := shadow.FindStringSubmatch(src); m != nil {
+		return "", 0, fmt.Errorf("gpu: world memory: %q names a private array and a local or parameter; rename the local", m[0])
+	}
 	src, err = indexWorldMem(src, worldMemUse(names))
 	if err != nil {
 		return "", 0, err
 	}
 	decl := "struct WorldMem {\n" + strings.Join(fields, "\n") + "\n}\n\n" +
-		fmt.Sprintf("@group(0) @binding(%d) var<storage, read_write> world_mem: array<WorldMem>;\n", worldMemBinding)
+		fmt.Sprintf("@group(0) @binding(%d) var<storage, read_write> world_mem: array<WorldMem>;\n", bWorldMem)
 	at := strings.Index(src, "\nfn ")
 	if at < 0 {
 		return "", 0, fmt.Errorf("gpu: world memory: the kernel has no function")

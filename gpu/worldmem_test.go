@@ -62,6 +62,13 @@ func TestIndexWorldMem(t *testing.T) {
 	if _, err := indexWorldMem("a[b[1]", worldMemUse([]string{"a"})); err == nil {
 		t.Fatal("an unclosed index was accepted")
 	}
+	// A local that shadows a moved array is refused, not rewritten.
+	for _, local := range []string{"fn f() { let qacc = 1.0; }", "fn f(x: f32, qacc: f32) {}"} {
+		src := "var<private> qacc: array<f32, 4>;\n" + local + "\n"
+		if _, _, err := worldMemory(src); err == nil || !strings.Contains(err.Error(), "qacc") {
+			t.Errorf("%s: err = %v, want one naming qacc", local, err)
+		}
+	}
 }
 
 // The lean kernel of every task passes the device's WGSL validation. (Its
@@ -93,4 +100,16 @@ func TestLeanKernelsValidate(t *testing.T) {
 		m.Release()
 		t.Logf("%s: world_mem %d KiB per workgroup of %d worlds", name, size/1024, kconst("WORKGROUP_SIZE"))
 	}
+}
+
+// TestLeanKernel runs the cheetah in the lean kernel: one physics step
+// against the Go engine from states near the floor (world_mem left dirty by
+// another batch first), and the planner's policy and sample rollouts (its
+// world_mem bound in both rollout bind groups). It is the package's last
+// test file, so that lavapipe's long compile of the kernel, begun in the
+// background by TestMain, has overlapped the other tests.
+func TestLeanKernel(t *testing.T) {
+	waitLean(t)
+	t.Run("step parity", func(t *testing.T) { cheetahStepParity(t, Options{Kernel: KernelLean}) })
+	t.Run("planner policy worlds", func(t *testing.T) { plannerPolicyWorlds(t, KernelLean) })
 }

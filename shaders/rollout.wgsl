@@ -664,15 +664,15 @@ fn com_vel(nv: u32) {
 fn dof_vel(i: u32, p: i32, kind: i32, fb: u32) {
 	var vp = V6(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
 	if (p >= 0) { vp = cvel[p]; }
-	let sq = scale6(cdof[i], qvel[i]);
+	let vi = scale6(cdof[i], qvel[i]);
 	if (kind == DOF_FREE_TRANS) {
 		cacc[i] = V6();
 	} else if (kind == DOF_FREE_ROT) {
-		cacc[i] = cross_motion(cvel[fb], sq);
+		cacc[i] = cross_motion(cvel[fb], vi);
 	} else {
-		cacc[i] = cross_motion(vp, sq);
+		cacc[i] = cross_motion(vp, vi);
 	}
-	cvel[i] = add6(vp, sq);
+	cvel[i] = add6(vp, vi);
 }
 
 // body_node is the last dof moving body b (-1 for a static body) and
@@ -804,12 +804,12 @@ fn box_point(p: vec3<f32>, c: vec3<f32>, r: mat3x3<f32>, sz_: vec3<f32>) -> BoxP
 		let g = sz[k] - abs(l[k]);
 		if (g < best) { best = g; bk = k; }
 	}
-	var sg = 1.0;
-	if (l[bk] < 0.0) { sg = -1.0; }
+	var side = 1.0;
+	if (l[bk] < 0.0) { side = -1.0; }
 	var nl = vec3<f32>(0.0);
-	nl[bk] = sg;
+	nl[bk] = side;
 	var cl2 = l;
-	cl2[bk] = sg * sz[bk];
+	cl2[bk] = side * sz[bk];
 	return BoxPt(-best, r * nl, r * cl2 + c);
 }
 
