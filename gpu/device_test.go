@@ -46,8 +46,8 @@ func TestMain(m *testing.M) {
 
 // The cheetah's lean kernel is compiled by a child process (this test
 // binary with warmLeanEnv set) from the start of the tests: lavapipe takes
-// about 6 minutes over it on one core (llvmpipe makes a loop over the lanes
-// of every world_mem access) while the other tests leave the second core
+// about 6 minutes over it on one core (against under a minute for the
+// generic kernel it is rewritten from) while the other tests leave the second core
 // mostly idle; in this process wgpu would make the other tests' pipelines
 // wait for it. The tests that run the lean kernel wait for the child
 // (waitLean) and then find the kernel in Mesa's on-disk shader cache.
