@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -72,11 +71,11 @@ func compileLean() error {
 		defer os.RemoveAll(dir)
 		os.Setenv("XDG_RUNTIME_DIR", dir)
 	}
-	m, err := batchsim.LoadFile(filepath.Join("..", "models", "half_cheetah.xml"))
+	task, err := loadCheetah()
 	if err != nil {
 		return err
 	}
-	task := batchsim.HalfCheetahWithModel(m)
+	m := task.Model
 	d, err := NewDevice()
 	if errors.Is(err, ErrNoAdapter) {
 		return nil

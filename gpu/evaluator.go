@@ -137,7 +137,7 @@ const dimsSize = 48 // struct Dims: 12 × u32
 
 // NewEvaluator compiles the rollout kernel on o.Device (or a new device).
 func NewEvaluator(o Options) (*Evaluator, error) {
-	if _, ok := Kernels[o.Kernel.String()]; !ok {
+	if o.Kernel < KernelAuto || o.Kernel > KernelLean {
 		return nil, fmt.Errorf("gpu: no kernel shape %v", o.Kernel)
 	}
 	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, kernel: o.Kernel, workers: o.Workers}

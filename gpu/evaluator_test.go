@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -25,15 +24,20 @@ const gpuTol = 1e-4
 // cheetahTask loads gym's HalfCheetah from models/, failing when it is missing.
 func cheetahTask(tb testing.TB) *batchsim.Task {
 	tb.Helper()
-	path := filepath.Join("..", "models", "half_cheetah.xml")
-	if _, err := os.Stat(path); err != nil {
-		tb.Fatalf("reference model %s missing (see models/README.md): %v", path, err)
-	}
-	m, err := batchsim.LoadFile(path)
+	task, err := loadCheetah()
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("reference model missing or unreadable (see models/README.md): %v", err)
 	}
-	return batchsim.HalfCheetahWithModel(m)
+	return task
+}
+
+// loadCheetah is cheetahTask without a test (TestMain's child uses it).
+func loadCheetah() (*batchsim.Task, error) {
+	m, err := batchsim.LoadFile(filepath.Join("..", "models", "half_cheetah.xml"))
+	if err != nil {
+		return nil, err
+	}
+	return batchsim.HalfCheetahWithModel(m), nil
 }
 
 // randomPolicy is a PolicyNet with random weights of the given hidden widths.
