@@ -80,9 +80,12 @@ func stepParity(t *testing.T, e *Evaluator, b *batchsim.Batch, tol float64) (wor
 	if err := e.Evaluate(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	m := b.Task.Model
-	d := batchsim.NewData(m)
+	d := batchsim.NewData(b.Task.Model)
+	var scratch batchsim.Model
 	for p := 0; p < b.Problems; p++ {
+		// The problem's own model: the Adroit door's frame is placed per
+		// problem (Task.BodyPos), as the kernel places it.
+		m := b.Task.ModelFor(b.Params[p*b.Task.NParam:(p+1)*b.Task.NParam], &scratch)
 		batchsim.ResetData(m, d)
 		copy(d.Qpos, b.Qpos[p*m.Nq:(p+1)*m.Nq])
 		copy(d.Qvel, b.Qvel[p*m.Nv:(p+1)*m.Nv])
