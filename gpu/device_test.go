@@ -43,9 +43,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// The cheetah's lean kernel is compiled by a child process (this test
-// binary with warmLeanEnv set) from the start of the tests: lavapipe takes
-// about 6 minutes over it on one core (against under a minute for the
+// The lean kernel (on a software adapter one source for every task:
+// kernelSource) is compiled by a child process (this test binary with
+// warmLeanEnv set) from the start of the tests: lavapipe takes about 6
+// minutes over it on one core (against under a minute for the
 // generic kernel it is rewritten from) while the other tests leave the second core
 // mostly idle; in this process wgpu would make the other tests' pipelines
 // wait for it. The tests that run the lean kernel wait for the child
@@ -58,7 +59,7 @@ var leanWarm = struct {
 	stderr bytes.Buffer
 }{done: make(chan struct{})}
 
-// compileLean runs the cheetah's lean kernel once (one world, one step) on
+// compileLean runs the lean kernel once (the cheetah, one world, one step) on
 // a software adapter: lavapipe compiles a kernel at its first dispatch. A
 // GPU's driver compiles it in seconds; without an adapter there is nothing
 // to do.
@@ -99,7 +100,7 @@ func compileLean() error {
 }
 
 // waitLean waits for the background compile of the lean kernel; a test
-// that runs the cheetah's lean kernel calls it first.
+// that runs the lean kernel calls it first.
 func waitLean(tb testing.TB) {
 	tb.Helper()
 	<-leanWarm.done

@@ -39,9 +39,11 @@ type Options struct {
 type Kernel int
 
 const (
-	// KernelAuto is KernelSpecialized on a software adapter (lavapipe runs it
-	// fastest: its loops unrolled, its arrays in registers) and KernelLean on
-	// a hardware GPU (the one that fits a GPU's registers; BENCHMARKS.md).
+	// KernelAuto picks per task: KernelLean on a hardware GPU (the one that
+	// fits a GPU's registers; BENCHMARKS.md); on a software adapter
+	// KernelSpecialized (lavapipe runs it fastest: its loops unrolled, its
+	// arrays in registers) where one of its physics steps fits llvmpipe's
+	// loop limit (chunk.go), else KernelLean (the humanoid, the Adroit door).
 	KernelAuto Kernel = iota
 	// KernelSpecialized is written for the task's model: its driver loops
 	// unrolled with the model's indices as literals (specialize.go).
@@ -77,7 +79,8 @@ type Evaluator struct {
 	ownDev   bool
 	maxWorld int
 	stepsPer int
-	kernel   Kernel // never KernelAuto once NewEvaluator has its device
+	want     Kernel // the shape asked for (Options.Kernel)
+	kernel   Kernel // the shape of the current task, never KernelAuto
 	memGroup uint64 // bytes of world_mem per workgroup (KernelLean), else 0
 
 	loopModel *batchsim.Model // model of loopPhys (chunk.go's physLoops)
@@ -140,7 +143,7 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 	if o.Kernel < KernelAuto || o.Kernel > KernelLean {
 		return nil, fmt.Errorf("gpu: no kernel shape %v", o.Kernel)
 	}
-	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, kernel: o.Kernel, workers: o.Workers}
+	e := &Evaluator{dev: o.Device, maxWorld: o.MaxWorldsPerDispatch, stepsPer: o.StepsPerDispatch, want: o.Kernel, workers: o.Workers}
 	if e.workers <= 0 {
 		e.workers = runtime.GOMAXPROCS(0)
 	}
@@ -151,13 +154,20 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 		}
 		e.dev, e.ownDev = d, true
 	}
-	if e.kernel == KernelAuto {
-		e.kernel = KernelLean
-		if e.dev.Info.Software {
-			e.kernel = KernelSpecialized
-		}
-	}
 	return e, nil
+}
+
+// shapeFor is the kernel shape e runs m in (see KernelAuto).
+func (e *Evaluator) shapeFor(m *batchsim.Model) Kernel {
+	switch {
+	case e.want != KernelAuto:
+		return e.want
+	case !e.dev.Info.Software:
+		return KernelLean
+	case physicsLoopIterations(m, true) <= softwareLoopLimit:
+		return KernelSpecialized
+	}
+	return KernelLean
 }
 
 // compile replaces the kernel by one compiled from src (or the device's
@@ -390,7 +400,8 @@ func (e *Evaluator) setTask(t *batchsim.Task) error {
 	if err != nil {
 		return err
 	}
-	src, memGroup, err := kernelSource(pk, e.kernel)
+	k := e.shapeFor(t.Model)
+	src, memGroup, err := kernelSource(pk, k, e.dev.Info.Software)
 	if err != nil {
 		return err
 	}
@@ -405,7 +416,7 @@ func (e *Evaluator) setTask(t *batchsim.Task) error {
 	if err := e.upload(bModelF, f32bytes(pk.floats)); err != nil {
 		return err
 	}
-	e.memGroup = memGroup
+	e.kernel, e.memGroup = k, memGroup
 	if err := e.compile(src); err != nil {
 		return err
 	}
@@ -555,7 +566,7 @@ func (e *Evaluator) Evaluate(b *batchsim.Batch, r *batchsim.Result) error {
 	}
 	for s := 0; s < total; s++ {
 		if getF32(e.hostCost, 4*s+3) == worldCut {
-			return fmt.Errorf("gpu: %s cut rollout %d short: one of its dispatches ran more loop iterations than the device allows (llvmpipe: %d per invocation); use --backend cpu or a hardware GPU", e.dev.Info.Name, s, softwareLoopLimit)
+			return fmt.Errorf("gpu: %s cut rollout %d short: %w; use --backend cpu or a hardware GPU", e.dev.Info.Name, s, ErrLoopLimit)
 		}
 		r.Main[s] = float64(getF32(e.hostCost, 4*s))
 		r.Guide[s] = float64(getF32(e.hostCost, 4*s+1))

@@ -77,6 +77,7 @@ func TestIndexWorldMem(t *testing.T) {
 // second workgroup.)
 func TestLeanKernelsValidate(t *testing.T) {
 	d := newTestDevice(t)
+	var shared string
 	for _, name := range batchsim.TaskNames() {
 		task, err := batchsim.NewTask(name)
 		if err != nil {
@@ -86,7 +87,7 @@ func TestLeanKernelsValidate(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		src, size, err := kernelSource(pk, KernelLean)
+		src, size, err := kernelSource(pk, KernelLean, false)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -98,18 +99,47 @@ func TestLeanKernelsValidate(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		m.Release()
-		t.Logf("%s: world_mem %d KiB per workgroup of %d worlds", name, size/1024, kconst("WORKGROUP_SIZE"))
+		// A software adapter's lean kernel is one source for every task
+		// (compiled once by llvmpipe), with the kernel's maxima.
+		soft, softSize, err := kernelSource(pk, KernelLean, true)
+		if err != nil {
+			t.Fatalf("%s, software: %v", name, err)
+		}
+		if shared == "" {
+			shared = soft
+			if m, err = d.CreateShaderModule(name, soft); err != nil {
+				t.Fatalf("%s, software: %v", name, err)
+			}
+			m.Release()
+		} else if soft != shared {
+			t.Errorf("%s: a software adapter's lean kernel differs from the first task's", name)
+		}
+		if softSize < size {
+			t.Errorf("%s: world_mem of %d bytes per workgroup at the kernel's maxima, below the %d sized to the model", name, softSize, size)
+		}
+		t.Logf("%s: world_mem %d KiB per workgroup of %d worlds (software adapter: %d KiB)", name, size/1024, kconst("WORKGROUP_SIZE"), softSize/1024)
 	}
 }
 
-// TestLeanKernel runs the cheetah in the lean kernel: one physics step
+// TestLeanKernel runs the lean kernel: the cheetah's one physics step
 // against the Go engine from states near the floor (world_mem left dirty by
-// another batch first), and the planner's policy and sample rollouts (its
-// world_mem bound in both rollout bind groups). It is the package's last
-// test file, so that lavapipe's long compile of the kernel, begun in the
-// background by TestMain, has overlapped the other tests.
+// another batch first), the planner's policy and sample rollouts (its
+// world_mem bound in both rollout bind groups), and the step and rollout
+// parity of the tasks the shared evaluator runs in it (on lavapipe the
+// humanoid and the Adroit doors, on a GPU every task). It is the package's
+// last test file, so that lavapipe's long compile of the kernel (one source
+// for every task there), begun in the background by TestMain, has
+// overlapped the other tests.
 func TestLeanKernel(t *testing.T) {
 	waitLean(t)
 	t.Run("step parity", func(t *testing.T) { cheetahStepParity(t, Options{Kernel: KernelLean}) })
 	t.Run("planner policy worlds", func(t *testing.T) { plannerPolicyWorlds(t, KernelLean) })
+	lean := tasksOfShape(t, sharedEvaluator(t), true)
+	if len(lean) == 0 {
+		t.Fatal("the shared evaluator runs no task in the lean kernel")
+	}
+	for _, name := range lean {
+		t.Run(name+" step parity", func(t *testing.T) { taskStepParity(t, name) })
+		t.Run(name+" rollout parity", func(t *testing.T) { taskRolloutParity(t, name) })
+	}
 }

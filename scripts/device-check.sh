@@ -5,9 +5,9 @@
 # A GPU runs the lean kernel (gpu.KernelAuto); the rollout rows are also
 # measured in the specialised one.
 # Meant for a machine with an NVIDIA GPU (about 5 minutes, plus the parity
-# tests of every task, the Adroit door's included, which lavapipe cannot
-# run); on lavapipe QUICK=1 runs the same steps at small sizes as a smoke
-# test, without the parity tests (make test runs those it can).
+# tests of every task in the lean kernel, which lavapipe runs only for the
+# humanoid and the doors); on lavapipe QUICK=1 runs the same steps at small
+# sizes as a smoke test, without the parity tests (make test runs them).
 #
 #   scripts/device-check.sh [OUT]        (default device-check.txt)
 #

@@ -1940,11 +1940,23 @@ fn newton(nv: u32) -> bool {
 			let nz = efc_nnz[r];
 			for (var k = 0u; k < nz; k++) { sg[efc_ind[base + k]] += sd * efc_j[base + k]; }
 			if (row_zone != 0) { continue; }
+			// Four entries per iteration: this product is most of the loop
+			// iterations of a step with many dense rows (the humanoid on the
+			// floor), which llvmpipe caps (65535 per invocation, shared by
+			// all loops: gpu/chunk.go).
 			let dr = efc_d[r];
 			for (var k = 0u; k < nz; k++) {
-				let ik = efc_ind[base + k];
+				let hk = efc_ind[base + k] * nv;
 				let vk = dr * efc_j[base + k];
-				for (var l = 0u; l < nz; l++) { hmat[ik * nv + efc_ind[base + l]] += vk * efc_j[base + l]; }
+				var l = 0u;
+				for (; l + 4u <= nz; l += 4u) {
+					let b = base + l;
+					hmat[hk + efc_ind[b]] += vk * efc_j[b];
+					hmat[hk + efc_ind[b + 1u]] += vk * efc_j[b + 1u];
+					hmat[hk + efc_ind[b + 2u]] += vk * efc_j[b + 2u];
+					hmat[hk + efc_ind[b + 3u]] += vk * efc_j[b + 3u];
+				}
+				for (; l < nz; l++) { hmat[hk + efc_ind[base + l]] += vk * efc_j[base + l]; }
 			}
 		}
 		if (!cholesky(nv)) { return false; }
