@@ -8,18 +8,32 @@ import (
 
 	"github.com/apex-robotics/apex/batchsim"
 	"github.com/apex-robotics/apex/icem"
+	"github.com/spf13/pflag"
 )
 
 // gpuOpener opens the GPU evaluator; backend_gpu.go sets it so that a build
 // without the GPU backend still has every other command.
 var gpuOpener func() (batchsim.Evaluator, error)
 
-// gpuKernel is the GPU rollout kernel's shape, a key of gpu.Kernels: apex
-// bench's --kernel sets it; every other command runs "auto".
+// gpuKernel is the GPU rollout kernel's shape, a key of gpu.Kernels: the
+// --kernel flag of bench, plan and train sets it (kernelFlag).
 var gpuKernel = "auto"
 
 // gpuKernels lists the shapes --kernel takes; backend_gpu.go sets it.
 var gpuKernels func() []string
+
+// kernelFlag adds --kernel (the GPU rollout kernel's shape) to fs; the
+// returned function, called after parsing, sets it.
+func kernelFlag(fs *pflag.FlagSet) func() error {
+	k := fs.String("kernel", "auto", "GPU rollout kernel: auto (per task: lean on a GPU; on a software adapter specialized where one physics step fits its loop limit, else lean), specialized, generic or lean")
+	return func() error {
+		if *k == "auto" { // also undoes an earlier call's (in-process tests)
+			gpuKernel = "auto"
+			return nil
+		}
+		return setGPUKernel(*k)
+	}
+}
 
 // setGPUKernel checks and sets --kernel.
 func setGPUKernel(k string) error {

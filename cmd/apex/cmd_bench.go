@@ -21,7 +21,7 @@ func init() {
 	register(&command{
 		name:    "bench",
 		summary: "Measure rollout throughput per backend and batch size (physics steps/s, simulated s per wall s), beside MuJoCo.",
-		usage:   "bench [--task NAME] [--backend cpu|gpu|all] [--batch 64,256,...] [--horizon H] [--check] [--json] | bench --planner [--sizes 1x4096,64x100,...] [--steps K] [--guided=false] [--plan-on host|device|both] [--backend ...]",
+		usage:   "bench [--task NAME] [--backend cpu|gpu|all] [--batch 64,256,...] [--horizon H] [--check] [--json] | bench --planner [--sizes 1x4096,64x100,...] [--steps K] [--guided=false] [--plan-on host|device|both] [--backend ...] [--kernel auto|specialized|generic|lean]",
 		run:     runBench,
 	})
 }
@@ -68,7 +68,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	plannerSizes := fs.String("sizes", "1x4096,1x16384,1x65536,64x100", "with --planner: P problems × N samples (first CEM iteration)")
 	plannerSteps := fs.Int("steps", 3, "with --planner: planning steps measured per size")
 	guided := fs.Bool("guided", true, "with --planner: plan with a (random) policy, as APEX does: iCEMπ's warm start, policy sample and guidance cost")
-	kernel := fs.String("kernel", "auto", "GPU rollout kernel: auto (specialized on a software adapter, lean on a GPU), specialized, generic or lean")
+	setKernel := kernelFlag(fs)
 	planOn := fs.String("plan-on", "host", "with --planner: host (the CPU planner over --backend's evaluators), device (the device planner: the whole step on the GPU device) or both")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -77,10 +77,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--task: %w", err)}
 	}
-	if *kernel != "auto" {
-		if err := setGPUKernel(*kernel); err != nil {
-			return err
-		}
+	if err := setKernel(); err != nil {
+		return err
 	}
 	if *horizon < 1 || *horizon > maxBenchHorizon || *reps < 1 {
 		return usagef("--horizon %d, --reps %d: want a horizon of 1..%d and reps ≥ 1", *horizon, *reps, maxBenchHorizon)

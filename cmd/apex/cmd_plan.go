@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "plan",
 		summary: "Run the iCEM planner (or plain CEM) as the controller of whole episodes.",
-		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto|mujoco] [--plan-on host|device] [--seed S] [--save-traj F] [--profile] [--json]",
+		usage:   "plan --task NAME [--budget B] [--horizon H] [--steps T] [--episodes E] [--planner icem|cem] [--backend cpu|gpu|auto|mujoco] [--plan-on host|device] [--kernel K] [--seed S] [--save-traj F] [--profile] [--json]",
 		run:     runPlan,
 	})
 }
@@ -120,6 +120,7 @@ func runPlan(args []string, stdout, stderr io.Writer) (err error) {
 	planner := fs.String("planner", "icem", "icem, or cem for plain CEM (white noise, no memory)")
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto; mujoco (MuJoCo 2.2.2 as a reference) in a build with -tags mujoco")
 	planOn := fs.String("plan-on", "host", "where the planner runs: host (the CPU; rollouts on --backend) or device (the whole planning step on the GPU device, rollouts included)")
+	setKernel := kernelFlag(fs)
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "random seed (reset and planner)")
 	saveTraj := fs.String("save-traj", "", "write the (last) episode as a .traj file, written atomically")
@@ -127,6 +128,9 @@ func runPlan(args []string, stdout, stderr io.Writer) (err error) {
 	profile := fs.Bool("profile", false, "print per episode where a planning step's time goes (evaluator vs host) and the bytes moved, on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the episodes (pprof format) to this file, written atomically")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := setKernel(); err != nil {
 		return err
 	}
 	task, err := batchsim.NewTask(*taskName)

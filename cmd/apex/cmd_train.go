@@ -24,8 +24,8 @@ func init() {
 		name:    "train",
 		summary: "Extract a policy from the iCEMπ planner with APEX (or a baseline / ablation) into a run folder.",
 		usage: "train --task NAME [--method apex|icem-bc|icem-dagger|icempi-gps] [--ablation lambda-fixed|no-dagger|no-warmstart|no-policy-samples] " +
-			"[--iterations N] [--budget B] [--episode-len T] [--train-steps S] [--relabel memory|fresh] [--label best|elite-mean] [--backend cpu|gpu|auto] [--plan-on host|device] [--seed S] [--out DIR] [--force] [--json]\n" +
-			"       apex train --resume DIR [--iterations N] [--backend cpu|gpu|auto] [--json]",
+			"[--iterations N] [--budget B] [--episode-len T] [--train-steps S] [--relabel memory|fresh] [--label best|elite-mean] [--backend cpu|gpu|auto] [--plan-on host|device] [--kernel K] [--seed S] [--out DIR] [--force] [--json]\n" +
+			"       apex train --resume DIR [--iterations N] [--backend cpu|gpu|auto] [--kernel K] [--json]",
 		run: runTrain,
 	})
 }
@@ -60,6 +60,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	label := fs.String("label", apex.LabelBest, "DAgger label: best (first action of the executed sample, the paper's) or elite-mean (mean first action of the final elites)")
 	backend := fs.String("backend", "auto", "rollout backend: cpu, gpu or auto")
 	planOn := fs.String("plan-on", apex.PlanOnHost, "where the planner runs: host (the CPU; rollouts on --backend) or device (the whole planning step on the GPU device, float32; --backend gpu or auto); the run keeps it on --resume")
+	setKernel := kernelFlag(fs)
 	workers := fs.Int("workers", 0, "CPU workers (default: one per core)")
 	seed := fs.Uint64("seed", 1, "run seed; every random stream derives from it")
 	out := fs.String("out", "", "run folder (default runs/TASK-METHOD[-ABLATION]-sSEED)")
@@ -67,6 +68,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	resume := fs.String("resume", "", "continue the run in this folder from its last complete iteration")
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := setKernel(); err != nil {
 		return err
 	}
 	if *workers < 0 || *workers > maxWorkers {

@@ -126,6 +126,32 @@ func TestKernelCommand(t *testing.T) {
 	}
 }
 
+// plan and train take --kernel: an unknown shape is a usage error, and the
+// shape reaches the GPU evaluator (on a software adapter the specialised
+// kernel refuses the Adroit door, which auto runs in the lean one, with
+// the loop limit named).
+func TestPlanTrainKernelFlag(t *testing.T) {
+	for _, cmd := range [][]string{{"plan", "--steps", "1"}, {"train", "--out", filepath.Join(t.TempDir(), "run")}} {
+		args := append(cmd, "--kernel", "fast")
+		if code, _, errOut := runCLI(t, args...); code != 2 || !strings.Contains(errOut, "--kernel \"fast\"") {
+			t.Errorf("%v: exit %d (%s), want a usage error naming --kernel", args, code, errOut)
+		}
+	}
+	if _, err := gpu.Available(); !errors.Is(err, gpu.ErrSoftwareOnly) {
+		return // a hardware GPU runs the door in every shape; no adapter: nothing to reach
+	}
+	code, _, errOut := runCLI(t, "plan", "--task", "door", "--backend", "gpu", "--kernel", "specialized", "--steps", "1", "--budget", "20", "--horizon", "2")
+	if code == 0 || !strings.Contains(errOut, "specialized kernel") || !strings.Contains(errOut, "loop iterations") {
+		t.Errorf("plan --kernel specialized on the door: exit %d, %q, want the loop limit named", code, errOut)
+	}
+	if gpuKernel != "specialized" {
+		t.Errorf("after --kernel specialized the GPU opener has %q", gpuKernel)
+	}
+	if code, _, _ := runCLI(t, "plan", "--steps", "1", "--budget", "20", "--horizon", "2", "--backend", "cpu"); code != 0 || gpuKernel != "auto" {
+		t.Errorf("plan without --kernel after one with it: exit %d, kernel %q, want auto", code, gpuKernel)
+	}
+}
+
 // bench --planner measures whole planning steps: samples per step as the
 // budget says, the host and evaluator seconds adding up to the step's.
 func TestBenchPlanner(t *testing.T) {
