@@ -60,10 +60,15 @@ const (
 var Kernels = map[string]Kernel{"auto": KernelAuto, "specialized": KernelSpecialized, "generic": KernelGeneric, "lean": KernelLean}
 
 func (k Kernel) String() string {
-	for n, v := range Kernels {
-		if v == k {
-			return n
-		}
+	switch k {
+	case KernelAuto:
+		return "auto"
+	case KernelSpecialized:
+		return "specialized"
+	case KernelGeneric:
+		return "generic"
+	case KernelLean:
+		return "lean"
 	}
 	return fmt.Sprintf("Kernel(%d)", int(k))
 }
@@ -252,11 +257,15 @@ func (e *Evaluator) SetPolicy(p *batchsim.PolicyNet) error {
 	return nil
 }
 
+// usageOf is binding i's buffer usage: uploaded inputs, read-back outputs,
+// and world_mem, which only the kernel touches.
 func usageOf(i int) wgpu.BufferUsage {
 	switch {
 	case i == bDims:
 		return wgpu.BufferUsage_Uniform | wgpu.BufferUsage_CopyDst
-	case i >= bWorld && i != bWorldMem:
+	case i == bWorldMem:
+		return wgpu.BufferUsage_Storage
+	case i >= bWorld:
 		return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopySrc
 	}
 	return wgpu.BufferUsage_Storage | wgpu.BufferUsage_CopyDst

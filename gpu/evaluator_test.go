@@ -409,3 +409,15 @@ func TestPackActionsAndReuse(t *testing.T) {
 		t.Errorf("host time %v after %d calls", e.HostTime(), calls+1)
 	}
 }
+
+// TestKernelNames: each shape's String is the name --kernel takes for it.
+func TestKernelNames(t *testing.T) {
+	for name, k := range Kernels {
+		if k.String() != name {
+			t.Errorf("Kernels[%q].String() = %q", name, k.String())
+		}
+	}
+	if len(Kernels) != int(KernelLean)+1 {
+		t.Errorf("Kernels names %d shapes, want %d", len(Kernels), int(KernelLean)+1)
+	}
+}
