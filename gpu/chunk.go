@@ -172,9 +172,10 @@ const (
 // the worst case, far above typical steps, so it does not refuse; a step
 // that does not fit is caught by the kernel's probe and Evaluate returns
 // ErrLoopLimit instead of costs. Measured on lavapipe (TestLeanKernel's
-// states): every Adroit door step ran; humanoid steps with above about 80
-// rows and 7 Newton iterations (from poses pushed into the floor) did not,
-// where random rollouts from its reset reach 31 rows.
+// states): every Adroit door step ran; the humanoid's steps of 86–105
+// rows at 7–8 Newton iterations (poses pressed into the floor) did not,
+// where random rollouts from its reset reach 31 rows; and planning the door
+// there stops at its first evaluation (BENCHMARKS.md).
 func (e *Evaluator) CheckTask(t *batchsim.Task) error {
 	if !e.dev.Info.Software || e.shapeFor(t.Model) == KernelLean {
 		return nil
