@@ -54,8 +54,8 @@ run() { echo "\$ $*"; "$@" || { echo "FAILED (exit $?): $*"; fail=1; }; echo; }
     run "$APEX" plan --task halfcheetah --budget 100 --steps 10 --backend gpu --plan-on device --profile
   fi
   if [ "$PART" != figures ] && [ "${QUICK:-0}" != 1 ]; then
-    echo "== parity of every task's kernel with the Go engine on this device (one step, a short rollout; the cheetah in every kernel shape)"
-    parity='^(TestTaskStepParity|TestTaskRolloutParity|TestStepParity)$'
+    echo "== parity of every task's kernel with the Go engine on this device (one step, a short rollout; the cheetah in every kernel shape; a GPU runs every task in the lean kernel: TestLeanKernel)"
+    parity='^(TestTaskStepParity|TestTaskRolloutParity|TestStepParity|TestLeanKernel)$'
     if [ -x bin/gpu.test ]; then run timeout 540 env -C gpu ../bin/gpu.test -test.count=1 -test.v -test.run "$parity"
     else run timeout 540 go test -count=1 -v -run "$parity" ./gpu; fi
     echo "== the Adroit door planned on this device (budget 45, 5 steps)"
