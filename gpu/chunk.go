@@ -131,14 +131,34 @@ func (e *Evaluator) stepsPerDispatch(t *batchsim.Task) int {
 	return min(max((loopBudget-ctl)/phys, 1), t.FrameSkip)
 }
 
-// physLoops is physicsLoopIterations for m in the shape e runs it, computed
-// once per model (it builds a batchsim.Data): Evaluate asks for it on every
-// call.
+// physLoops is physicsLoopIterations for m in the shape e runs it.
 func (e *Evaluator) physLoops(m *batchsim.Model) int {
-	if e.loopModel != m {
-		e.loopModel, e.loopPhys = m, physicsLoopIterations(m, e.shapeFor(m) == KernelSpecialized)
+	_, n := e.shape(m)
+	return n
+}
+
+// shape returns the kernel shape e runs m in (see KernelAuto) and
+// physicsLoopIterations for it, computed once per model (each estimate
+// builds a batchsim.Data): Evaluate asks for them on every call.
+func (e *Evaluator) shape(m *batchsim.Model) (Kernel, int) {
+	if e.loopModel == m {
+		return e.loopShape, e.loopPhys
 	}
-	return e.loopPhys
+	k, n := e.want, -1
+	if k == KernelAuto {
+		k = KernelLean
+		if e.dev.Info.Software {
+			// The specialised kernel where its step fits llvmpipe's limit.
+			if n = physicsLoopIterations(m, true); n <= softwareLoopLimit {
+				k = KernelSpecialized
+			}
+		}
+	}
+	if n < 0 || k != KernelSpecialized {
+		n = physicsLoopIterations(m, k == KernelSpecialized)
+	}
+	e.loopModel, e.loopShape, e.loopPhys = m, k, n
+	return k, n
 }
 
 // softwareLoopLimit is llvmpipe's per-invocation loop-iteration limit
@@ -174,15 +194,17 @@ const (
 // ErrLoopLimit instead of costs. Measured on lavapipe (TestLeanKernel's
 // states): every Adroit door step ran; the humanoid's steps of 86–105
 // rows at 7–8 Newton iterations (poses pressed into the floor) did not,
-// where random rollouts from its reset reach 31 rows; and planning the door
+// where the heaviest step of a random rollout from its reset had rows ×
+// iterations of 120–144 (the door's: up to 567); and planning the door
 // there stops at its first evaluation (BENCHMARKS.md).
 func (e *Evaluator) CheckTask(t *batchsim.Task) error {
-	if !e.dev.Info.Software || e.shapeFor(t.Model) == KernelLean {
+	k, n := e.shape(t.Model)
+	if !e.dev.Info.Software || k == KernelLean {
 		return nil
 	}
-	if n := e.physLoops(t.Model); n > softwareLoopLimit {
+	if n > softwareLoopLimit {
 		return fmt.Errorf("gpu: task %s: one physics step may run about %d loop iterations, above the %d a software adapter (%s) runs in one dispatch in the %s kernel; use the lean kernel, --backend cpu or a hardware GPU",
-			t.Name, n, softwareLoopLimit, e.dev.Info.Name, e.shapeFor(t.Model))
+			t.Name, n, softwareLoopLimit, e.dev.Info.Name, k)
 	}
 	return nil
 }

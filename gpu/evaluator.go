@@ -88,7 +88,8 @@ type Evaluator struct {
 	kernel   Kernel // the shape of the current task, never KernelAuto
 	memGroup uint64 // bytes of world_mem per workgroup (KernelLean), else 0
 
-	loopModel *batchsim.Model // model of loopPhys (chunk.go's physLoops)
+	loopModel *batchsim.Model // model of loopShape and loopPhys (chunk.go's shape)
+	loopShape Kernel
 	loopPhys  int
 
 	pipeline   *wgpu.ComputePipeline // held in the device's kernel cache
@@ -164,15 +165,8 @@ func NewEvaluator(o Options) (*Evaluator, error) {
 
 // shapeFor is the kernel shape e runs m in (see KernelAuto).
 func (e *Evaluator) shapeFor(m *batchsim.Model) Kernel {
-	switch {
-	case e.want != KernelAuto:
-		return e.want
-	case !e.dev.Info.Software:
-		return KernelLean
-	case physicsLoopIterations(m, true) <= softwareLoopLimit:
-		return KernelSpecialized
-	}
-	return KernelLean
+	k, _ := e.shape(m)
+	return k
 }
 
 // compile replaces the kernel by one compiled from src (or the device's

@@ -81,12 +81,7 @@ func reverseRows(x []float64, n int) []float64 {
 // as does any on a hardware GPU.
 func stepParity(t *testing.T, e *Evaluator, b *batchsim.Batch, tol float64) (worst float64, touching, cut int) {
 	t.Helper()
-	r, cutState := evaluateUncut(t, e, b)
-	for _, c := range cutState {
-		if c {
-			cut++
-		}
-	}
+	r, cutState, cut := evaluateUncut(t, e, b)
 	if cut > b.Problems/4 {
 		t.Errorf("%d of %d states cut short by %s's loop limit: too few compared", cut, b.Problems, e.dev.Info.Name)
 	}
@@ -129,14 +124,14 @@ func stepParity(t *testing.T, e *Evaluator, b *batchsim.Batch, tol float64) (wor
 
 // evaluateUncut evaluates b on e. Where e is a software adapter and the
 // batch was cut short (ErrLoopLimit), it evaluates each problem alone
-// instead: a cut problem's costs are NaN and its recorded states nil, and
-// cut says which problems were.
-func evaluateUncut(t *testing.T, e *Evaluator, b *batchsim.Batch) (r batchsim.Result, cut []bool) {
+// instead: a cut problem's costs are NaN and its recorded states nil, cut
+// says which problems were and ncut how many.
+func evaluateUncut(t *testing.T, e *Evaluator, b *batchsim.Batch) (r batchsim.Result, cut []bool, ncut int) {
 	t.Helper()
 	cut = make([]bool, b.Problems)
 	err := e.Evaluate(b, &r)
 	if err == nil {
-		return r, cut
+		return r, cut, 0
 	}
 	if !errors.Is(err, ErrLoopLimit) || !e.dev.Info.Software {
 		t.Fatal(err)
@@ -160,6 +155,7 @@ func evaluateUncut(t *testing.T, e *Evaluator, b *batchsim.Batch) (r batchsim.Re
 			t.Fatal(err)
 		}
 		if cut[p] = err != nil; cut[p] {
+			ncut++
 			nan := math.NaN()
 			r1.Main, r1.Guide, r1.Norm = slices.Repeat([]float64{nan}, S), slices.Repeat([]float64{nan}, S), slices.Repeat([]float64{nan}, S)
 			r1.States = make([][]float64, len(one.Record))
@@ -167,7 +163,7 @@ func evaluateUncut(t *testing.T, e *Evaluator, b *batchsim.Batch) (r batchsim.Re
 		r.Main, r.Guide, r.Norm = append(r.Main, r1.Main...), append(r.Guide, r1.Guide...), append(r.Norm, r1.Norm...)
 		r.States = append(r.States, r1.States...)
 	}
-	return r, cut
+	return r, cut, ncut
 }
 
 // airBatch starts the cheetah high enough to stay clear of the floor for
