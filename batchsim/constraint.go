@@ -534,6 +534,10 @@ func (e *efcRows) dotRow(r, nv int, v []float64) float64 {
 func (e *efcRows) crba(m *Model, d *Data) {
 	nv := m.Nv
 	s := &d.scratch
+	if s.planar {
+		e.crbaPlanar(m, d)
+		return
+	}
 	ic := s.rigid
 	for i := nv - 1; i >= 0; i-- {
 		if p := m.DofParentID[i]; p >= 0 {

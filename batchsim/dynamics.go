@@ -73,6 +73,10 @@ func fwdActuation(m *Model, d *Data) {
 // comVel, fwdActuation and the external link forces s.fext.
 func fwdAcceleration(m *Model, d *Data) {
 	s := &d.scratch
+	if s.planar {
+		fwdAccelerationPlanar(m, d)
+		return
+	}
 	nv := m.Nv
 	// Rigid-body inertias of the links and their bias forces v ×f I·v − f_ext.
 	linkInertias(m, d, s.rigid)
@@ -145,6 +149,10 @@ func fwdAcceleration(m *Model, d *Data) {
 // ia (linkInertias); qfrc − c is then M·a0.
 func biasForces(m *Model, d *Data, ia []rigidInertia, dst []float64) {
 	s := &d.scratch
+	if s.planar {
+		biasForcesPlanar(m, d, ia, dst)
+		return
+	}
 	nv := m.Nv
 	aw := [6]float64{0, 0, 0, -m.Opt.Gravity[0], -m.Opt.Gravity[1], -m.Opt.Gravity[2]}
 	for i := 0; i < nv; i++ {

@@ -57,6 +57,11 @@ type scratch struct {
 	acc       [][6]float64   // spatial acceleration of the dof's link (nv)
 
 	efc efcRows // soft constraints (constraint.go)
+
+	// planar: the model moves in the xz-plane and the spatial algebra runs
+	// on in-plane components (planar.go).
+	planar bool
+	pl     planarScratch
 }
 
 // NewData allocates the state and scratch space of one world for m and
@@ -101,6 +106,9 @@ func NewData(m *Model) *Data {
 	s.dinv = make([]float64, nv)
 	s.uf = make([]float64, nv)
 	s.acc = make([][6]float64, nv)
+	if s.planar = planarModel(m); s.planar {
+		s.pl.alloc(nv)
+	}
 
 	s.bodyNode[0], s.treeRoot[0] = -1, 0
 	d.Xquat[0] = Quat{1, 0, 0, 0}
@@ -371,6 +379,10 @@ func integrate(m *Model, d *Data, h float64) {
 // the bodies it moves) about its tree's reference point, world axes.
 func linkInertias(m *Model, d *Data, ia []rigidInertia) {
 	s := &d.scratch
+	if s.planar {
+		linkInertiasPlanar(m, d, ia)
+		return
+	}
 	clear(ia)
 	for b := 1; b < m.Nbody; b++ {
 		n := s.bodyNode[b]

@@ -23,6 +23,10 @@ package batchsim
 // per-dof motion subspaces cdof about each tree's reference point.
 func kinematics(m *Model, d *Data) {
 	s := &d.scratch
+	if s.planar {
+		kinematicsPlanar(m, d)
+		return
+	}
 	qpos := d.Qpos
 	for b := 1; b < m.Nbody; b++ {
 		p := m.BodyParentID[b]
@@ -135,6 +139,10 @@ func comPos(m *Model, d *Data) {
 // velocity after its translation, and its translation axes are constant.
 func comVel(m *Model, d *Data) {
 	s := &d.scratch
+	if s.planar {
+		comVelPlanar(m, d)
+		return
+	}
 	qvel := d.Qvel
 	for i := 0; i < m.Nv; i++ {
 		var vp [6]float64
