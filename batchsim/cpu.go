@@ -13,6 +13,7 @@ import (
 // sample is independent, so results do not depend on the number of workers.
 type CPU struct {
 	workers int
+	pin     []int // the CPU of each worker, nil when not pinned (pin_linux.go)
 	policy  *PolicyNet
 	scratch []*cpuWorker // one per worker, reused across calls
 }
@@ -20,12 +21,18 @@ type CPU struct {
 var _ Evaluator = (*CPU)(nil)
 
 // NewCPU returns a CPU evaluator with the given number of workers; 0 means
-// one per core.
+// one per core. When there are as many workers as CPUs the process may use
+// (two or more), each worker runs on its own CPU during Evaluate; with fewer
+// the operating system places them, so that other processes keep theirs.
 func NewCPU(workers int) *CPU {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &CPU{workers: workers}
+	c := &CPU{workers: workers}
+	if cpus := allowedCPUs(); workers > 1 && len(cpus) == workers {
+		c.pin = cpus
+	}
+	return c
 }
 
 // cpuWorker is one worker's scratch: a world and the buffers of a rollout.
@@ -103,6 +110,9 @@ func (c *CPU) Evaluate(b *Batch, r *Result) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if c.pin != nil {
+				defer pinThread(c.pin[wi])()
+			}
 			for {
 				s0 := int(next.Add(chunk)) - chunk
 				if s0 >= total {
