@@ -52,25 +52,52 @@ func planarModel(m *Model) bool {
 	return true
 }
 
-// planarQuat is a rotation about y as the (w, y) of its quaternion.
-type planarQuat [2]float64
+// The values below are structs, not arrays: Go keeps a struct of up to
+// four numbers in registers, an array of more than one in memory.
+
+// planarQuat is a rotation about y as the w and y of its quaternion.
+type planarQuat struct{ w, y float64 }
 
 // mul returns a⊗b (mulQuat without the zero terms).
 func (a planarQuat) mul(b planarQuat) planarQuat {
-	return planarQuat{a[0]*b[0] - a[1]*b[1], a[0]*b[1] + a[1]*b[0]}
+	return planarQuat{a.w*b.w - a.y*b.y, a.w*b.y + a.y*b.w}
 }
 
-// mat writes the rotation matrix of q (quatToMat without the zero terms).
-func (q planarQuat) mat(r *[9]float64) {
-	ww, yy, yw := q[0]*q[0], q[1]*q[1], q[1]*q[0]
-	*r = [9]float64{ww - yy, 0, 2 * yw, 0, ww + yy, 0, 2 * -yw, 0, ww - yy}
+// planarRot is the rotation matrix of a planarQuat,
+//
+//	[ c   0   s ]
+//	[ 0   yy  0 ]
+//	[ −s  0   c ]
+//
+// with yy = w² + y², which quatToMat leaves at 1 only to rounding.
+type planarRot struct{ c, s, yy float64 }
+
+// rot is quatToMat without the zero terms.
+func (q planarQuat) rot() planarRot {
+	ww, yy, yw := q.w*q.w, q.y*q.y, q.y*q.w
+	return planarRot{ww - yy, 2 * yw, ww + yy}
 }
 
-// mulPlanarMatVec returns R·v for R = planarQuat.mat (mulMatVec without the
-// zero terms).
-func mulPlanarMatVec(r *[9]float64, v *Vec3) Vec3 {
-	return Vec3{r[0]*v[0] + r[2]*v[2], r[4] * v[1], r[6]*v[0] + r[8]*v[2]}
+// rotOf reads a planar body's rotation from its matrix.
+func rotOf(r *[9]float64) planarRot { return planarRot{r[0], r[2], r[4]} }
+
+// mat writes r as a row-major matrix (quatToMat's: r6 = 2·(−yw) = −s).
+func (r planarRot) mat(dst *[9]float64) {
+	*dst = [9]float64{r.c, 0, r.s, 0, r.yy, 0, -r.s, 0, r.c}
 }
+
+// point is a position or a direction in registers.
+type point struct{ x, y, z float64 }
+
+func (a point) vec() Vec3 { return Vec3{a.x, a.y, a.z} }
+
+// apply returns R·v (mulMatVec without the zero terms).
+func (r planarRot) apply(v *Vec3) point {
+	return point{r.c*v[0] + r.s*v[2], r.yy * v[1], -r.s*v[0] + r.c*v[2]}
+}
+
+// add returns a + b in add3's order.
+func (a point) add(b *Vec3) point { return point{a.x + b[0], a.y + b[1], a.z + b[2]} }
 
 // kinematicsPlanar is kinematics for a planar model.
 func kinematicsPlanar(m *Model, d *Data) {
@@ -78,56 +105,48 @@ func kinematicsPlanar(m *Model, d *Data) {
 	qpos := d.Qpos
 	for b := 1; b < m.Nbody; b++ {
 		p := m.BodyParentID[b]
-		xpos := mulPlanarMatVec(&s.xmat[p], &m.BodyPos[b])
-		xpos = add3(&xpos, &d.Xpos[p])
+		xpos := rotOf(&s.xmat[p]).apply(&m.BodyPos[b]).add(&d.Xpos[p])
 		pq, bq := &d.Xquat[p], &m.BodyQuat[b]
 		xquat := planarQuat{pq[0], pq[2]}.mul(planarQuat{bq[0], bq[2]})
-		var r [9]float64
 		for j := m.BodyJntAdr[b]; j < m.BodyJntAdr[b]+m.BodyJntNum[b]; j++ {
 			ja, jp := &m.JntAxis[j], &m.JntPos[j]
 			offset := *jp != (Vec3{})
-			var axis Vec3
-			if offset || m.JntType[j] == JointSlide {
-				xquat.mat(&r)
-				axis = mulPlanarMatVec(&r, ja)
-			} else {
-				// a hinge about y through the body origin needs only R's yy
-				axis = Vec3{0, (xquat[0]*xquat[0] + xquat[1]*xquat[1]) * ja[1], 0}
-			}
+			r := xquat.rot()
+			axis := r.apply(ja)
 			anchor := xpos // R·0 + xpos
 			if offset {
-				anchor = mulPlanarMatVec(&r, jp)
-				anchor = add3(&anchor, &xpos)
+				v := r.apply(jp)
+				anchor = point{v.x + xpos.x, v.y + xpos.y, v.z + xpos.z}
 			}
-			s.xaxis[j] = axis
-			s.xanchor[j] = anchor
+			s.xaxis[j] = axis.vec()
+			s.xanchor[j] = anchor.vec()
 			a := m.JntQposAdr[j]
 			if m.JntType[j] == JointSlide {
-				xpos = addScl3(&xpos, &axis, qpos[a]-m.Qpos0[a])
+				t := qpos[a] - m.Qpos0[a]
+				xpos = point{xpos.x + t*axis.x, xpos.y + t*axis.y, xpos.z + t*axis.z}
 				continue
 			}
-			ql := axisAngleQuat(ja, qpos[a]-m.Qpos0[a])
-			xquat = xquat.mul(planarQuat{ql[0], ql[2]})
+			sn, cs := math.Sincos((qpos[a] - m.Qpos0[a]) / 2)
+			xquat = xquat.mul(planarQuat{cs, ja[1] * sn})
 			if offset {
-				xquat.mat(&r)
-				v := mulPlanarMatVec(&r, jp)
-				xpos = sub3(&anchor, &v)
+				v := xquat.rot().apply(jp)
+				xpos = point{anchor.x - v.x, anchor.y - v.y, anchor.z - v.z}
 			}
 		}
 		// normalizeQuat
-		if n := math.Sqrt(xquat[0]*xquat[0] + xquat[1]*xquat[1]); n < 1e-15 {
+		if n := math.Sqrt(xquat.w*xquat.w + xquat.y*xquat.y); n < 1e-15 {
 			xquat = planarQuat{1, 0}
 		} else if n != 1 {
 			sc := 1 / n
-			xquat[0] *= sc
-			xquat[1] *= sc
+			xquat.w *= sc
+			xquat.y *= sc
 		}
-		d.Xpos[b] = xpos
-		d.Xquat[b] = Quat{xquat[0], 0, xquat[1], 0}
-		xm := &s.xmat[b]
-		xquat.mat(xm)
-		ip := mulPlanarMatVec(xm, &m.BodyIpos[b])
-		d.Xipos[b] = add3(&xpos, &ip)
+		r := xquat.rot()
+		d.Xpos[b] = xpos.vec()
+		d.Xquat[b] = Quat{xquat.w, 0, xquat.y, 0}
+		r.mat(&s.xmat[b])
+		ip := r.apply(&m.BodyIpos[b])
+		d.Xipos[b] = Vec3{xpos.x + ip.x, xpos.y + ip.y, xpos.z + ip.z}
 	}
 	for g := 0; g < m.Ngeom; g++ {
 		b := m.GeomBodyID[g]
@@ -135,19 +154,18 @@ func kinematicsPlanar(m *Model, d *Data) {
 			d.GeomXpos[g], d.GeomXmat[g] = m.GeomPos[g], s.geomMat[g]
 			continue
 		}
-		a, c := &s.xmat[b], &s.geomMat[g]
-		gp := mulPlanarMatVec(a, &m.GeomPos[g])
-		d.GeomXpos[g] = add3(&d.Xpos[b], &gp)
+		r, c := rotOf(&s.xmat[b]), &s.geomMat[g]
+		d.GeomXpos[g] = r.apply(&m.GeomPos[g]).add(&d.Xpos[b]).vec()
+		// mulMat without the zero terms
 		d.GeomXmat[g] = [9]float64{
-			a[0]*c[0] + a[2]*c[6], a[0]*c[1] + a[2]*c[7], a[0]*c[2] + a[2]*c[8],
-			a[4] * c[3], a[4] * c[4], a[4] * c[5],
-			a[6]*c[0] + a[8]*c[6], a[6]*c[1] + a[8]*c[7], a[6]*c[2] + a[8]*c[8],
+			r.c*c[0] + r.s*c[6], r.c*c[1] + r.s*c[7], r.c*c[2] + r.s*c[8],
+			r.yy * c[3], r.yy * c[4], r.yy * c[5],
+			-r.s*c[0] + r.c*c[6], -r.s*c[1] + r.c*c[7], -r.s*c[2] + r.c*c[8],
 		}
 	}
 	for i := 0; i < m.Nsite; i++ {
 		b := m.SiteBodyID[i]
-		sp := mulPlanarMatVec(&s.xmat[b], &m.SitePos[i])
-		d.SiteXpos[i] = add3(&d.Xpos[b], &sp)
+		d.SiteXpos[i] = rotOf(&s.xmat[b]).apply(&m.SitePos[i]).add(&d.Xpos[b]).vec()
 	}
 }
 
@@ -155,18 +173,17 @@ func kinematicsPlanar(m *Model, d *Data) {
 // slide, and v ×ₘ S has only the components 3 and 5.
 func comVelPlanar(m *Model, d *Data) {
 	s := &d.scratch
+	var w0, x0, z0 float64 // the parent link's velocity
 	for i := 0; i < m.Nv; i++ {
-		var vp [6]float64
+		w0, x0, z0 = 0, 0, 0
 		if p := m.DofParentID[i]; p >= 0 {
-			vp = s.cvel[p]
+			vp := &s.cvel[p]
+			w0, x0, z0 = vp[1], vp[3], vp[5]
 		}
 		c, q := &s.cdof[i], d.Qvel[i]
 		w, x, z := c[1]*q, c[3]*q, c[5]*q
-		s.cacc[i] = [6]float64{3: vp[1]*z - vp[5]*w, 5: vp[3]*w - vp[1]*x}
-		vp[1] += w
-		vp[3] += x
-		vp[5] += z
-		s.cvel[i] = vp
+		s.cacc[i] = [6]float64{3: w0*z - z0*w, 5: x0*w - w0*x}
+		s.cvel[i] = [6]float64{1: w0 + w, 3: x0 + x, 5: z0 + z}
 	}
 }
 
@@ -183,51 +200,50 @@ func linkInertiasPlanar(m *Model, d *Data, ia []rigidInertia) {
 		}
 		r4 := s.xmat[b][4]
 		iyy := r4 * s.bodyRotI[b][4] * r4
-		c := sub3(&d.Xipos[b], &d.Xpos[s.treeRoot[b]])
+		xi, xr := &d.Xipos[b], &d.Xpos[s.treeRoot[b]]
+		cx, cz := xi[0]-xr[0], xi[2]-xr[2]
 		mass := m.BodyMass[b]
-		mx, mz := mass*c[0], mass*c[2]
+		mx, mz := mass*cx, mass*cz
 		a := &ia[n]
 		a[0] += mass
 		a[1] += mx
 		a[3] += mz
-		a[5] += iyy + mx*c[0] + mz*c[2]
+		a[5] += iyy + mx*cx + mz*cz
 	}
 }
 
 // planarVec is a motion or force vector's in-plane components: (ω_y; v_x,
 // v_z) or (n_y; f_x, f_z).
-type planarVec [3]float64
+type planarVec struct{ w, x, z float64 }
 
 func inPlane(v *[6]float64) planarVec { return planarVec{v[1], v[3], v[5]} }
 
-func (a planarVec) dot(b planarVec) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
+// dot sums in dot6's order.
+func (a planarVec) dot(b planarVec) float64 { return a.w*b.w + a.x*b.x + a.z*b.z }
 
 // rigidMulPlanar is rigidInertia.mulMotion's in-plane components for an
 // in-plane motion.
 func rigidMulPlanar(a *rigidInertia, v planarVec) planarVec {
 	m, hx, hz, iyy := a[0], a[1], a[3], a[5]
-	return planarVec{iyy*v[0] + hz*v[1] - hx*v[2], m*v[1] + hz*v[0], m*v[2] - hx*v[0]}
+	return planarVec{iyy*v.w + hz*v.x - hx*v.z, m*v.x + hz*v.w, m*v.z - hx*v.w}
 }
 
 // crossForcePlanar is crossForce's in-plane components for in-plane v and f.
 func crossForcePlanar(v, f planarVec) planarVec {
-	return planarVec{v[2]*f[1] - v[1]*f[2], v[0] * f[2], -(v[0] * f[1])}
+	return planarVec{v.z*f.x - v.x*f.z, v.w * f.z, -(v.w * f.x)}
 }
 
 // planarSym is the in-plane block of a symmetric 6×6 (rows and columns 1,
-// 3, 5) as its upper triangle: 11 13 15 33 35 55.
+// 3, 5) as its upper triangle: ww wx wz xx xz zz.
 type planarSym [6]float64
 
 func (a *planarSym) mul(x planarVec) planarVec {
 	return planarVec{
-		a[0]*x[0] + a[1]*x[1] + a[2]*x[2],
-		a[1]*x[0] + a[3]*x[1] + a[4]*x[2],
-		a[2]*x[0] + a[4]*x[1] + a[5]*x[2],
+		a[0]*x.w + a[1]*x.x + a[2]*x.z,
+		a[1]*x.w + a[3]*x.x + a[4]*x.z,
+		a[2]*x.w + a[4]*x.x + a[5]*x.z,
 	}
 }
-
-// planarUpper lists the (row, column) of each of planarSym's entries.
-var planarUpper = [6][2]uint8{{0, 0}, {0, 1}, {0, 2}, {1, 1}, {1, 2}, {2, 2}}
 
 // fwdAccelerationPlanar is fwdAcceleration (ABA) for a planar model.
 func fwdAccelerationPlanar(m *Model, d *Data) {
@@ -240,11 +256,8 @@ func fwdAccelerationPlanar(m *Model, d *Data) {
 		pl.ia[i] = planarSym{r[5], r[3], -r[1], r[0], 0, r[0]}
 		v := inPlane(&s.cvel[i])
 		p := crossForcePlanar(v, rigidMulPlanar(r, v))
-		fe := inPlane(&s.fext[i])
-		for k := range p {
-			p[k] -= fe[k]
-		}
-		pl.pa[i] = p
+		fe := &s.fext[i]
+		pl.pa[i] = planarVec{p.w - fe[1], p.x - fe[3], p.z - fe[5]}
 	}
 	for i := nv - 1; i >= 0; i-- {
 		ia := &pl.ia[i]
@@ -259,17 +272,23 @@ func fwdAccelerationPlanar(m *Model, d *Data) {
 		if p < 0 {
 			continue
 		}
+		// Ia = IA − U·Uᵀ/D (symUpper's products, entry by entry)
 		ip := &pl.ia[p]
-		for k, rc := range planarUpper {
-			ia[k] -= u[rc[0]] * dinv * u[rc[1]]
+		ia[0] -= u.w * dinv * u.w
+		ia[1] -= u.w * dinv * u.x
+		ia[2] -= u.w * dinv * u.z
+		ia[3] -= u.x * dinv * u.x
+		ia[4] -= u.x * dinv * u.z
+		ia[5] -= u.z * dinv * u.z
+		for k := range ip {
 			ip[k] += ia[k]
 		}
 		iac := ia.mul(inPlane(&s.cacc[i]))
 		sc := ui * dinv
-		pp, pi := &pl.pa[p], &pl.pa[i]
-		for k := range pp {
-			pp[k] += pi[k] + iac[k] + u[k]*sc
-		}
+		pp, pi := &pl.pa[p], pl.pa[i]
+		pp.w += pi.w + iac.w + u.w*sc
+		pp.x += pi.x + iac.x + u.x*sc
+		pp.z += pi.z + iac.z + u.z*sc
 	}
 	aw := planarVec{0, -m.Opt.Gravity[0], -m.Opt.Gravity[2]}
 	for i := 0; i < nv; i++ {
@@ -277,17 +296,12 @@ func fwdAccelerationPlanar(m *Model, d *Data) {
 		if p := m.DofParentID[i]; p >= 0 {
 			a = pl.acc[p]
 		}
-		c := inPlane(&s.cacc[i])
-		for k := range a {
-			a[k] += c[k]
-		}
+		c := &s.cacc[i]
+		a = planarVec{a.w + c[1], a.x + c[3], a.z + c[5]}
 		qdd := (s.uf[i] - pl.u[i].dot(a)) * s.dinv[i]
 		d.Qacc[i] = qdd
-		sd := inPlane(&s.cdof[i])
-		for k := range a {
-			a[k] += sd[k] * qdd
-		}
-		pl.acc[i] = a
+		sd := &s.cdof[i]
+		pl.acc[i] = planarVec{a.w + sd[1]*qdd, a.x + sd[3]*qdd, a.z + sd[5]*qdd}
 	}
 }
 
@@ -302,27 +316,23 @@ func biasForcesPlanar(m *Model, d *Data, ia []rigidInertia, dst []float64) {
 		if p := m.DofParentID[i]; p >= 0 {
 			a = pl.acc[p]
 		}
-		c := inPlane(&s.cacc[i])
-		for k := range a {
-			a[k] += c[k]
-		}
+		c := &s.cacc[i]
+		a = planarVec{a.w + c[1], a.x + c[3], a.z + c[5]}
 		pl.acc[i] = a
 		f := rigidMulPlanar(&ia[i], a)
 		v := inPlane(&s.cvel[i])
 		vf := crossForcePlanar(v, rigidMulPlanar(&ia[i], v))
-		fe := inPlane(&s.fext[i])
-		for k := range f {
-			f[k] += vf[k] - fe[k]
-		}
-		pl.pa[i] = f
+		fe := &s.fext[i]
+		pl.pa[i] = planarVec{f.w + (vf.w - fe[1]), f.x + (vf.x - fe[3]), f.z + (vf.z - fe[5])}
 	}
 	for i := nv - 1; i >= 0; i-- {
-		dst[i] = inPlane(&s.cdof[i]).dot(pl.pa[i])
+		pi := pl.pa[i]
+		dst[i] = inPlane(&s.cdof[i]).dot(pi)
 		if p := m.DofParentID[i]; p >= 0 {
-			pp, pi := &pl.pa[p], &pl.pa[i]
-			for k := range pp {
-				pp[k] += pi[k]
-			}
+			pp := &pl.pa[p]
+			pp.w += pi.w
+			pp.x += pi.x
+			pp.z += pi.z
 		}
 	}
 }
@@ -343,8 +353,9 @@ func (e *efcRows) crbaPlanar(m *Model, d *Data) {
 	}
 	clear(e.mm)
 	for i := 0; i < nv; i++ {
-		f := rigidMulPlanar(&ic[i], inPlane(&s.cdof[i]))
-		e.mm[i*nv+i] = inPlane(&s.cdof[i]).dot(f) + m.DofArmature[i]
+		sd := inPlane(&s.cdof[i])
+		f := rigidMulPlanar(&ic[i], sd)
+		e.mm[i*nv+i] = sd.dot(f) + m.DofArmature[i]
 		for j := m.DofParentID[i]; j >= 0; j = m.DofParentID[j] {
 			v := inPlane(&s.cdof[j]).dot(f)
 			e.mm[i*nv+j] = v
