@@ -100,11 +100,14 @@ func (c *CPU) Evaluate(b *Batch, r *Result) error {
 	for len(c.scratch) < c.workers {
 		c.scratch = append(c.scratch, &cpuWorker{})
 	}
+	// One sample at a time: a rollout is long (a planner's are hundreds of
+	// steps), and handing them out singly keeps the workers' last ones of a
+	// call from leaving a CPU idle (larger chunks did, for the planner's
+	// few dozen samples per call).
 	total := b.Problems * b.Samples
-	const chunk = 4
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for wi := 0; wi < min(c.workers, (total+chunk-1)/chunk); wi++ {
+	for wi := 0; wi < min(c.workers, total); wi++ {
 		w := c.scratch[wi]
 		w.prepare(b.Task, c.policy)
 		wg.Add(1)
@@ -114,17 +117,15 @@ func (c *CPU) Evaluate(b *Batch, r *Result) error {
 				defer pinThread(c.pin[wi])()
 			}
 			for {
-				s0 := int(next.Add(chunk)) - chunk
-				if s0 >= total {
+				s := int(next.Add(1)) - 1
+				if s >= total {
 					return
 				}
-				for s := s0; s < min(s0+chunk, total); s++ {
-					var states []float64
-					if k, ok := record[s]; ok {
-						states = r.States[k]
-					}
-					r.Main[s], r.Guide[s], r.Norm[s] = c.rollout(w, b, s, states)
+				var states []float64
+				if k, ok := record[s]; ok {
+					states = r.States[k]
 				}
+				r.Main[s], r.Guide[s], r.Norm[s] = c.rollout(w, b, s, states)
 			}
 		}()
 	}
