@@ -3,12 +3,14 @@
 package viewer
 
 import (
+	"bufio"
 	"errors"
-	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +18,11 @@ import (
 )
 
 // display returns an X display for the window test: $DISPLAY, or a private
-// Xvfb that the test starts (and stops at its end).
+// Xvfb that the test starts (and stops at its end). Xvfb picks a free
+// display number itself (-displayfd) and reports it once it accepts
+// connections: a number chosen here could belong to a display, or to the
+// lock and socket a killed Xvfb left behind, and the window would then
+// connect to nothing.
 func display(t *testing.T) {
 	t.Helper()
 	if os.Getenv("DISPLAY") != "" {
@@ -26,27 +32,37 @@ func display(t *testing.T) {
 	if err != nil {
 		t.Skip("no DISPLAY and no Xvfb (Debian: apt-get install xvfb): cannot test the window")
 	}
-	// A display number unlikely to clash with another test run.
-	num := fmt.Sprintf(":%d", 90+os.Getpid()%500)
-	cmd := exec.Command(xvfb, num, "-screen", "0", "640x480x24", "-nolisten", "tcp")
-	if err := cmd.Start(); err != nil {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w} // fd 3
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		t.Fatalf("start Xvfb: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		// SIGTERM, so that Xvfb removes its lock file and socket
+		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	// Xvfb is ready once its socket exists.
-	sock := "/tmp/.X11-unix/X" + num[1:]
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			break
+	num := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		num <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-num:
+		if n == "" {
+			t.Fatal("Xvfb exited without reporting a display")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("Xvfb did not start within 10 s")
-		}
+		t.Setenv("DISPLAY", ":"+n)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Xvfb did not start within 10 s")
 	}
-	t.Setenv("DISPLAY", num)
 }
 
 // TestWindow opens the window under Xvfb, draws 10 frames of a short
